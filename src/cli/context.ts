@@ -1,0 +1,38 @@
+// What every command receives instead of reading `process`: the I/O and environment of one invocation.
+
+import type { Writable } from 'node:stream';
+import type { Env } from '../config/types.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Reporter } from '../runtime/events.js';
+import { JsonReporter, PlainReporter, type Verbosity } from '../runtime/line-reporter.js';
+
+export interface GlobalOptions {
+  readonly config?: string | undefined;
+  readonly logFormat: 'pretty' | 'json';
+  readonly color: boolean;
+  readonly quiet: boolean;
+  readonly verbose: boolean;
+}
+
+export interface CommandContext {
+  readonly cwd: string;
+  readonly env: Env;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly stdoutIsTTY: boolean;
+  readonly clock: Clock;
+  /** Aborted on SIGINT/SIGTERM. */
+  readonly signal: AbortSignal;
+  readonly global: GlobalOptions;
+}
+
+export async function makeReporter(ctx: CommandContext): Promise<Reporter> {
+  const verbosity: Verbosity = ctx.global.quiet ? 'quiet' : ctx.global.verbose ? 'verbose' : 'normal';
+  if (ctx.global.logFormat === 'json') return new JsonReporter({ out: ctx.stdout, verbosity, now: () => ctx.clock.now() });
+  if (ctx.stdoutIsTTY && !ctx.global.verbose && ctx.env['CI'] === undefined) {
+    // listr2 is loaded only when a terminal will show it.
+    const { TtyReporter } = await import('../runtime/tty-reporter.js');
+    return new TtyReporter({ out: ctx.stdout, quiet: ctx.global.quiet, color: ctx.global.color });
+  }
+  return new PlainReporter({ out: ctx.stdout, verbosity });
+}

@@ -1,0 +1,111 @@
+// The process boundary: argv in, exit code out. The only module that touches `process` globals
+// (argv, exitCode, signals); every command gets a CommandContext instead.
+
+import { createRequire } from 'node:module';
+import { Command, CommanderError, Option } from 'commander';
+import { describeError, EXIT, exitCodeFor, type ExitCode } from '../errors.js';
+import { systemClock } from '../runtime/clock.js';
+import type { CommandContext, GlobalOptions } from './context.js';
+
+const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+interface RawGlobal {
+  config?: string;
+  logFormat: 'pretty' | 'json';
+  color: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, cmd: Command) => Promise<void>): Command {
+  const program = new Command('gitwatch')
+    .description('Watch git repositories and run a pipeline on every new commit.')
+    .version(version, '--version')
+    .option('-c, --config <file>', 'config file (default: $GITWATCH_CONFIG, ./gitwatch.yaml, ./gitwatch.yml)')
+    .addOption(new Option('--log-format <format>', 'event output').choices(['pretty', 'json']).default('pretty'))
+    .option('--no-color', 'no colors (also NO_COLOR)')
+    .option('-q, --quiet', 'report failures only')
+    .option('-v, --verbose', 'stream every step output line')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('once')
+    .description('run one cycle over all (or the named) repos, then exit')
+    .argument('[repo...]', 'repos to check (default: all)')
+    .action((repos: string[], _opts, cmd: Command) =>
+      run(async (ctx) => (await import('./once.js')).onceCommand(repos, ctx), cmd),
+    );
+  program
+    .command('validate')
+    .description('check the config file; print every problem; change nothing')
+    .option('--json', 'print the result as JSON')
+    .action((opts: { json?: boolean }, cmd: Command) =>
+      run(async (ctx) => (await import('./validate.js')).validateCommand({ json: opts.json ?? false }, ctx), cmd),
+    );
+  program
+    .command('status')
+    .description('per repo: branch, processed commit, last run and its result')
+    .option('--json', 'print JSON for scripts')
+    .action((opts: { json?: boolean }, cmd: Command) =>
+      run(async (ctx) => (await import('./status.js')).statusCommand({ json: opts.json ?? false }, ctx), cmd),
+    );
+  return program;
+}
+
+async function main(argv: readonly string[]): Promise<ExitCode> {
+  let code: ExitCode = EXIT.ok;
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) process.exit(EXIT.failed);
+    process.stderr.write(`gitwatch: ${signal}: stopping (send it again to exit at once)\n`);
+    controller.abort();
+  };
+  const program = buildProgram(async (action, cmd) => {
+    const g = cmd.optsWithGlobals<RawGlobal>();
+    const global: GlobalOptions = {
+      config: g.config,
+      logFormat: g.logFormat,
+      color: g.color && process.env['NO_COLOR'] === undefined,
+      quiet: g.quiet ?? false,
+      verbose: g.verbose ?? false,
+    };
+    const ctx: CommandContext = {
+      cwd: process.cwd(),
+      env: process.env,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      stdoutIsTTY: process.stdout.isTTY === true,
+      clock: systemClock,
+      signal: controller.signal,
+      global,
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      code = await action(ctx);
+    } catch (err) {
+      process.stderr.write(`${describeError(err)}\n`);
+      code = exitCodeFor(err);
+    }
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    throw err;
+  }
+  return code;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${describeError(err)}\n`);
+    process.exitCode = EXIT.failed;
+  },
+);

@@ -1,0 +1,41 @@
+// The pure core of config loading: text in, a resolved config or every problem out. No file I/O.
+
+import type { Diagnostic } from './diagnostics.js';
+import { sortDiagnostics } from './diagnostics.js';
+import type { RawConfig } from './raw.js';
+import { resolveConfig } from './resolve.js';
+import { schemaDiagnostics } from './schema.js';
+import type { Env, ResolvedConfig } from './types.js';
+import { YamlSource } from './yaml-source.js';
+
+export type ParseResult =
+  | { readonly ok: true; readonly config: ResolvedConfig }
+  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+
+export interface ParseOptions {
+  /** The config path as shown in messages. */
+  readonly file: string;
+  /** The config path made absolute (symlinks not resolved): relative paths in it resolve against its folder. */
+  readonly absolutePath: string;
+  readonly env: Env;
+}
+
+export function parseConfig(text: string, options: ParseOptions): ParseResult {
+  const source = new YamlSource(options.file, text);
+  const syntax = source.syntaxErrors();
+  if (syntax.length > 0) return { ok: false, diagnostics: sortDiagnostics(syntax) };
+  let data: unknown;
+  try {
+    data = source.doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    return { ok: false, diagnostics: [source.diagnostic([], `cannot read the document: ${(err as Error).message}`)] };
+  }
+  if (data === null || data === undefined) {
+    return { ok: false, diagnostics: [source.diagnostic([], 'the file is empty: it needs at least `version: 1` and `repos:`')] };
+  }
+  const invalid = schemaDiagnostics(data, source);
+  if (invalid.length > 0) return { ok: false, diagnostics: sortDiagnostics(invalid) };
+  const resolved = resolveConfig(data as RawConfig, source, options.absolutePath, options.env);
+  if (Array.isArray(resolved)) return { ok: false, diagnostics: sortDiagnostics(resolved) };
+  return { ok: true, config: resolved as ResolvedConfig };
+}

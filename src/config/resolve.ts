@@ -1,0 +1,147 @@
+// From a schema-valid config to a resolved one: interpolation, defaults, durations, absolute paths,
+// and the rules that span several keys. Collects every problem instead of stopping at the first.
+
+import path from 'node:path';
+import { branchNameProblem } from '../git/ref-name.js';
+import { parseRemote } from '../git/remote-url.js';
+import type { Diagnostic, KeyPath } from './diagnostics.js';
+import { formatDuration, parseDuration } from './duration.js';
+import { interpolate } from './interpolate.js';
+import type { RawConfig, RawEnv, RawRepo, RawStep } from './raw.js';
+import type { Env, RepoConfig, ResolvedConfig, Step } from './types.js';
+import type { YamlSource } from './yaml-source.js';
+
+export const BUILT_IN = { intervalMs: 60_000, timeoutMs: 30 * 60_000, gitTimeoutMs: 2 * 60_000 } as const;
+
+/** Folders under the workdir that belong to gitwatch itself. */
+export const LOGS_DIR = 'logs';
+export const GIT_STORE_DIR = '.git-store';
+
+class Resolver {
+  readonly problems: Diagnostic[] = [];
+  constructor(
+    private readonly source: YamlSource,
+    private readonly env: Env,
+  ) {}
+
+  hasKey(path: KeyPath): boolean {
+    return this.source.doc.hasIn(path);
+  }
+
+  fail(path: KeyPath, message: string, atKey = false): void {
+    this.problems.push(this.source.diagnostic(path, message, this.source.position(path, atKey)));
+  }
+
+  text(path: KeyPath, value: string): { value: string; vars: readonly string[] } {
+    const r = interpolate(value, this.env);
+    if (r.ok) return r;
+    this.problems.push(this.source.diagnostic(path, r.message, this.source.positionInScalar(path, r.index)));
+    return { value, vars: [] };
+  }
+
+  duration(path: KeyPath, value: string | number | undefined, fallback: number, min = 0): number {
+    if (value === undefined) return fallback;
+    const ms = parseDuration(value) ?? fallback;
+    if (ms < min) this.fail(path, `must be at least ${formatDuration(min)}, found ${formatDuration(ms)}`);
+    return ms;
+  }
+
+  envMap(path: KeyPath, env: RawEnv | undefined): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(env ?? {})) {
+      out[key] = typeof value === 'string' ? this.text([...path, key], value).value : String(value);
+    }
+    return out;
+  }
+}
+
+export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: string, env: Env): ResolvedConfig | Diagnostic[] {
+  const r = new Resolver(source, env);
+  const dir = path.dirname(configPath);
+  const statePath = path.resolve(dir, raw.state === undefined ? '.gitwatch.lock.json' : r.text(['state'], raw.state).value);
+  const workdir = path.resolve(dir, raw.workdir === undefined ? '.gitwatch' : r.text(['workdir'], raw.workdir).value);
+  const defaults = raw.defaults ?? {};
+  const base = {
+    intervalMs: r.duration(['defaults', 'interval'], defaults.interval, BUILT_IN.intervalMs, 1000),
+    timeoutMs: r.duration(['defaults', 'timeout'], defaults.timeout, BUILT_IN.timeoutMs),
+    gitTimeoutMs: r.duration(['defaults', 'git_timeout'], defaults.git_timeout, BUILT_IN.gitTimeoutMs, 1000),
+    env: r.envMap(['defaults', 'env'], defaults.env),
+  };
+  const repos = Object.entries(raw.repos).map(([name, repo]) => resolveRepo(r, name, repo, { dir, workdir, base }));
+  checkLayout(r, repos, { file: configPath, statePath, workdir });
+  if (r.problems.length > 0) return r.problems;
+  return { file: configPath, statePath, workdir, repos };
+}
+
+interface RepoContext {
+  readonly dir: string;
+  readonly workdir: string;
+  readonly base: { intervalMs: number; timeoutMs: number; gitTimeoutMs: number; env: Record<string, string> };
+}
+
+function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext): RepoConfig {
+  const at = (...rest: (string | number)[]): KeyPath => ['repos', name, ...rest];
+  const url = r.text(at('url'), repo.url);
+  const parsed = parseRemote(url.value, ctx.dir);
+  if (!parsed.ok) r.fail(at('url'), parsed.error);
+  let branch: string | undefined;
+  if (repo.branch !== undefined) {
+    branch = r.text(at('branch'), repo.branch).value;
+    const problem = branchNameProblem(branch);
+    if (problem !== undefined) r.fail(at('branch'), `invalid branch name '${branch.slice(0, 80)}': it ${problem}`);
+  }
+  const timeoutMs = r.duration(at('timeout'), repo.timeout, ctx.base.timeoutMs);
+  const remote = parsed.ok ? parsed.value : undefined;
+  return {
+    name,
+    remote: remote?.remote ?? url.value,
+    displayUrl: remote?.display ?? url.value,
+    credentials: remote?.credentials,
+    secretVars: remote?.credentials ? url.vars : [],
+    branch,
+    intervalMs: r.duration(at('interval'), repo.interval, ctx.base.intervalMs, 1000),
+    gitTimeoutMs: r.duration(at('git_timeout'), repo.git_timeout, ctx.base.gitTimeoutMs, 1000),
+    checkout: repo.checkout === undefined ? path.join(ctx.workdir, name) : path.resolve(ctx.dir, r.text(at('checkout'), repo.checkout).value),
+    env: { ...ctx.base.env, ...r.envMap(at('env'), repo.env) },
+    pipeline: repo.pipeline.map((step, i) => resolveStep(r, at('pipeline', i), step, timeoutMs)),
+  };
+}
+
+function resolveStep(r: Resolver, at: KeyPath, step: RawStep, timeoutMs: number): Step {
+  if (typeof step === 'string') return { name: step, run: step, cwd: undefined, timeoutMs, env: {}, continueOnError: false };
+  if (step.cwd !== undefined && (path.isAbsolute(step.cwd) || path.normalize(step.cwd).split(path.sep)[0] === '..')) {
+    r.fail([...at, 'cwd'], `cwd must be a folder inside the checkout, found '${step.cwd}'`);
+  }
+  return {
+    name: step.name ?? step.run,
+    run: step.run,
+    cwd: step.cwd,
+    timeoutMs: r.duration([...at, 'timeout'], step.timeout, timeoutMs),
+    env: r.envMap([...at, 'env'], step.env),
+    continueOnError: step.continue_on_error ?? false,
+  };
+}
+
+/** `inner` is `outer` or lies inside it. */
+export function isWithin(inner: string, outer: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** A checkout is discarded and rebuilt at will, so it must not hold anything that is not its own. */
+function checkLayout(r: Resolver, repos: readonly RepoConfig[], own: { file: string; statePath: string; workdir: string }): void {
+  const reserved = [path.join(own.workdir, LOGS_DIR), path.join(own.workdir, GIT_STORE_DIR)];
+  for (const [i, repo] of repos.entries()) {
+    const at: KeyPath = ['repos', repo.name, 'checkout'];
+    const flag = (message: string): void => r.fail(r.hasKey(at) ? at : ['repos', repo.name], message, !r.hasKey(at));
+    if (isWithin(own.file, repo.checkout)) flag(`checkout ${repo.checkout} contains the config file`);
+    else if (isWithin(own.statePath, repo.checkout)) flag(`checkout ${repo.checkout} contains the state file`);
+    else if (isWithin(own.workdir, repo.checkout)) flag(`checkout ${repo.checkout} contains the workdir`);
+    else if (reserved.some((dir) => isWithin(repo.checkout, dir))) flag(`checkout ${repo.checkout} is inside gitwatch's own folder under the workdir`);
+    for (const other of repos.slice(0, i)) {
+      if (repo.checkout === other.checkout) flag(`repos '${other.name}' and '${repo.name}' share the checkout ${repo.checkout}`);
+      else if (isWithin(repo.checkout, other.checkout)) flag(`checkout ${repo.checkout} is inside the checkout of repo '${other.name}'`);
+      else if (isWithin(other.checkout, repo.checkout)) flag(`checkout ${repo.checkout} contains the checkout of repo '${other.name}'`);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+// The resolved config: defaults applied, durations in milliseconds, paths absolute.
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface Step {
+  readonly name: string;
+  readonly run: string;
+  /** Absolute folder to run in: the checkout, or `cwd` inside it. Relative to the checkout. */
+  readonly cwd: string | undefined;
+  readonly timeoutMs: number;
+  readonly env: Readonly<Record<string, string>>;
+  readonly continueOnError: boolean;
+}
+
+export interface RepoConfig {
+  readonly name: string;
+  /** The URL git talks to, without credentials; local paths made absolute. */
+  readonly remote: string;
+  /** The URL as configured, credentials removed: for output, the lock and the step environment. */
+  readonly displayUrl: string;
+  /** Credentials taken out of an http(s) URL; handed to git through a credential helper. */
+  readonly credentials: { readonly username: string; readonly password: string } | undefined;
+  /** Environment variables whose values went into the URL's credentials; kept out of steps. */
+  readonly secretVars: readonly string[];
+  /** undefined: follow the remote's default branch. */
+  readonly branch: string | undefined;
+  readonly intervalMs: number;
+  readonly gitTimeoutMs: number;
+  readonly checkout: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly pipeline: readonly Step[];
+}
+
+export interface ResolvedConfig {
+  /** The config path as given (made absolute, symlinks not resolved). */
+  readonly file: string;
+  readonly statePath: string;
+  readonly workdir: string;
+  readonly repos: readonly RepoConfig[];
+}

@@ -1,0 +1,148 @@
+// gitwatch's git commands, over simple-git. Each runs against gitwatch's own git store (never a checkout's
+// .git, which steps may rewrite), with a hard time limit and the isolated environment of git-env.ts.
+
+import { mkdir, rm, writeFile, copyFile } from 'node:fs/promises';
+import path from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import type { Env } from '../config/types.js';
+import { GitError } from '../errors.js';
+import { classifyGitFailure } from './classify.js';
+import { gitEnv } from './git-env.js';
+
+export interface Remote {
+  /** What git is given: no credentials in it. */
+  readonly url: string;
+  readonly credentials?: { readonly username: string; readonly password: string } | undefined;
+}
+
+export interface RemoteHead {
+  readonly sha: string;
+  /** The branch followed: as configured, or the remote's default branch. */
+  readonly branch: string;
+}
+
+export interface GitCallOptions {
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+const TARGET_REF = 'refs/gitwatch/target';
+
+// Every value we set through the environment is one simple-git would otherwise refuse; they are ours, fixed.
+const UNSAFE = {
+  allowUnsafeConfigEnvCount: true,
+  allowUnsafeConfigPaths: true,
+  allowUnsafeHooksPath: true,
+  allowUnsafeFsMonitor: true,
+  allowUnsafeAskPass: true,
+  allowUnsafeSshCommand: true,
+  allowUnsafeCredentialHelper: true,
+  allowUnsafeProtocolOverride: true,
+} as const;
+
+export function isSha(value: string): boolean {
+  return SHA.test(value);
+}
+
+export class GitClient {
+  constructor(private readonly env: Env) {}
+
+  private async run(args: readonly string[], context: string, call: GitCallOptions, remote?: Remote): Promise<string> {
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort();
+    call.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => controller.abort(), call.timeoutMs);
+    const git: SimpleGit = simpleGit({ abort: controller.signal, unsafe: UNSAFE, trimmed: false }).env(
+      gitEnv(this.env, { credentials: remote?.credentials }),
+    );
+    try {
+      return await git.raw([...args]);
+    } catch (err) {
+      if (controller.signal.aborted) {
+        if (call.signal?.aborted) throw new GitError('aborted', `${context}: stopped`);
+        throw new GitError('timeout', `${context}: git timed out after ${Math.round(call.timeoutMs / 1000)}s`);
+      }
+      throw classifyGitFailure((err as Error).message, context);
+    } finally {
+      clearTimeout(timer);
+      call.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** A bare store that only gitwatch writes: fetch target and index for the checkout. */
+  async ensureStore(store: string, call: GitCallOptions): Promise<void> {
+    await this.run(['init', '--quiet', '--bare', '--template=', store], `git init ${store}`, call);
+  }
+
+  /** The remote's head of `branch` (or of its default branch), without fetching. */
+  async lsRemote(store: string, remote: Remote, branch: string | undefined, call: GitCallOptions): Promise<RemoteHead> {
+    const patterns = branch === undefined ? ['HEAD'] : [`refs/heads/${branch}`];
+    const args = [`--git-dir=${store}`, 'ls-remote', '--symref', '--end-of-options', remote.url, ...patterns];
+    const out = await this.run(args, `checking ${remote.url}`, call, remote);
+    const lines = out.split('\n').map((l) => l.split('\t'));
+    if (branch !== undefined) {
+      const sha = lines.find(([, ref]) => ref === `refs/heads/${branch}`)?.[0];
+      if (sha === undefined || !isSha(sha)) throw new GitError('branch-missing', `checking ${remote.url}: branch '${branch}' not found on the remote`);
+      return { sha, branch };
+    }
+    const symref = lines.find(([left, ref]) => ref === 'HEAD' && left?.startsWith('ref: refs/heads/'))?.[0];
+    const sha = lines.find(([left, ref]) => ref === 'HEAD' && left !== undefined && isSha(left))?.[0];
+    if (sha === undefined || symref === undefined) {
+      throw new GitError('branch-missing', `checking ${remote.url}: the remote has no default branch (it may be empty); set 'branch:' in the config`);
+    }
+    return { sha, branch: symref.slice('ref: refs/heads/'.length) };
+  }
+
+  /** Fetches exactly `sha` into the store. */
+  async fetch(store: string, remote: Remote, sha: string, call: GitCallOptions): Promise<void> {
+    assertSha(sha);
+    const args = [`--git-dir=${store}`, 'fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--no-write-fetch-head', '--end-of-options', remote.url, `+${sha}:${TARGET_REF}`];
+    await this.run(args, `fetching ${remote.url}`, call, remote);
+  }
+
+  /** Makes `worktree` exactly `sha`: tracked files reset, untracked and ignored files removed. */
+  async checkout(store: string, worktree: string, sha: string, call: GitCallOptions): Promise<void> {
+    assertSha(sha);
+    await mkdir(worktree, { recursive: true });
+    const base = [`--git-dir=${store}`, `--work-tree=${worktree}`];
+    await this.run([...base, 'checkout', '--quiet', '--force', '--detach', sha], `checking out ${sha.slice(0, 12)}`, call);
+    await this.run([...base, 'clean', '-ffdxq'], `cleaning ${worktree}`, call);
+    await writeStepGitDir(store, worktree, sha);
+  }
+
+  /** Whether `ancestor` is reachable from `sha` in the store. false when either is unknown there. */
+  async isAncestor(store: string, ancestor: string, sha: string, call: GitCallOptions): Promise<boolean> {
+    assertSha(ancestor);
+    assertSha(sha);
+    try {
+      const out = await this.run([`--git-dir=${store}`, 'rev-list', '-n1', ancestor, '--not', sha, '--'], 'comparing commits', call);
+      return out.trim() === '';
+    } catch (err) {
+      if (err instanceof GitError && err.kind === 'other') return false;
+      throw err;
+    }
+  }
+}
+
+function assertSha(sha: string): void {
+  if (!isSha(sha)) throw new GitError('other', `refusing to pass '${sha.slice(0, 80)}' to git: not a commit id`);
+}
+
+/**
+ * The checkout gets a .git of its own, rebuilt on every run, so steps can run git there. It borrows the
+ * store's objects (alternates) but shares no config or hooks with it: whatever a step writes into it
+ * never reaches gitwatch's own git commands.
+ */
+async function writeStepGitDir(store: string, worktree: string, sha: string): Promise<void> {
+  const dir = path.join(worktree, '.git');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(path.join(dir, 'objects', 'info'), { recursive: true });
+  await mkdir(path.join(dir, 'refs', 'heads'), { recursive: true });
+  await mkdir(path.join(dir, 'refs', 'tags'), { recursive: true });
+  await writeFile(path.join(dir, 'HEAD'), `${sha}\n`);
+  await writeFile(path.join(dir, 'config'), '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n');
+  await writeFile(path.join(dir, 'objects', 'info', 'alternates'), `${path.join(path.resolve(store), 'objects')}\n`);
+  await copyFile(path.join(store, 'index'), path.join(dir, 'index'));
+  await copyFile(path.join(store, 'shallow'), path.join(dir, 'shallow')).catch(() => undefined);
+}

@@ -1,0 +1,55 @@
+// The environment of every git command gitwatch runs: isolated from the machine's git config and from
+// inherited GIT_* variables, with protocols, hooks and helpers pinned so a repo cannot widen them.
+
+import type { Env } from '../config/types.js';
+
+export const ALLOWED_PROTOCOLS = ['https', 'http', 'ssh', 'git', 'file'] as const;
+
+export interface GitEnvOptions {
+  readonly credentials?: { readonly username: string; readonly password: string } | undefined;
+}
+
+/** Reads the credentials from the environment, never from argv (which every local user can read). */
+const CREDENTIAL_HELPER =
+  '!f() { test "$1" = get || exit 0; printf "username=%s\\npassword=%s\\n" "$GITWATCH_GIT_USERNAME" "$GITWATCH_GIT_PASSWORD"; }; f';
+
+export function gitEnv(base: Env, options: GitEnvOptions = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) {
+    if (value !== undefined && !key.startsWith('GIT_') && !key.startsWith('GITWATCH_GIT_')) env[key] = value;
+  }
+  const config: [string, string][] = [
+    ['core.hooksPath', '/dev/null'],
+    ['core.fsmonitor', 'false'],
+    ['core.askPass', ''],
+    ['protocol.allow', 'never'],
+    ...ALLOWED_PROTOCOLS.map((p): [string, string] => [`protocol.${p}.allow`, 'always']),
+    ['gc.auto', '0'],
+    ['maintenance.auto', 'false'],
+    ['fetch.recurseSubmodules', 'false'],
+    ['submodule.recurse', 'false'],
+    ['advice.detachedHead', 'false'],
+    ['core.sshCommand', 'ssh -o BatchMode=yes'],
+    // An empty value clears any helper list before ours.
+    ['credential.helper', ''],
+  ];
+  if (options.credentials) {
+    config.push(['credential.helper', CREDENTIAL_HELPER]);
+    env['GITWATCH_GIT_USERNAME'] = options.credentials.username;
+    env['GITWATCH_GIT_PASSWORD'] = options.credentials.password;
+  }
+  Object.assign(env, {
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ALLOW_PROTOCOL: ALLOWED_PROTOCOLS.join(':'),
+    GIT_PROTOCOL_FROM_USER: '0',
+    LC_ALL: 'C',
+    GIT_CONFIG_COUNT: String(config.length),
+  });
+  config.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
+  return env;
+}

@@ -1,0 +1,112 @@
+// Runs a repo's steps in order in its checkout: the step environment, the run log, events per step,
+// and the rule that the first failure (without continue_on_error) ends the run.
+
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { formatDuration } from '../config/duration.js';
+import type { Env, RepoConfig, Step } from '../config/types.js';
+import type { Reporter, StepStatus } from '../runtime/events.js';
+import { runStepProcess } from './step-process.js';
+
+export interface PipelineRun {
+  readonly repo: RepoConfig;
+  readonly branch: string;
+  readonly commit: string;
+  readonly previousCommit: string | undefined;
+  readonly logFile: string;
+  /** The environment gitwatch was started with. */
+  readonly env: Env;
+  readonly reporter: Reporter;
+  readonly signal?: AbortSignal | undefined;
+  readonly graceMs?: number;
+}
+
+export interface PipelineResult {
+  readonly status: 'succeeded' | 'failed' | 'interrupted';
+  readonly error?: string;
+}
+
+const TAIL_LINES = 20;
+
+export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
+  await mkdir(path.dirname(run.logFile), { recursive: true, mode: 0o700 });
+  const log = createWriteStream(run.logFile, { flags: 'a', mode: 0o600 });
+  try {
+    return await runSteps(run, log);
+  } finally {
+    await new Promise((resolve) => log.end(resolve));
+  }
+}
+
+async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineResult> {
+  const { repo, reporter } = run;
+  let failure: string | undefined;
+  for (const [index, step] of repo.pipeline.entries()) {
+    if (failure !== undefined || run.signal?.aborted) {
+      reporter.emit({ type: 'step-skipped', repo: repo.name, step: step.name, index });
+      continue;
+    }
+    reporter.emit({ type: 'step-started', repo: repo.name, step: step.name, index });
+    log.write(`==> ${step.name}${step.name === step.run ? '' : ` (${step.run})`}\n`);
+    const tail: string[] = [];
+    const started = Date.now();
+    const result = await runStepProcess({
+      command: step.run,
+      cwd: step.cwd === undefined ? repo.checkout : path.join(repo.checkout, step.cwd),
+      env: stepEnv(run, step),
+      timeoutMs: step.timeoutMs,
+      signal: run.signal,
+      graceMs: run.graceMs,
+      log,
+      onLine: (line) => {
+        tail.push(line);
+        if (tail.length > TAIL_LINES) tail.shift();
+        reporter.emit({ type: 'step-output', repo: repo.name, step: step.name, line });
+      },
+    });
+    const error = stepError(step, result.status, result.exitCode, result.signal);
+    const ignored = error !== undefined && step.continueOnError && result.status !== 'interrupted';
+    log.write(`<== ${step.name}: ${error ?? 'succeeded'}${ignored ? ' (continue_on_error)' : ''}\n`);
+    const durationMs = Date.now() - started;
+    reporter.emit({ type: 'step-finished', repo: repo.name, step: step.name, index, status: result.status, durationMs, error, tail, ignored });
+    if (result.status === 'interrupted') return { status: 'interrupted', error: `interrupted during step '${step.name}'` };
+    if (error !== undefined && !ignored) failure = error;
+  }
+  if (run.signal?.aborted && failure === undefined) return { status: 'interrupted', error: 'interrupted' };
+  return failure === undefined ? { status: 'succeeded' } : { status: 'failed', error: failure };
+}
+
+function stepError(step: Step, status: StepStatus, code: number | undefined, signal: string | undefined): string | undefined {
+  switch (status) {
+    case 'succeeded':
+      return undefined;
+    case 'timed-out':
+      return `step '${step.name}' timed out after ${formatDuration(step.timeoutMs)}`;
+    case 'interrupted':
+      return `step '${step.name}' was interrupted`;
+    case 'failed':
+      if (code === 127) return `step '${step.name}' exited with code 127 (command not found)`;
+      return signal !== undefined ? `step '${step.name}' was killed by ${signal}` : `step '${step.name}' exited with code ${code ?? '?'}`;
+  }
+}
+
+/** Process environment, then defaults.env and repo env (merged in the config), step env, then GITWATCH_*. */
+export function stepEnv(run: PipelineRun, step: Step): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(run.env)) {
+    if (value !== undefined && !run.repo.secretVars.includes(key)) env[key] = value;
+  }
+  return {
+    ...env,
+    ...run.repo.env,
+    ...step.env,
+    GITWATCH_REPO: run.repo.name,
+    GITWATCH_URL: run.repo.displayUrl,
+    GITWATCH_BRANCH: run.branch,
+    GITWATCH_COMMIT: run.commit,
+    GITWATCH_PREVIOUS_COMMIT: run.previousCommit ?? '',
+    GITWATCH_CHECKOUT: path.resolve(run.repo.checkout),
+    GITWATCH_STEP: step.name,
+  };
+}

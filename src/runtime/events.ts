@@ -1,0 +1,48 @@
+// What gitwatch reports while it works. Reporters (plain lines, JSON, listr2) turn these into output.
+
+import type { RunStatus } from '../state/state-file.js';
+
+export type StepStatus = 'succeeded' | 'failed' | 'timed-out' | 'interrupted';
+
+export type GitwatchEvent =
+  | { readonly type: 'check-failed'; readonly repo: string; readonly error: string; readonly kind: string }
+  | { readonly type: 'up-to-date'; readonly repo: string; readonly commit: string }
+  | { readonly type: 'waiting'; readonly repo: string; readonly commit: string; readonly reason: string }
+  | {
+      readonly type: 'run-started';
+      readonly repo: string;
+      readonly branch: string;
+      readonly commit: string;
+      readonly previousCommit: string | undefined;
+      readonly steps: readonly string[];
+    }
+  | { readonly type: 'step-started'; readonly repo: string; readonly step: string; readonly index: number }
+  | { readonly type: 'step-output'; readonly repo: string; readonly step: string; readonly line: string }
+  | {
+      readonly type: 'step-finished';
+      readonly repo: string;
+      readonly step: string;
+      readonly index: number;
+      readonly status: StepStatus;
+      readonly durationMs: number;
+      readonly error?: string | undefined;
+      readonly tail: readonly string[];
+      /** The step failed but has continue_on_error. */
+      readonly ignored: boolean;
+    }
+  | { readonly type: 'step-skipped'; readonly repo: string; readonly step: string; readonly index: number }
+  | {
+      readonly type: 'run-finished';
+      readonly repo: string;
+      readonly commit: string;
+      readonly status: RunStatus;
+      readonly durationMs: number;
+      readonly error?: string | undefined;
+      readonly log?: string | undefined;
+    };
+
+export interface Reporter {
+  emit(event: GitwatchEvent): void;
+  /** Waits until everything reported has been written. */
+  close(): Promise<void>;
+}

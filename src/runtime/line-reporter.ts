@@ -1,0 +1,75 @@
+// Output when stdout is not a terminal (CI, systemd): one plain line per event, or one JSON object per event.
+
+import type { Writable } from 'node:stream';
+import { formatDuration } from '../config/duration.js';
+import type { GitwatchEvent, Reporter } from './events.js';
+
+export type Verbosity = 'quiet' | 'normal' | 'verbose';
+
+export interface LineReporterOptions {
+  readonly out: Writable;
+  readonly verbosity: Verbosity;
+  readonly now?: () => Date;
+}
+
+const short = (sha: string): string => sha.slice(0, 12);
+
+export class PlainReporter implements Reporter {
+  constructor(private readonly options: LineReporterOptions) {}
+
+  emit(event: GitwatchEvent): void {
+    for (const line of this.lines(event)) this.options.out.write(`${line}\n`);
+  }
+
+  private lines(e: GitwatchEvent): string[] {
+    const quiet = this.options.verbosity === 'quiet';
+    const verbose = this.options.verbosity === 'verbose';
+    switch (e.type) {
+      case 'check-failed':
+        return [`${e.repo} ✖ check failed: ${e.error}`];
+      case 'up-to-date':
+        return quiet ? [] : [`${e.repo} ✔ up to date at ${short(e.commit)}`];
+      case 'waiting':
+        return quiet ? [] : [`${e.repo} · ${short(e.commit)} ${e.reason}`];
+      case 'run-started':
+        return quiet ? [] : [`${e.repo} ▶ ${short(e.commit)} on ${e.branch} (${e.previousCommit ? `was ${short(e.previousCommit)}` : 'first run'})`];
+      case 'step-started':
+        return quiet ? [] : [`${e.repo} ${e.step} ▶`];
+      case 'step-output':
+        return verbose ? [`${e.repo} ${e.step} │ ${e.line}`] : [];
+      case 'step-finished': {
+        const took = formatDuration(e.durationMs);
+        if (e.status === 'succeeded') return quiet ? [] : [`${e.repo} ${e.step} ✔ ${took}`];
+        const head = `${e.repo} ${e.step} ✖ ${took}: ${e.error ?? e.status}${e.ignored ? ' (continue_on_error)' : ''}`;
+        return verbose ? [head] : [head, ...e.tail.map((l) => `${e.repo} ${e.step} │ ${l}`)];
+      }
+      case 'step-skipped':
+        return quiet ? [] : [`${e.repo} ${e.step} - skipped`];
+      case 'run-finished': {
+        const took = formatDuration(e.durationMs);
+        if (e.status === 'succeeded' || e.status === 'skipped') return quiet ? [] : [`${e.repo} ✔ ${e.status} ${short(e.commit)} in ${took}`];
+        const log = e.log ? ` (log: ${e.log})` : '';
+        return [`${e.repo} ✖ ${e.status} ${short(e.commit)} in ${took}: ${e.error ?? e.status}${log}`];
+      }
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+export class JsonReporter implements Reporter {
+  constructor(private readonly options: LineReporterOptions) {}
+
+  emit(event: GitwatchEvent): void {
+    if (event.type === 'step-output' && this.options.verbosity !== 'verbose') return;
+    const time = (this.options.now?.() ?? new Date()).toISOString();
+    this.options.out.write(`${JSON.stringify({ time, event: event.type, ...withoutType(event) })}\n`);
+  }
+
+  async close(): Promise<void> {}
+}
+
+function withoutType(event: GitwatchEvent): Omit<GitwatchEvent, 'type'> {
+  const { type: _type, ...rest } = event;
+  return rest;
+}

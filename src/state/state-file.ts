@@ -1,0 +1,120 @@
+// .gitwatch.lock.json: read with validation, written atomically (temp file, fsync, rename, fsync folder),
+// keys sorted and two-space indented so it diffs well when committed.
+
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { IoError, StateError } from '../errors.js';
+
+export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted';
+
+export interface RunRecord {
+  readonly commit: string;
+  readonly status: RunStatus;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly error?: string;
+}
+
+export interface RepoState {
+  /** The branch `commit` was processed on. */
+  readonly branch?: string;
+  /** The last commit whose pipeline succeeded or was skipped. */
+  readonly commit?: string;
+  readonly lastRun?: RunRecord;
+  /** The URL `commit` was processed from, credentials removed. */
+  readonly url?: string;
+}
+
+export interface State {
+  readonly version: 1;
+  readonly repos: Readonly<Record<string, RepoState>>;
+}
+
+export const EMPTY_STATE: State = { version: 1, repos: {} };
+
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+const STATUSES: readonly string[] = ['succeeded', 'failed', 'skipped', 'interrupted'];
+
+export async function readState(file: string): Promise<State> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_STATE;
+    throw new StateError(`cannot read state file ${file}: ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new StateError(`state file ${file} is not valid JSON (${(err as Error).message}); fix or remove it, gitwatch will not overwrite it`);
+  }
+  const problem = stateProblem(data);
+  if (problem !== undefined) throw new StateError(`state file ${file} is not a gitwatch state: ${problem}; fix or remove it, gitwatch will not overwrite it`);
+  return data as State;
+}
+
+function stateProblem(data: unknown): string | undefined {
+  if (!isObject(data)) return 'expected a JSON object';
+  if (data['version'] !== 1) return `unknown version ${JSON.stringify(data['version'])}`;
+  if (!isObject(data['repos'])) return "'repos' must be an object";
+  for (const [name, entry] of Object.entries(data['repos'])) {
+    if (!isObject(entry)) return `repos.${name} must be an object`;
+    if (entry['commit'] !== undefined && !(typeof entry['commit'] === 'string' && SHA.test(entry['commit']))) return `repos.${name}.commit is not a commit id`;
+    const run = entry['lastRun'];
+    if (run !== undefined && !(isObject(run) && typeof run['commit'] === 'string' && STATUSES.includes(String(run['status'])))) {
+      return `repos.${name}.lastRun is malformed`;
+    }
+  }
+  return undefined;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function serializeState(state: State): string {
+  return `${JSON.stringify(sortKeys(state), null, 2)}\n`;
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (!isObject(value)) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .filter((k) => value[k] !== undefined)
+      .sort()
+      .map((k) => [k, sortKeys(value[k])]),
+  );
+}
+
+/** A reader or a crash at any instant sees the old file or the new one, never a mix. */
+export async function writeState(file: string, state: State): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    const handle = await open(tmp, 'w', 0o600);
+    try {
+      await handle.writeFile(serializeState(state));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new IoError(`cannot write state file ${file}: ${(err as Error).message}`);
+  }
+  await syncFolder(path.dirname(file));
+}
+
+async function syncFolder(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.sync();
+  } catch {
+    // Some file systems cannot sync a folder; the rename is still atomic.
+  } finally {
+    await handle.close();
+  }
+}
