@@ -34,8 +34,20 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     return { ok: false, diagnostics: [source.diagnostic([], 'the file is empty: it needs at least `version: 1` and `repos:`')] };
   }
   const invalid = schemaDiagnostics(data, source);
-  if (invalid.length > 0) return { ok: false, diagnostics: sortDiagnostics(invalid) };
+  // Resolution checks what the schema cannot (URLs, branch names, layout); it reads defensively, so the
+  // user sees those problems too, along with the schema's, in one pass.
   const resolved = resolveConfig(data as RawConfig, source, options.absolutePath, options.env);
-  if (Array.isArray(resolved)) return { ok: false, diagnostics: sortDiagnostics(resolved) };
-  return { ok: true, config: resolved as ResolvedConfig };
+  const problems = [...invalid, ...(Array.isArray(resolved) ? resolved : [])];
+  if (problems.length > 0 || Array.isArray(resolved)) return { ok: false, diagnostics: sortDiagnostics(dedupe(problems)) };
+  return { ok: true, config: resolved };
+}
+
+function dedupe(list: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return list.filter((d) => {
+    const key = `${d.line}:${d.col}:${d.path}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

@@ -39,16 +39,21 @@ class Resolver {
     return { value, vars: [] };
   }
 
-  duration(path: KeyPath, value: string | number | undefined, fallback: number, min = 0): number {
-    if (value === undefined) return fallback;
-    const ms = parseDuration(value) ?? fallback;
+  /** An optional string setting, interpolated; a value of the wrong type was already reported by the schema. */
+  optionalText(path: KeyPath, value: unknown): string | undefined {
+    return typeof value === 'string' ? this.text(path, value).value : undefined;
+  }
+
+  duration(path: KeyPath, value: unknown, fallback: number, min = 0): number {
+    const ms = parseDuration(value);
+    if (ms === undefined) return fallback;
     if (ms < min) this.fail(path, `must be at least ${formatDuration(min)}, found ${formatDuration(ms)}`);
     return ms;
   }
 
   envMap(path: KeyPath, env: RawEnv | undefined): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [key, value] of Object.entries(env ?? {})) {
+    for (const [key, value] of Object.entries(isObject(env) ? env : {})) {
       out[key] = typeof value === 'string' ? this.text([...path, key], value).value : String(value);
     }
     return out;
@@ -58,16 +63,19 @@ class Resolver {
 export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: string, env: Env): ResolvedConfig | Diagnostic[] {
   const r = new Resolver(source, env);
   const dir = path.dirname(configPath);
-  const statePath = path.resolve(dir, raw.state === undefined ? '.gitwatch.lock.json' : r.text(['state'], raw.state).value);
-  const workdir = path.resolve(dir, raw.workdir === undefined ? '.gitwatch' : r.text(['workdir'], raw.workdir).value);
-  const defaults = raw.defaults ?? {};
+  if (!isObject(raw)) return r.problems;
+  const statePath = path.resolve(dir, r.optionalText(['state'], raw.state) ?? '.gitwatch.lock.json');
+  const workdir = path.resolve(dir, r.optionalText(['workdir'], raw.workdir) ?? '.gitwatch');
+  const defaults = isObject(raw.defaults) ? raw.defaults : {};
   const base = {
     intervalMs: r.duration(['defaults', 'interval'], defaults.interval, BUILT_IN.intervalMs, 1000),
     timeoutMs: r.duration(['defaults', 'timeout'], defaults.timeout, BUILT_IN.timeoutMs),
     gitTimeoutMs: r.duration(['defaults', 'git_timeout'], defaults.git_timeout, BUILT_IN.gitTimeoutMs, 1000),
     env: r.envMap(['defaults', 'env'], defaults.env),
   };
-  const repos = Object.entries(raw.repos).map(([name, repo]) => resolveRepo(r, name, repo, { dir, workdir, base }));
+  const repos = Object.entries(isObject(raw.repos) ? raw.repos : {})
+    .filter(([, repo]) => isObject(repo))
+    .map(([name, repo]) => resolveRepo(r, name, repo, { dir, workdir, base }));
   checkLayout(r, repos, { file: configPath, statePath, workdir });
   if (r.problems.length > 0) return r.problems;
   return { file: configPath, statePath, workdir, repos };
@@ -81,15 +89,12 @@ interface RepoContext {
 
 function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext): RepoConfig {
   const at = (...rest: (string | number)[]): KeyPath => ['repos', name, ...rest];
-  const url = r.text(at('url'), repo.url);
+  const url = typeof repo.url === 'string' ? r.text(at('url'), repo.url) : { value: '', vars: [] };
   const parsed = parseRemote(url.value, ctx.dir);
-  if (!parsed.ok) r.fail(at('url'), parsed.error);
-  let branch: string | undefined;
-  if (repo.branch !== undefined) {
-    branch = r.text(at('branch'), repo.branch).value;
-    const problem = branchNameProblem(branch);
-    if (problem !== undefined) r.fail(at('branch'), `invalid branch name '${branch.slice(0, 80)}': it ${problem}`);
-  }
+  if (!parsed.ok && typeof repo.url === 'string') r.fail(at('url'), parsed.error);
+  const branch = r.optionalText(at('branch'), repo.branch);
+  const problem = branch === undefined ? undefined : branchNameProblem(branch);
+  if (branch !== undefined && problem !== undefined) r.fail(at('branch'), `invalid branch name '${branch.slice(0, 80)}': it ${problem}`);
   const timeoutMs = r.duration(at('timeout'), repo.timeout, ctx.base.timeoutMs);
   const remote = parsed.ok ? parsed.value : undefined;
   return {
@@ -101,15 +106,18 @@ function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext)
     branch,
     intervalMs: r.duration(at('interval'), repo.interval, ctx.base.intervalMs, 1000),
     gitTimeoutMs: r.duration(at('git_timeout'), repo.git_timeout, ctx.base.gitTimeoutMs, 1000),
-    checkout: repo.checkout === undefined ? path.join(ctx.workdir, name) : path.resolve(ctx.dir, r.text(at('checkout'), repo.checkout).value),
+    checkout: path.resolve(ctx.dir, r.optionalText(at('checkout'), repo.checkout) ?? path.join(ctx.workdir, name)),
     env: { ...ctx.base.env, ...r.envMap(at('env'), repo.env) },
-    pipeline: repo.pipeline.map((step, i) => resolveStep(r, at('pipeline', i), step, timeoutMs)),
+    pipeline: (Array.isArray(repo.pipeline) ? repo.pipeline : [])
+      .map((step, i) => resolveStep(r, at('pipeline', i), step, timeoutMs))
+      .filter((step): step is Step => step !== undefined),
   };
 }
 
-function resolveStep(r: Resolver, at: KeyPath, step: RawStep, timeoutMs: number): Step {
+function resolveStep(r: Resolver, at: KeyPath, step: RawStep, timeoutMs: number): Step | undefined {
   if (typeof step === 'string') return { name: step, run: step, cwd: undefined, timeoutMs, env: {}, continueOnError: false };
-  if (step.cwd !== undefined && (path.isAbsolute(step.cwd) || path.normalize(step.cwd).split(path.sep)[0] === '..')) {
+  if (!isObject(step) || typeof step.run !== 'string') return undefined;
+  if (typeof step.cwd === 'string' && (path.isAbsolute(step.cwd) || path.normalize(step.cwd).split(path.sep)[0] === '..')) {
     r.fail([...at, 'cwd'], `cwd must be a folder inside the checkout, found '${step.cwd}'`);
   }
   return {
@@ -120,6 +128,10 @@ function resolveStep(r: Resolver, at: KeyPath, step: RawStep, timeoutMs: number)
     env: r.envMap([...at, 'env'], step.env),
     continueOnError: step.continue_on_error ?? false,
   };
+}
+
+function isObject(v: unknown): v is Record<string, never> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** `inner` is `outer` or lies inside it. */

@@ -12,7 +12,8 @@ const validate = ajv.compile(schema);
 
 export function schemaDiagnostics(data: unknown, source: YamlSource): Diagnostic[] {
   if (validate(data)) return [];
-  const errors = pruneAnyOf(validate.errors ?? [], data);
+  // A property name that fails propertyNames yields an inner error too; the outer one says it better.
+  const errors = pruneAnyOf((validate.errors ?? []).filter((e) => !e.schemaPath.includes('/propertyNames/')), data);
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
   for (const err of errors) {
@@ -93,7 +94,7 @@ function describeType(type: string): string {
 }
 
 function isDuration(err: ErrorObject): boolean {
-  return err.schemaPath.includes('/duration/') || err.schemaPath.includes('$defs/duration');
+  return /\$defs\/(duration|interval|timeout|gitTimeout)\//.test(err.schemaPath);
 }
 
 function toDiagnostic(err: ErrorObject, data: unknown, source: YamlSource): Diagnostic {
@@ -115,6 +116,9 @@ function toDiagnostic(err: ErrorObject, data: unknown, source: YamlSource): Diag
     case 'propertyNames': {
       const name = String(p['propertyName']);
       const at = source.position([...path, name], true);
+      if (!err.schemaPath.startsWith('#/properties/repos/')) {
+        return source.diagnostic([...path, name], `invalid environment variable name '${name}': use letters, digits and '_', not starting with a digit`, at);
+      }
       const message =
         name === 'logs'
           ? `the repo name 'logs' is reserved (it is the run-log folder)`
@@ -124,15 +128,12 @@ function toDiagnostic(err: ErrorObject, data: unknown, source: YamlSource): Diag
     case 'type': {
       if (isDuration(err)) return durationError(path, value, source);
       const found = kindOf(value);
-      const hint = yamlSurprise(path, source);
+      const hint = yamlSurprise(path, source, String(p['type']));
       return source.diagnostic(path, `expected ${describeType(String(p['type']))}, found ${found}${hint}`);
     }
     case 'pattern':
     case 'exclusiveMinimum':
       if (isDuration(err)) return durationError(path, value, source);
-      if (err.schemaPath.includes('/env/propertyNames')) {
-        return source.diagnostic(path, `invalid environment variable name ${show(value)}`);
-      }
       return source.diagnostic(path, `invalid value ${show(value)}: ${err.message ?? ''}`);
     case 'const':
       return source.diagnostic(path, `${path.join('.')} must be ${show(p['allowedValue'])}, found ${show(value)}`);
@@ -152,10 +153,11 @@ function durationError(path: KeyPath, value: unknown, source: YamlSource): Diagn
 }
 
 /** YAML 1.2 reads `0123` and `yes` in surprising ways; say so when a string was expected. */
-function yamlSurprise(path: KeyPath, source: YamlSource): string {
+function yamlSurprise(path: KeyPath, source: YamlSource, expected: string): string {
   const node = source.node(path);
   const raw = node?.range ? source.text.slice(node.range[0], node.range[1]).trim() : '';
-  if (/^[-+]?\d/.test(raw) || /^(true|false|null|~)$/i.test(raw)) return ` (${raw}); quote it to make it a string`;
+  if (expected.includes('boolean') && /^(yes|no|on|off|y|n)$/i.test(raw)) return ` (${raw}); write true or false`;
+  if (expected.includes('string') && (/^[-+]?\.?\d/.test(raw) || /^(true|false|null|~)$/i.test(raw))) return ` (${raw}); quote it to make it a string`;
   return '';
 }
 

@@ -39,6 +39,7 @@ const UNSAFE = {
   allowUnsafeSshCommand: true,
   allowUnsafeCredentialHelper: true,
   allowUnsafeProtocolOverride: true,
+  allowUnsafeTemplateDir: true,
 } as const;
 
 export function isSha(value: string): boolean {
@@ -53,9 +54,9 @@ export class GitClient {
     const onAbort = (): void => controller.abort();
     call.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => controller.abort(), call.timeoutMs);
-    const git: SimpleGit = simpleGit({ abort: controller.signal, unsafe: UNSAFE, trimmed: false }).env(
-      gitEnv(this.env, { credentials: remote?.credentials }),
-    );
+    const env = gitEnv(this.env, { credentials: remote?.credentials });
+    const allowEnvironment = Object.keys(env).filter((k) => k.startsWith('GIT_'));
+    const git: SimpleGit = simpleGit({ abort: controller.signal, unsafe: UNSAFE, trimmed: false, allowEnvironment }).env(env);
     try {
       return await git.raw([...args]);
     } catch (err) {

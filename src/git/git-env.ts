@@ -13,10 +13,14 @@ export interface GitEnvOptions {
 const CREDENTIAL_HELPER =
   '!f() { test "$1" = get || exit 0; printf "username=%s\\npassword=%s\\n" "$GITWATCH_GIT_USERNAME" "$GITWATCH_GIT_PASSWORD"; }; f';
 
+/** Variables that make git start an editor, a pager or an askpass program, or move its install prefix. */
+const DROPPED = new Set(['EDITOR', 'VISUAL', 'PAGER', 'SSH_ASKPASS', 'PREFIX']);
+
 export function gitEnv(base: Env, options: GitEnvOptions = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) {
-    if (value !== undefined && !key.startsWith('GIT_') && !key.startsWith('GITWATCH_GIT_')) env[key] = value;
+    const upper = key.toUpperCase();
+    if (value !== undefined && !upper.startsWith('GIT_') && !upper.startsWith('GITWATCH_GIT_') && !DROPPED.has(upper)) env[key] = value;
   }
   const config: [string, string][] = [
     ['core.hooksPath', '/dev/null'],

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { parseDuration, formatDuration } from '../src/config/duration.js';
+import { parseConfig } from '../src/config/parse.js';
+import type { ResolvedConfig } from '../src/config/types.js';
+
+const DIR = '/srv/app';
+const FILE = path.join(DIR, 'gitwatch.yaml');
+
+function parse(text: string, env: Record<string, string> = {}): ReturnType<typeof parseConfig> {
+  return parseConfig(text, { file: 'gitwatch.yaml', absolutePath: FILE, env });
+}
+
+function ok(text: string, env: Record<string, string> = {}): ResolvedConfig {
+  const result = parse(text, env);
+  if (!result.ok) assert.fail(result.diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`).join('\n'));
+  return result.config;
+}
+
+function errors(text: string, env: Record<string, string> = {}): string[] {
+  const result = parse(text, env);
+  assert.equal(result.ok, false, 'the config was accepted');
+  return result.ok ? [] : result.diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}${d.path ? ` (at ${d.path})` : ''}`);
+}
+
+const MINIMAL = 'version: 1\nrepos:\n  site:\n    url: https://example.com/site.git\n    pipeline: [make]\n';
+
+describe('config', () => {
+  test('applies the built-in defaults and resolves paths against the config folder', () => {
+    const config = ok(MINIMAL);
+    assert.equal(config.statePath, path.join(DIR, '.gitwatch.lock.json'));
+    assert.equal(config.workdir, path.join(DIR, '.gitwatch'));
+    const [site] = config.repos;
+    assert.ok(site);
+    assert.equal(site.intervalMs, 60_000);
+    assert.equal(site.gitTimeoutMs, 120_000);
+    assert.equal(site.branch, undefined);
+    assert.equal(site.checkout, path.join(DIR, '.gitwatch', 'site'));
+    assert.deepEqual(site.pipeline, [{ name: 'make', run: 'make', cwd: undefined, timeoutMs: 1_800_000, env: {}, continueOnError: false }]);
+  });
+
+  test('repo settings override defaults, and env maps merge', () => {
+    const config = ok(`version: 1
+state: var/state.json
+workdir: /var/lib/gitwatch
+defaults:
+  interval: 5m
+  timeout: 10m
+  git_timeout: 30s
+  env: { TZ: UTC, LEVEL: info }
+repos:
+  site:
+    url: ../site
+    branch: release/1.x
+    interval: 1h30m
+    checkout: ./deploy/site
+    env: { LEVEL: debug, PORT: 8080, ON: true }
+    pipeline:
+      - make
+      - name: build
+        run: npm run build
+        cwd: web
+        timeout: 90
+        env: { CI: "true" }
+        continue_on_error: true
+`);
+    assert.equal(config.statePath, path.join(DIR, 'var/state.json'));
+    assert.equal(config.workdir, '/var/lib/gitwatch');
+    const site = config.repos[0];
+    assert.ok(site);
+    assert.equal(site.remote, '/srv/site');
+    assert.equal(site.displayUrl, '../site');
+    assert.equal(site.branch, 'release/1.x');
+    assert.equal(site.intervalMs, 5_400_000);
+    assert.equal(site.gitTimeoutMs, 30_000);
+    assert.equal(site.checkout, path.join(DIR, 'deploy/site'));
+    assert.deepEqual(site.env, { TZ: 'UTC', LEVEL: 'debug', PORT: '8080', ON: 'true' });
+    assert.deepEqual(site.pipeline[0], { name: 'make', run: 'make', cwd: undefined, timeoutMs: 600_000, env: {}, continueOnError: false });
+    assert.deepEqual(site.pipeline[1], { name: 'build', run: 'npm run build', cwd: 'web', timeoutMs: 90_000, env: { CI: 'true' }, continueOnError: true });
+  });
+
+  test('interpolates ${VAR} and ${VAR:-default} where allowed, never in run', () => {
+    const config = ok(
+      `version: 1
+repos:
+  site:
+    url: https://\${USER_NAME}:\${TOKEN}@git.example.com/org/site.git
+    branch: \${BRANCH:-main}
+    env: { WHERE: "\${REGION}-1", LITERAL: "$\${HOME}" }
+    pipeline: ['echo \${HOME}']
+`,
+      { TOKEN: 's3cret', USER_NAME: 'bot', REGION: 'eu' },
+    );
+    const site = config.repos[0];
+    assert.ok(site);
+    assert.equal(site.remote, 'https://git.example.com/org/site.git');
+    assert.equal(site.displayUrl, 'https://git.example.com/org/site.git');
+    assert.deepEqual(site.credentials, { username: 'bot', password: 's3cret' });
+    assert.deepEqual([...site.secretVars].sort(), ['TOKEN', 'USER_NAME']);
+    assert.equal(site.branch, 'main');
+    assert.deepEqual(site.env, { WHERE: 'eu-1', LITERAL: '${HOME}' });
+    assert.equal(site.pipeline[0]?.run, 'echo ${HOME}');
+  });
+
+  test('durations', () => {
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('30s'), 30_000);
+    assert.equal(parseDuration('5m'), 300_000);
+    assert.equal(parseDuration('1h30m'), 5_400_000);
+    assert.equal(parseDuration('1.5s'), 1500);
+    assert.equal(parseDuration(2), 2000);
+    assert.equal(parseDuration(0.5), 500);
+    for (const bad of ['', 'soon', '5', '5 minutes', '-1s', 0, -3, '1d', 'ms', Number.NaN]) assert.equal(parseDuration(bad), undefined, String(bad));
+    assert.equal(formatDuration(5_400_000), '1h30m');
+    assert.equal(formatDuration(1500), '1.5s');
+    assert.equal(formatDuration(250), '250ms');
+  });
+
+  const broken: readonly (readonly [string, string, Record<string, string>?])[] = [
+    ['version: 1\nrepos:\n  site:\n    url: x\n    pipeline: [a]\n  site:\n    url: y\n    pipeline: [b]\n', '6:3: map keys must be unique'],
+    ['version: 1\nrepos: [\n', '3:1: '],
+    ['repos:\n  site: { url: x, pipeline: [a] }\n', "1:1: missing required key 'version'"],
+    ['version: 2\nrepos:\n  site: { url: x, pipeline: [a] }\n', '1:10: version must be 1, found 2 (at version)'],
+    ['version: 1\n', "1:1: missing required key 'repos'"],
+    ['version: 1\nrepos: {}\n', '2:8: needs at least 1 entry (at repos)'],
+    ['version: 1\nrepos:\n  site:\n    url: x\n', "3:3: missing required key 'pipeline' (at repos.site)"],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    pipline: [a]\n', "5:5: unknown key 'pipline': did you mean 'pipeline'? (at repos.site.pipline)"],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    pipeline: []\n', '5:15: needs at least 1 item (at repos.site.pipeline)'],
+    ['version: 1\nrepos:\n  Site:\n    url: x\n    pipeline: [a]\n', "3:3: invalid repo name 'Site'"],
+    ['version: 1\nrepos:\n  logs:\n    url: x\n    pipeline: [a]\n', "3:3: the repo name 'logs' is reserved"],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    interval: 0.5s\n    pipeline: [a]\n', '5:15: must be at least 1s, found 500ms (at repos.site.interval)'],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    interval: 10 minutes\n    pipeline: [a]\n', '5:15: expected a duration like'],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    branch: 0123\n    pipeline: [a]\n', '5:13: expected a string, found an integer (0123); quote it to make it a string (at repos.site.branch)'],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    branch: -f\n    pipeline: [a]\n', "5:13: invalid branch name '-f': it may not start with '-'"],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    branch: a..b\n    pipeline: [a]\n', "5:13: invalid branch name 'a..b': it may not contain '..'"],
+    ['version: 1\nrepos:\n  site:\n    url: --upload-pack=touch /tmp/pwned\n    pipeline: [a]\n', "4:10: url may not start with '-'"],
+    ['version: 1\nrepos:\n  site:\n    url: "ext::sh -c touch% /tmp/pwned"\n    pipeline: [a]\n', "4:10: the 'ext::' transport is not allowed"],
+    ['version: 1\nrepos:\n  site:\n    url: ftp://example.com/x.git\n    pipeline: [a]\n', "4:10: the 'ftp://' transport is not allowed"],
+    ['version: 1\nrepos:\n  site:\n    url: https://${TOKEN}@example.com/x.git\n    pipeline: [a]\n', '4:18: environment variable TOKEN is not set'],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    pipeline:\n      - name: build\n', "6:9: missing required key 'run' (at repos.site.pipeline[0])"],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    pipeline:\n      - run: make\n        continue_on_error: yes\n', '7:28: expected true or false, found a string (yes)'],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    pipeline:\n      - run: make\n        cwd: ../elsewhere\n', "7:14: cwd must be a folder inside the checkout, found '../elsewhere'"],
+    ['version: 1\nrepos:\n  a:\n    url: x\n    checkout: ./out\n    pipeline: [a]\n  b:\n    url: y\n    checkout: out\n    pipeline: [b]\n', "9:15: repos 'a' and 'b' share the checkout"],
+    ['version: 1\nrepos:\n  a:\n    url: x\n    checkout: ./out\n    pipeline: [a]\n  b:\n    url: y\n    checkout: out/b\n    pipeline: [b]\n', "9:15: checkout /srv/app/out/b is inside the checkout of repo 'a'"],
+    ['version: 1\nrepos:\n  a:\n    url: x\n    checkout: .\n    pipeline: [a]\n', '5:15: checkout /srv/app contains the config file'],
+    ['version: 1\nworkdir: /srv/app/data/work\nrepos:\n  a:\n    url: x\n    checkout: data\n    pipeline: [a]\n', '6:15: checkout /srv/app/data contains the workdir'],
+    ['version: 1\nrepos:\n  a:\n    url: x\n    checkout: .gitwatch/logs/a\n    pipeline: [a]\n', "5:15: checkout /srv/app/.gitwatch/logs/a is inside gitwatch's own folder"],
+    ['version: 1\ndefaults:\n  intervall: 5m\nrepos:\n  a: { url: x, pipeline: [a] }\n', "3:3: unknown key 'intervall': did you mean 'interval'?"],
+    ['version: 1\nrepos:\n  a:\n    url: x\n    env: { 1BAD: x }\n    pipeline: [a]\n', "5:12: invalid environment variable name '1BAD'"],
+    ['version: 1\nrepos:\n  a:\n    url: x\n    env: { A: [1, 2] }\n    pipeline: [a]\n', '5:15: expected a string or a number or true or false, found a list (at repos.a.env.A)'],
+    ['', "1:1: the file is empty"],
+    ['version: 1\nrepos:\n  a:\n    url: x\n    pipeline: a\n', '5:15: expected a list, found a string (at repos.a.pipeline)'],
+  ];
+
+  for (const [text, expected, env] of broken) {
+    test(`rejects: ${expected}`, () => {
+      const found = errors(text, env ?? {});
+      assert.ok(
+        found.some((e) => e.startsWith(expected)),
+        `expected a problem starting with\n  ${expected}\nfound\n  ${found.join('\n  ')}`,
+      );
+    });
+  }
+
+  test('reports every problem at once', () => {
+    const found = errors('version: 1\nrepos:\n  site:\n    url: -x\n    interval: soon\n    pipline: [a]\n    branch: a b\n');
+    assert.equal(found.length, 5, found.join('\n'));
+  });
+});

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import type { RepoConfig } from '../src/config/types.js';
+import { decide } from '../src/cycle/decide.js';
+import { branchNameProblem } from '../src/git/ref-name.js';
+import { parseRemote, redactUrls } from '../src/git/remote-url.js';
+import { acquireInstanceLock } from '../src/state/instance-lock.js';
+import { readState, writeState, type State } from '../src/state/state-file.js';
+import { tempDir } from './helpers/temp.js';
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+const REPO = { name: 'site', displayUrl: 'https://example.com/site.git' } as RepoConfig;
+const HEAD = { sha: B, branch: 'main' };
+const run = (commit: string, status: 'succeeded' | 'failed' | 'interrupted') => ({ commit, status, startedAt: '', finishedAt: '' });
+
+describe('decide', () => {
+  test('a repo never seen runs', () => assert.deepEqual(decide(REPO, HEAD, undefined), { action: 'run', reason: 'first' }));
+  test('the same commit does nothing', () =>
+    assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: REPO.displayUrl }).action, 'up-to-date'));
+  test('a new commit runs', () =>
+    assert.deepEqual(decide(REPO, HEAD, { commit: A, branch: 'main', url: REPO.displayUrl }), { action: 'run', reason: 'new-commit' }));
+  test('a commit that failed waits', () =>
+    assert.equal(decide(REPO, HEAD, { commit: A, branch: 'main', url: REPO.displayUrl, lastRun: run(B, 'failed') }).action, 'wait'));
+  test('a commit that was interrupted runs again', () =>
+    assert.deepEqual(decide(REPO, HEAD, { commit: A, branch: 'main', url: REPO.displayUrl, lastRun: run(B, 'interrupted') }), { action: 'run', reason: 'retry-interrupted' }));
+  test('a changed url or branch runs even at the same commit', () => {
+    assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: 'https://other/x.git' }).action, 'run');
+    assert.equal(decide(REPO, HEAD, { commit: B, branch: 'dev', url: REPO.displayUrl }).action, 'run');
+  });
+  test('trigger runs whatever the state', () =>
+    assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: REPO.displayUrl }, true).action, 'run'));
+});
+
+describe('remote URLs', () => {
+  test('accepts the allowed transports', () => {
+    for (const url of ['https://h/x.git', 'http://h/x', 'ssh://git@h:22/x', 'git@github.com:org/x.git', 'git://h/x', 'file:///srv/x', '../x', '/srv/x']) {
+      assert.equal(parseRemote(url, '/base').ok, true, url);
+    }
+  });
+  test('rejects options, helper transports and control characters', () => {
+    for (const url of ['-u', '--upload-pack=x', 'ext::sh -c x', 'fd::3', 'foo::bar', 'ftp://h/x', 'https://h/x\nq', 'ssh://-oProxyCommand=x/y', 'x'.repeat(3000)]) {
+      assert.equal(parseRemote(url, '/base').ok, false, url);
+    }
+  });
+  test('takes credentials out of http(s) URLs', () => {
+    const r = parseRemote('https://user:tok%40en@h.example/x.git', '/base');
+    assert.ok(r.ok);
+    assert.equal(r.value.remote, 'https://h.example/x.git');
+    assert.deepEqual(r.value.credentials, { username: 'user', password: 'tok@en' });
+    assert.equal(redactUrls("fatal: unable to access 'https://user:tok@h/x/'"), "fatal: unable to access 'https://h/x/'");
+  });
+  test('branch names follow git check-ref-format', () => {
+    for (const ok of ['main', 'release/1.x', 'feature/a-b_c', 'v1.2']) assert.equal(branchNameProblem(ok), undefined, ok);
+    for (const bad of ['-x', 'a..b', 'a b', 'a~1', 'a^', 'a:b', 'a?', 'a*', 'a[', 'a\\b', '/a', 'a/', 'a//b', '.a', 'a/.b', 'a.lock', 'a.', '@', 'a@{1}', 'refs/heads/main', 'x'.repeat(256), 'a\u0001'])
+      assert.notEqual(branchNameProblem(bad), undefined, bad);
+  });
+});
+
+describe('state file', () => {
+  test('is written with sorted keys, two-space indent, a trailing newline, owner-only', async (t) => {
+    const file = path.join(await tempDir(t), 'state.json');
+    const state: State = { version: 1, repos: { z: { url: 'u', commit: A, branch: 'main' }, a: { lastRun: { status: 'failed', commit: B, startedAt: 's', finishedAt: 'f', error: 'e' } } } };
+    await writeState(file, state);
+    const text = await readFile(file, 'utf8');
+    assert.equal(text, `{\n  "repos": {\n    "a": {\n      "lastRun": {\n        "commit": "${B}",\n        "error": "e",\n        "finishedAt": "f",\n        "startedAt": "s",\n        "status": "failed"\n      }\n    },\n    "z": {\n      "branch": "main",\n      "commit": "${A}",\n      "url": "u"\n    }\n  },\n  "version": 1\n}\n`);
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.deepEqual(await readState(file), JSON.parse(text));
+  });
+  test('a missing file is an empty state; a malformed one is an error that names it', async (t) => {
+    const dir = await tempDir(t);
+    assert.deepEqual(await readState(path.join(dir, 'none.json')), { version: 1, repos: {} });
+    for (const bad of ['{', '[]', '{"version":2,"repos":{}}', '{"version":1,"repos":{"a":{"commit":"xyz"}}}']) {
+      await writeFile(path.join(dir, 'bad.json'), bad);
+      await assert.rejects(readState(path.join(dir, 'bad.json')), /bad\.json/);
+    }
+  });
+  test('a write that fails leaves the old file intact', async (t) => {
+    const dir = await tempDir(t);
+    const file = path.join(dir, 'state.json');
+    await writeState(file, { version: 1, repos: { a: { commit: A } } });
+    await assert.rejects(writeState(path.join(dir, 'missing-folder', 'state.json'), { version: 1, repos: {} }), /cannot write state file/);
+    assert.equal((await readState(file)).repos['a']?.commit, A);
+  });
+});
+
+describe('instance lock', () => {
+  test('a second holder is refused with the pid; a dead holder is taken over', async (t) => {
+    const state = path.join(await tempDir(t), 'state.json');
+    const lock = await acquireInstanceLock(state);
+    // The holder is this test process, whose command line does not say gitwatch: use a live gitwatch-like pid.
+    await lock.release();
+    await writeFile(`${state}.pid`, '999999999\n');
+    const taken = await acquireInstanceLock(state);
+    assert.equal((await readFile(`${state}.pid`, 'utf8')).trim(), String(process.pid));
+    await taken.release();
+    await assert.rejects(readFile(`${state}.pid`), /ENOENT/);
+  });
+});
