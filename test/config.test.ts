@@ -119,7 +119,7 @@ repos:
 
   const broken: readonly (readonly [string, string, Record<string, string>?])[] = [
     ['version: 1\nrepos:\n  site:\n    url: x\n    pipeline: [a]\n  site:\n    url: y\n    pipeline: [b]\n', '6:3: map keys must be unique'],
-    ['version: 1\nrepos: [\n', '3:1: '],
+    ['version: 1\nrepos: [\n', '2:9: flow sequence in block collection must be sufficiently indented and end with a ]'],
     ['repos:\n  site: { url: x, pipeline: [a] }\n', "1:1: missing required key 'version'"],
     ['version: 2\nrepos:\n  site: { url: x, pipeline: [a] }\n', '1:10: version must be 1, found 2 (at version)'],
     ['version: 1\n', "1:1: missing required key 'repos'"],
@@ -150,6 +150,19 @@ repos:
     ['version: 1\nrepos:\n  a:\n    url: x\n    env: { 1BAD: x }\n    pipeline: [a]\n', "5:12: invalid environment variable name '1BAD'"],
     ['version: 1\nrepos:\n  a:\n    url: x\n    env: { A: [1, 2] }\n    pipeline: [a]\n', '5:15: expected a string or a number or true or false, found a list (at repos.a.env.A)'],
     ['', "1:1: the file is empty"],
+    ['version: 1\nrepos:\n\tsite: {}\n', '3:1: tabs are not allowed as indentation'],
+    ['version: 1\nstate: 5\nrepos:\n  a: { url: x, pipeline: [a] }\n', '2:8: expected a string, found an integer (5); quote it to make it a string (at state)'],
+    ['version: 1\ndefaults: []\nrepos:\n  a: { url: x, pipeline: [a] }\n', '2:11: expected a map, found a list (at defaults)'],
+    ['version: 1\nrepos:\n  a: { url: "", pipeline: [a] }\n', '3:13: must not be empty (at repos.a.url)'],
+    ['version: 1\ndefaults:\n  git_timeout: 0.2\nrepos:\n  a: { url: x, pipeline: [a] }\n', '3:16: must be at least 1s, found 200ms (at defaults.git_timeout)'],
+    ['version: 1\nrepos:\n  a:\n    url: x\n    timeout: -5\n    pipeline: [a]\n', '5:14: expected a duration like'],
+    ['version: 1\nrepo:\n  a: { url: x, pipeline: [a] }\n', "2:1: unknown key 'repo': did you mean 'repos'?"],
+    ['version: 1\nrepos:\n  a:\n    url: x\n    env: { TOKEN: "${MISSING}" }\n    pipeline: [a]\n', '5:20: environment variable MISSING is not set (write ${MISSING:-default} to give a default) (at repos.a.env.TOKEN)'],
+    ['version: 1\nrepos:\n  a:\n    url: x\n    branch: ${BRANCH}\n    pipeline: [a]\n', '5:13: environment variable BRANCH is not set'],
+    ['version: 1\nrepos:\n  a:\n    url: x\n    checkout: out/${UNCLOSED\n    pipeline: [a]\n', "5:19: unclosed '${'"],
+    ['version: 1\nrepos:\n  a:\n    url: x\n    env: { A: 1, A: 2 }\n    pipeline: [a]\n', '5:18: map keys must be unique'],
+    ['version: 1\nrepos:\n  a:\n    url: x\n    pipeline:\n      - run: make\n        timout: 5m\n', "7:9: unknown key 'timout': did you mean 'timeout'?"],
+    ['version: 1\nrepos:\n  a:\n    url: "https://h/x\\u0000"\n    pipeline: [a]\n', '4:10: url contains a control character'],
     ['version: 1\nrepos:\n  a:\n    url: x\n    pipeline: a\n', '5:15: expected a list, found a string (at repos.a.pipeline)'],
   ];
 

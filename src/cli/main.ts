@@ -50,6 +50,11 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
     .action((opts: { json?: boolean }, cmd: Command) =>
       run(async (ctx) => (await import('./status.js')).statusCommand({ json: opts.json ?? false }, ctx), cmd),
     );
+  program
+    .command('init')
+    .description('write a commented starter config (refuses to overwrite)')
+    .argument('[file]', 'where to write it (default: ./gitwatch.yaml)')
+    .action((file: string | undefined, _opts, cmd: Command) => run(async (ctx) => (await import('./init.js')).initCommand(file, ctx), cmd));
   return program;
 }
 

@@ -73,8 +73,11 @@ function pruneAnyOf(errors: readonly ErrorObject[], data: unknown): ErrorObject[
     );
     const branchErrors = kept.filter(inBranch);
     const rightType = branchErrors.filter((e) => !wrongType.has(branchOf(e)));
+    // Errors deeper inside the value (reached through a $ref, so outside the branch's schema path) mean a
+    // branch of the right type was taken: they explain the failure on their own.
+    const deeper = kept.some((e) => !inBranch(e) && e.instancePath.startsWith(`${any.instancePath}/`));
     kept = kept.filter((e) => !inBranch(e));
-    if (rightType.length > 0) {
+    if (rightType.length > 0 || deeper) {
       kept.push(...rightType);
     } else {
       const expected = [...new Set(branchErrors.filter((e) => e.keyword === 'type').map((e) => String(e.params['type'])))];

@@ -1,6 +1,6 @@
 // A parsed YAML document that can say where any key path sits in the text.
 
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { Diagnostic, KeyPath } from './diagnostics.js';
 import { formatKeyPath } from './diagnostics.js';
 
@@ -11,28 +11,51 @@ export interface Position {
 
 export class YamlSource {
   readonly doc: Document;
-  private readonly lines: LineCounter;
+  /** Offsets where lines start; computed from the text, since the parser's own counter skips lines inside broken tokens. */
+  private readonly lineStarts: number[];
 
   constructor(
     readonly file: string,
     readonly text: string,
   ) {
-    this.lines = new LineCounter();
-    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
+    this.doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+    this.lineStarts = [0];
+    for (const m of text.matchAll(/\r\n|\n|\r/g)) this.lineStarts.push(m.index + m[0].length);
   }
 
-  /** YAML syntax errors and duplicate keys. */
+  /** YAML syntax errors, duplicate keys, and keys that are not plain scalars. */
   syntaxErrors(): Diagnostic[] {
-    return this.doc.errors.map((err) => {
+    const found = this.doc.errors.map((err) => {
       const pos = this.positionOfOffset(err.pos[0]);
       const message = err.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? err.message;
       return { file: this.file, ...pos, message: lowerFirst(message), path: '' };
     });
+    if (found.length > 0) return found;
+    visit(this.doc, {
+      Pair: (_key, pair) => {
+        if (pair.key !== null && !isScalar(pair.key)) {
+          const range = (pair.key as Node).range;
+          found.push({ file: this.file, ...this.positionOfOffset(range?.[0] ?? 0), message: 'a key must be a plain value, not a list or a map', path: '' });
+        }
+      },
+    });
+    return found;
   }
 
   positionOfOffset(offset: number): Position {
-    const pos = this.lines.linePos(Math.max(0, Math.min(offset, this.text.length)));
-    return { line: pos.line, col: pos.col };
+    const at = Math.max(0, Math.min(offset, this.text.length));
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.lineStarts[mid] ?? 0) <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    // An offset at the very end of a file that ends with a newline belongs to the last line, not a new one.
+    if (lo > 0 && lo === this.lineStarts.length - 1 && at === this.text.length && (this.lineStarts[lo] ?? 0) === at) lo--;
+    const start = this.lineStarts[lo] ?? 0;
+    const lineText = this.text.slice(start, this.lineStarts[lo + 1] ?? this.text.length).replace(/\r?\n$|\r$/, '');
+    return { line: lo + 1, col: Math.min(at - start, lineText.length) + 1 };
   }
 
   /** The node at `path`, or its nearest existing ancestor. */

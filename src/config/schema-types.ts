@@ -1,0 +1,106 @@
+// Generated from schema/gitwatch.schema.json by `npm run gen:types`. Do not edit by hand.
+/* eslint-disable */
+
+/**
+ * How often the remote is checked for a new commit. Minimum 1s. Default: 60s
+ */
+export type RawDuration = (number | string)
+/**
+ * Time limit of one pipeline step; past it the step's whole process group is killed. Default: 30m
+ */
+export type RawDuration1 = (number | string)
+/**
+ * Time limit of one git command; a remote that stalls fails that repo's check. Minimum 1s. Default: 2m
+ */
+export type RawDuration2 = (number | string)
+/**
+ * A step: a shell command string, or an object with a name and options.
+ */
+export type RawStep = (string | RawStepObject)
+
+/**
+ * gitwatch.yaml: the git repositories gitwatch watches and the pipeline it runs on each new commit.
+ */
+export interface GitwatchConfig {
+/**
+ * Config format version. The only version is 1.
+ */
+version: 1
+/**
+ * Path of the state file that records the last processed commit per repo. Relative to this file's folder. Default: .gitwatch.lock.json
+ */
+state?: string
+/**
+ * Folder for checkouts, gitwatch's own git data and run logs. Relative to this file's folder. Default: .gitwatch
+ */
+workdir?: string
+defaults?: RawDefaults
+/**
+ * The watched repositories. A map: the key is the repo's name.
+ */
+repos: {
+[k: string]: RawRepo
+}
+}
+/**
+ * Settings every repo inherits unless it sets them itself.
+ */
+export interface RawDefaults {
+interval?: RawDuration
+timeout?: RawDuration1
+git_timeout?: RawDuration2
+env?: RawEnv
+}
+/**
+ * Environment variables for the pipeline's steps. Values may use ${VAR} and ${VAR:-default}.
+ */
+export interface RawEnv {
+[k: string]: (string | number | boolean)
+}
+/**
+ * One watched repository and its pipeline.
+ */
+export interface RawRepo {
+/**
+ * The remote: https, http, ssh, git@host:path, git://, file:// or a local path (relative to this file's folder).
+ */
+url: string
+/**
+ * The branch to follow. Default: the remote's default branch.
+ */
+branch?: string
+interval?: RawDuration
+timeout?: RawDuration1
+git_timeout?: RawDuration2
+/**
+ * Where the work tree lives. Relative to this file's folder. Default: <workdir>/<name>. gitwatch discards and rebuilds it at will.
+ */
+checkout?: string
+env?: RawEnv
+/**
+ * The steps to run, in order, in the checkout.
+ * 
+ * @minItems 1
+ */
+pipeline: [RawStep, ...(RawStep)[]]
+}
+export interface RawStepObject {
+/**
+ * The step's name in progress, logs and GITWATCH_STEP. Default: the command.
+ */
+name?: string
+/**
+ * The command, run with /bin/sh -c. Never interpolated by gitwatch: the shell expands it at run time.
+ */
+run: string
+/**
+ * Folder to run in, relative to the checkout.
+ */
+cwd?: string
+timeout?: RawDuration1
+env?: RawEnv
+/**
+ * When true, a failure of this step does not fail the pipeline and later steps still run.
+ */
+continue_on_error?: boolean
+}
