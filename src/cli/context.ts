@@ -23,6 +23,10 @@ export interface CommandContext {
   readonly clock: Clock;
   /** Aborted on SIGINT/SIGTERM. */
   readonly signal: AbortSignal;
+  /** The name of the signal that aborted `signal`. */
+  signalName(): string;
+  /** Calls `listener` on SIGHUP; returns the function that removes it. */
+  onHangup(listener: () => void): () => void;
   readonly global: GlobalOptions;
 }
 

@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError, EXIT, exitCodeFor, type ExitCode } from '../errors.js';
+import { killRunningSteps } from '../pipeline/step-process.js';
 import { systemClock } from '../runtime/clock.js';
 import type { CommandContext, GlobalOptions } from './context.js';
 
@@ -37,6 +38,10 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
       run(async (ctx) => (await import('./once.js')).onceCommand(repos, ctx), cmd),
     );
   program
+    .command('run')
+    .description('run as a daemon: check every repo on its interval until SIGINT/SIGTERM; hot-reload the config')
+    .action((_opts, cmd: Command) => run(async (ctx) => (await import('./run.js')).runCommand(ctx), cmd));
+  program
     .command('validate')
     .description('check the config file; print every problem; change nothing')
     .option('--json', 'print the result as JSON')
@@ -62,9 +67,15 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
   let code: ExitCode = EXIT.ok;
   const controller = new AbortController();
   let signals = 0;
+  let lastSignal = '';
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
-    if (signals > 1) process.exit(EXIT.failed);
+    lastSignal = signal;
+    if (signals > 1) {
+      // The state file is always whole (atomic writes); the running step's group must not outlive us.
+      killRunningSteps();
+      process.exit(EXIT.failed);
+    }
     process.stderr.write(`gitwatch: ${signal}: stopping (send it again to exit at once)\n`);
     controller.abort();
   };
@@ -85,6 +96,11 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
       stdoutIsTTY: process.stdout.isTTY === true,
       clock: systemClock,
       signal: controller.signal,
+      signalName: () => lastSignal,
+      onHangup: (listener) => {
+        process.on('SIGHUP', listener);
+        return () => process.off('SIGHUP', listener);
+      },
       global,
     };
     process.on('SIGINT', onSignal);

@@ -26,6 +26,8 @@ export interface CycleDeps {
   /** Remote checks at once. */
   readonly concurrency: number;
   readonly graceMs?: number;
+  /** Report repos that are up to date or waiting (off in the daemon after its first check, to keep logs quiet). */
+  readonly reportIdle?: boolean;
 }
 
 export type Outcome = 'up-to-date' | 'waiting' | 'check-failed' | 'succeeded' | 'failed' | 'skipped' | 'interrupted';
@@ -35,7 +37,7 @@ export interface RepoOutcome {
   readonly outcome: Outcome;
 }
 
-type Check = { readonly ok: true; readonly head: RemoteHead } | { readonly ok: false; readonly error: GitError };
+export type Check = { readonly ok: true; readonly head: RemoteHead } | { readonly ok: false; readonly error: GitError };
 
 export function storePath(config: ResolvedConfig, repo: string): string {
   return path.join(config.workdir, GIT_STORE_DIR, `${repo}.git`);
@@ -77,7 +79,7 @@ function checkAll(config: ResolvedConfig, repos: readonly RepoConfig[], deps: Cy
   });
 }
 
-async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: CycleDeps): Promise<Check> {
+export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: CycleDeps): Promise<Check> {
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
   const store = storePath(config, repo.name);
   try {
@@ -90,16 +92,16 @@ async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: CycleDe
   }
 }
 
-async function processRepo(config: ResolvedConfig, repo: RepoConfig, head: RemoteHead, deps: CycleDeps, trigger: boolean): Promise<Outcome> {
+export async function processRepo(config: ResolvedConfig, repo: RepoConfig, head: RemoteHead, deps: CycleDeps, trigger: boolean): Promise<Outcome> {
   const { reporter, state, clock } = deps;
   const entry = state.entry(repo.name);
   const decision = decide(repo, head, entry, trigger);
   switch (decision.action) {
     case 'up-to-date':
-      reporter.emit({ type: 'up-to-date', repo: repo.name, commit: head.sha });
+      if (deps.reportIdle !== false) reporter.emit({ type: 'up-to-date', repo: repo.name, commit: head.sha });
       return 'up-to-date';
     case 'wait':
-      reporter.emit({ type: 'waiting', repo: repo.name, commit: head.sha, reason: decision.reason });
+      if (deps.reportIdle !== false) reporter.emit({ type: 'waiting', repo: repo.name, commit: head.sha, reason: decision.reason });
       return 'waiting';
     case 'run':
       break;

@@ -42,8 +42,10 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
 async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineResult> {
   const { repo, reporter } = run;
   let failure: string | undefined;
+  let skippedByShutdown = false;
   for (const [index, step] of repo.pipeline.entries()) {
-    if (failure !== undefined || run.signal?.aborted) {
+    if (failure === undefined && run.signal?.aborted) skippedByShutdown = true;
+    if (failure !== undefined || skippedByShutdown) {
       reporter.emit({ type: 'step-skipped', repo: repo.name, step: step.name, index });
       continue;
     }
@@ -73,7 +75,7 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
     if (result.status === 'interrupted') return { status: 'interrupted', error: `interrupted during step '${step.name}'` };
     if (error !== undefined && !ignored) failure = error;
   }
-  if (run.signal?.aborted && failure === undefined) return { status: 'interrupted', error: 'interrupted' };
+  if (skippedByShutdown && failure === undefined) return { status: 'interrupted', error: 'interrupted before all steps ran' };
   return failure === undefined ? { status: 'succeeded' } : { status: 'failed', error: failure };
 }
 

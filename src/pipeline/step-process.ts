@@ -29,6 +29,13 @@ export interface StepProcessResult {
 /** How long output may still arrive after the step's process has exited. */
 const DRAIN_MS = 100;
 
+/** Process groups of the steps running now, for a hard exit that must not leave them behind. */
+const running = new Set<number>();
+
+export function killRunningSteps(): void {
+  for (const pgid of running) signalGroup(pgid, 'SIGKILL');
+}
+
 export async function runStepProcess(options: StepProcessOptions): Promise<StepProcessResult> {
   const child = execa('/bin/sh', ['-c', options.command], {
     cwd: options.cwd,
@@ -42,6 +49,7 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   });
   child.catch(() => undefined);
   const pid = child.pid;
+  if (pid !== undefined) running.add(pid);
   const lines = new LineSplitter(options.onLine);
   for (const stream of [child.stdout, child.stderr]) {
     stream?.on('data', (chunk: Buffer) => {
@@ -69,6 +77,7 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   });
   clearTimeout(timer);
   options.signal?.removeEventListener('abort', onAbort);
+  if (pid !== undefined) running.delete(pid);
   // A background process the step started may hold the pipes open; the step is over when its shell exits.
   await Promise.race([new Promise((r) => child.once('close', r)), new Promise((r) => setTimeout(r, DRAIN_MS))]);
   child.stdout?.destroy();

@@ -41,8 +41,15 @@ export type GitwatchEvent =
       readonly log?: string | undefined;
     };
 
+export type DaemonEvent =
+  | { readonly type: 'daemon-started'; readonly repos: readonly string[]; readonly pid: number }
+  | { readonly type: 'config-reloaded'; readonly added: readonly string[]; readonly removed: readonly string[]; readonly changed: readonly string[] }
+  | { readonly type: 'config-rejected'; readonly problems: number }
+  | { readonly type: 'daemon-stopping'; readonly signal: string }
+  | { readonly type: 'daemon-stopped' };
+
 export interface Reporter {
-  emit(event: GitwatchEvent): void;
+  emit(event: GitwatchEvent | DaemonEvent): void;
   /** Waits until everything reported has been written. */
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@
 
 import type { Writable } from 'node:stream';
 import { formatDuration } from '../config/duration.js';
-import type { GitwatchEvent, Reporter } from './events.js';
+import type { DaemonEvent, GitwatchEvent, Reporter } from './events.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
@@ -17,11 +17,11 @@ const short = (sha: string): string => sha.slice(0, 12);
 export class PlainReporter implements Reporter {
   constructor(private readonly options: LineReporterOptions) {}
 
-  emit(event: GitwatchEvent): void {
+  emit(event: GitwatchEvent | DaemonEvent): void {
     for (const line of this.lines(event)) this.options.out.write(`${line}\n`);
   }
 
-  private lines(e: GitwatchEvent): string[] {
+  private lines(e: GitwatchEvent | DaemonEvent): string[] {
     const quiet = this.options.verbosity === 'quiet';
     const verbose = this.options.verbosity === 'verbose';
     switch (e.type) {
@@ -51,16 +51,36 @@ export class PlainReporter implements Reporter {
         const log = e.log ? ` (log: ${e.log})` : '';
         return [`${e.repo} ✖ ${e.status} ${short(e.commit)} in ${took}: ${e.error ?? e.status}${log}`];
       }
+      default:
+        return daemonLine(e, quiet);
     }
   }
 
   async close(): Promise<void> {}
 }
 
+export function daemonLine(e: DaemonEvent, quiet: boolean): string[] {
+  switch (e.type) {
+    case 'daemon-started':
+      return quiet ? [] : [`gitwatch running (pid ${e.pid}), watching ${e.repos.length} repo${e.repos.length === 1 ? '' : 's'}: ${e.repos.join(', ')}`];
+    case 'config-reloaded': {
+      const parts = [['added', e.added], ['removed', e.removed], ['changed', e.changed]] as const;
+      const said = parts.filter(([, names]) => names.length > 0).map(([what, names]) => `${what} ${names.join(', ')}`);
+      return [`config reloaded: ${said.length > 0 ? said.join('; ') : 'no repo changed'}`];
+    }
+    case 'config-rejected':
+      return [`config rejected (${e.problems} problem${e.problems === 1 ? '' : 's'}, see stderr); still running the previous config`];
+    case 'daemon-stopping':
+      return [`stopping (${e.signal}): no new work; a running step gets SIGTERM`];
+    case 'daemon-stopped':
+      return quiet ? [] : ['stopped'];
+  }
+}
+
 export class JsonReporter implements Reporter {
   constructor(private readonly options: LineReporterOptions) {}
 
-  emit(event: GitwatchEvent): void {
+  emit(event: GitwatchEvent | DaemonEvent): void {
     if (event.type === 'step-output' && this.options.verbosity !== 'verbose') return;
     const time = (this.options.now?.() ?? new Date()).toISOString();
     this.options.out.write(`${JSON.stringify({ time, event: event.type, ...withoutType(event) })}\n`);
@@ -69,7 +89,7 @@ export class JsonReporter implements Reporter {
   async close(): Promise<void> {}
 }
 
-function withoutType(event: GitwatchEvent): Omit<GitwatchEvent, 'type'> {
+function withoutType(event: GitwatchEvent | DaemonEvent): Omit<GitwatchEvent | DaemonEvent, 'type'> {
   const { type: _type, ...rest } = event;
   return rest;
 }

@@ -3,7 +3,8 @@
 
 import type { Writable } from 'node:stream';
 import { Listr, PRESET_TIMER, type ListrTask } from 'listr2';
-import type { GitwatchEvent, Reporter } from './events.js';
+import type { DaemonEvent, GitwatchEvent, Reporter } from './events.js';
+import { daemonLine } from './line-reporter.js';
 
 type StepOutcome = { readonly kind: 'ok' } | { readonly kind: 'fail'; readonly error: string } | { readonly kind: 'skip' } | { readonly kind: 'ignored'; readonly error: string };
 
@@ -33,7 +34,7 @@ export class TtyReporter implements Reporter {
 
   constructor(private readonly options: TtyReporterOptions) {}
 
-  emit(e: GitwatchEvent): void {
+  emit(e: GitwatchEvent | DaemonEvent): void {
     switch (e.type) {
       case 'check-failed':
         return this.show(e.repo, `check failed: ${e.error}`, false);
@@ -59,6 +60,8 @@ export class TtyReporter implements Reporter {
         const ok = e.status === 'succeeded' || e.status === 'skipped';
         return run?.finished(ok ? undefined : `${e.status}: ${e.error ?? ''}${e.log ? ` (log: ${e.log})` : ''}`);
       }
+      default:
+        for (const line of daemonLine(e, this.options.quiet)) this.enqueue([{ title: line, task: () => undefined }]);
     }
   }
 

@@ -90,7 +90,7 @@ function sortKeys(value: unknown): unknown {
 
 /** A reader or a crash at any instant sees the old file or the new one, never a mix. */
 export async function writeState(file: string, state: State): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
     const handle = await open(tmp, 'w', 0o600);
     try {

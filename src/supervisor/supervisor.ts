@@ -1,0 +1,202 @@
+// The daemon's heart: one worker per repo, each on its own interval, sharing one pipeline queue.
+//
+//   idle ──(interval due, trigger, reload)──▶ checking ──(new commit)──▶ queued ──▶ running ──▶ idle
+//                                                │
+//                                                └──(check failed)──▶ backoff ──(delay)──▶ checking
+//
+// Stop (repo removed) or shutdown ends a worker from any state; a running pipeline finishes (removal) or
+// is interrupted (shutdown). Time comes from the injected clock, so tests drive scheduling without waiting.
+
+import type { RepoConfig, ResolvedConfig } from '../config/types.js';
+import { checkRepo, processRepo, type CycleDeps } from '../cycle/cycle.js';
+import { decide } from '../cycle/decide.js';
+import { PipelineQueue } from './pipeline-queue.js';
+
+export type Phase = 'idle' | 'checking' | 'queued' | 'running' | 'backoff' | 'stopped';
+
+export interface WorkerSnapshot {
+  readonly repo: string;
+  readonly phase: Phase;
+  readonly nextCheckAt: Date | undefined;
+  readonly failures: number;
+  readonly checks: number;
+}
+
+export interface SupervisorDeps extends CycleDeps {
+  /** 0 ≤ random() < 1, for jitter. */
+  readonly random: () => number;
+}
+
+/** Longest wait between checks of a remote that keeps failing. */
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+export function backoffDelay(intervalMs: number, failures: number): number {
+  return Math.min(intervalMs * 2 ** Math.min(failures, 20), Math.max(intervalMs, MAX_BACKOFF_MS));
+}
+
+class RepoWorker {
+  phase: Phase = 'idle';
+  nextCheckAt: Date | undefined;
+  failures = 0;
+  checks = 0;
+  private stopped = false;
+  private wake = new AbortController();
+  private triggered = false;
+  readonly done: Promise<void>;
+
+  constructor(
+    public repo: RepoConfig,
+    private readonly sup: Supervisor,
+  ) {
+    this.done = this.loop();
+  }
+
+  /** Check now instead of waiting out the interval. */
+  poke(trigger = false): void {
+    this.triggered ||= trigger;
+    this.wake.abort();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake.abort();
+  }
+
+  private get active(): boolean {
+    return !this.stopped && !this.sup.deps.signal?.aborted;
+  }
+
+  private set(phase: Phase): void {
+    this.phase = phase;
+    this.sup.changed();
+  }
+
+  private async loop(): Promise<void> {
+    const { deps } = this.sup;
+    while (this.active) {
+      this.wake = new AbortController();
+      this.set('checking');
+      const repo = this.repo;
+      const check = await checkRepo(this.sup.config, repo, deps);
+      this.checks++;
+      let delay = this.jittered(repo.intervalMs);
+      if (!check.ok) {
+        if (check.error.kind !== 'aborted') deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: check.error.message, kind: check.error.kind });
+        this.failures++;
+        delay = backoffDelay(repo.intervalMs, this.failures);
+      } else {
+        this.failures = 0;
+        const trigger = this.triggered;
+        this.triggered = false;
+        const quiet = { ...deps, reportIdle: this.checks === 1 };
+        if (this.active && decide(repo, check.head, deps.state.entry(repo.name), trigger).action === 'run') {
+          this.set('queued');
+          await this.sup.queue.exclusive(this.sup.rank(repo.name), async () => {
+            // The repo may have been removed, or the daemon stopped, while it waited its turn.
+            if (!this.active) return;
+            this.set('running');
+            await processRepo(this.sup.config, this.repo, check.head, quiet, trigger);
+          });
+        } else if (this.active) {
+          await processRepo(this.sup.config, repo, check.head, quiet, false);
+        }
+      }
+      if (!this.active) break;
+      this.nextCheckAt = new Date(deps.clock.now().getTime() + delay);
+      this.set(this.failures > 0 ? 'backoff' : 'idle');
+      if (!this.wake.signal.aborted) await deps.clock.sleep(delay, anySignal(this.wake.signal, deps.signal));
+    }
+    this.nextCheckAt = undefined;
+    this.set('stopped');
+  }
+
+  /** Up to 10% later than the interval, so many repos do not fire at once. */
+  private jittered(intervalMs: number): number {
+    return Math.round(intervalMs * (1 + 0.1 * this.sup.deps.random()));
+  }
+}
+
+function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
+  return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+}
+
+export class Supervisor {
+  readonly queue = new PipelineQueue();
+  private readonly workers = new Map<string, RepoWorker>();
+  private readonly retired: Promise<void>[] = [];
+  private listeners: (() => void)[] = [];
+
+  constructor(
+    public config: ResolvedConfig,
+    readonly deps: SupervisorDeps,
+  ) {
+    for (const repo of config.repos) this.workers.set(repo.name, new RepoWorker(repo, this));
+  }
+
+  rank(name: string): number {
+    const i = this.config.repos.findIndex((r) => r.name === name);
+    return i === -1 ? Number.MAX_SAFE_INTEGER : i;
+  }
+
+  /** Applies a new config per repo: added repos start, removed ones stop, changed ones check at once with their new settings. */
+  apply(next: ResolvedConfig): { added: string[]; removed: string[]; changed: string[] } {
+    const before = new Map(this.config.repos.map((r) => [r.name, r]));
+    const added: string[] = [];
+    const removed: string[] = [];
+    const changed: string[] = [];
+    this.config = next;
+    for (const repo of next.repos) {
+      const old = before.get(repo.name);
+      const worker = this.workers.get(repo.name);
+      if (old === undefined || worker === undefined) {
+        added.push(repo.name);
+        this.workers.set(repo.name, new RepoWorker(repo, this));
+      } else if (JSON.stringify(old) !== JSON.stringify(repo)) {
+        changed.push(repo.name);
+        worker.repo = repo;
+        worker.poke();
+      }
+    }
+    for (const name of before.keys()) {
+      if (next.repos.some((r) => r.name === name)) continue;
+      removed.push(name);
+      const worker = this.workers.get(name);
+      this.workers.delete(name);
+      if (worker) {
+        worker.stop();
+        this.retired.push(worker.done);
+      }
+    }
+    this.changed();
+    return { added, removed, changed };
+  }
+
+  /** Runs the repo's pipeline next, new commit or not. */
+  trigger(name: string): boolean {
+    const worker = this.workers.get(name);
+    worker?.poke(true);
+    return worker !== undefined;
+  }
+
+  snapshot(): WorkerSnapshot[] {
+    return [...this.workers.values()].map((w) => ({ repo: w.repo.name, phase: w.phase, nextCheckAt: w.nextCheckAt, failures: w.failures, checks: w.checks }));
+  }
+
+  changed(): void {
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const l of listeners) l();
+  }
+
+  /** Resolves when `predicate` holds for the snapshot; for tests and for the first-cycle health signal. */
+  async until(predicate: (s: WorkerSnapshot[]) => boolean): Promise<void> {
+    while (!predicate(this.snapshot())) await new Promise<void>((resolve) => this.listeners.push(resolve));
+  }
+
+  /** Resolves once the shutdown signal has aborted and every worker, current or retired, has ended. */
+  async finished(): Promise<void> {
+    const { signal } = this.deps;
+    if (signal && !signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    await Promise.all([...[...this.workers.values()].map((w) => w.done), ...this.retired]);
+  }
+}

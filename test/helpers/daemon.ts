@@ -1,0 +1,57 @@
+// The real `gitwatch run` as a child process, with its output collected and a guaranteed stop.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { TestContext } from 'node:test';
+import { BIN } from './cli.js';
+import type { Project } from './project.js';
+
+export interface Daemon {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  stdout(): string;
+  stderr(): string;
+  /** Waits until `probe` returns true (polled), or fails with the daemon's output. */
+  until(probe: () => boolean | Promise<boolean>, what: string, limitMs?: number): Promise<void>;
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string>;
+}
+
+export function startDaemon(t: TestContext, project: Project, args: string[] = []): Daemon {
+  const child = spawn(process.execPath, [BIN, 'run', ...args], { cwd: project.dir, env: project.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  return {
+    child,
+    pid: child.pid ?? -1,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    until: async (probe, what, limitMs = 15_000) => {
+      const end = Date.now() + limitMs;
+      while (Date.now() < end) {
+        if (await probe()) return;
+        if (child.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`timed out waiting for ${what}\n--- stdout\n${out}\n--- stderr\n${err}`);
+    },
+  };
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

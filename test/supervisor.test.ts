@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { parseConfig } from '../src/config/parse.js';
+import type { ResolvedConfig } from '../src/config/types.js';
+import { GitClient } from '../src/git/client.js';
+import { StateKeeper } from '../src/state/state-keeper.js';
+import { backoffDelay, Supervisor, type WorkerSnapshot } from '../src/supervisor/supervisor.js';
+import { CollectingReporter } from './helpers/collect.js';
+import { FakeClock } from './helpers/fake-clock.js';
+import { TestRepo } from './helpers/git-fixtures.js';
+import { tempDir, testEnv } from './helpers/temp.js';
+import { stringify } from 'yaml';
+
+function configFor(dir: string, repos: Record<string, unknown>): ResolvedConfig {
+  const file = path.join(dir, 'gitwatch.yaml');
+  const result = parseConfig(stringify({ version: 1, repos }), { file, absolutePath: file, env: {} });
+  if (!result.ok) assert.fail(JSON.stringify(result.diagnostics));
+  return result.config;
+}
+
+async function start(t: import('node:test').TestContext, dir: string, repos: Record<string, unknown>) {
+  const config = configFor(dir, repos);
+  const clock = new FakeClock();
+  const reporter = new CollectingReporter();
+  const controller = new AbortController();
+  const env = testEnv(dir, { RECORD: path.join(dir, 'record.txt') });
+  const supervisor = new Supervisor(config, {
+    git: new GitClient(env),
+    env,
+    reporter,
+    clock,
+    state: await StateKeeper.open(config.statePath),
+    signal: controller.signal,
+    concurrency: 4,
+    random: () => 0,
+  });
+  t.after(async () => {
+    controller.abort();
+    await supervisor.finished();
+  });
+  /** Every worker asleep until its next check. */
+  const settled = async (): Promise<void> => {
+    await supervisor.until((s) => s.every((w) => w.phase === 'idle' || w.phase === 'backoff' || w.phase === 'stopped'));
+    while (clock.pending < supervisor.snapshot().filter((w) => w.phase !== 'stopped').length) await new Promise((r) => setTimeout(r, 5));
+  };
+  const worker = (name: string): WorkerSnapshot => {
+    const w = supervisor.snapshot().find((x) => x.repo === name);
+    assert.ok(w, name);
+    return w;
+  };
+  return { config, clock, reporter, supervisor, controller, settled, worker };
+}
+
+describe('supervisor', () => {
+  test('checks every repo at start, then once per interval', async (t) => {
+    const dir = await tempDir(t);
+    const remote = await TestRepo.create(path.join(dir, 'site'));
+    const s = await start(t, dir, { site: { url: remote.url, interval: '10s', pipeline: ['true'] } });
+    await s.settled();
+    assert.equal(s.worker('site').checks, 1);
+    assert.equal(s.worker('site').nextCheckAt?.getTime(), s.clock.now().getTime() + 10_000);
+    s.clock.advance(9_999);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(s.worker('site').checks, 1, 'checked before the interval was over');
+    s.clock.advance(1);
+    await s.supervisor.until((w) => w[0]?.checks === 2);
+    await s.settled();
+    assert.equal(s.reporter.of('run-finished').length, 1, 'an unchanged remote ran again');
+  });
+
+  test('a new commit runs on the next check', async (t) => {
+    const dir = await tempDir(t);
+    const remote = await TestRepo.create(path.join(dir, 'site'));
+    const s = await start(t, dir, { site: { url: remote.url, interval: '1m', pipeline: ['true'] } });
+    await s.settled();
+    const sha = await remote.commit();
+    s.clock.advance(60_000);
+    await s.supervisor.until((w) => w[0]?.checks === 2);
+    await s.settled();
+    assert.deepEqual(s.reporter.of('run-finished').map((e) => [e.commit, e.status]), [
+      [remote.git('rev-parse', 'HEAD~1'), 'succeeded'],
+      [sha, 'succeeded'],
+    ]);
+  });
+
+  test('a remote that is down backs off, doubling, and does not slow the others', async (t) => {
+    const dir = await tempDir(t);
+    const remote = await TestRepo.create(path.join(dir, 'site'));
+    const s = await start(t, dir, {
+      down: { url: path.join(dir, 'missing'), interval: '10s', pipeline: ['true'] },
+      site: { url: remote.url, interval: '10s', pipeline: ['true'] },
+    });
+    await s.settled();
+    const delays: number[] = [];
+    for (let i = 1; i <= 4; i++) {
+      const w = s.worker('down');
+      assert.equal(w.phase, 'backoff');
+      delays.push((w.nextCheckAt?.getTime() ?? 0) - s.clock.now().getTime());
+      s.clock.advance(delays[delays.length - 1] ?? 0);
+      await s.supervisor.until((ws) => (ws.find((x) => x.repo === 'down')?.checks ?? 0) === i + 1);
+      await s.settled();
+    }
+    assert.deepEqual(delays, [20_000, 40_000, 80_000, 160_000]);
+    // The healthy repo kept its own 10 s schedule: due at every step of the clock, it was checked each time.
+    assert.equal(s.worker('site').checks, 5);
+    assert.equal(s.worker('site').phase, 'idle');
+    assert.equal(s.worker('site').nextCheckAt?.getTime(), s.clock.now().getTime() + 10_000);
+    assert.equal(backoffDelay(10_000, 10), 300_000, 'backoff is capped');
+  });
+
+  test('pipelines run one at a time, in config order', async (t) => {
+    const dir = await tempDir(t);
+    const a = await TestRepo.create(path.join(dir, 'a'));
+    const b = await TestRepo.create(path.join(dir, 'b'));
+    const step = 'echo "start $GITWATCH_REPO" >> "$RECORD"; sleep 0.3; echo "end $GITWATCH_REPO" >> "$RECORD"';
+    const s = await start(t, dir, { a: { url: a.url, pipeline: [step] }, b: { url: b.url, pipeline: [step] } });
+    await s.settled();
+    const { readFile } = await import('node:fs/promises');
+    const lines = (await readFile(path.join(dir, 'record.txt'), 'utf8')).trim().split('\n');
+    assert.deepEqual(lines, ['start a', 'end a', 'start b', 'end b']);
+  });
+
+  test('trigger runs the pipeline of an up-to-date repo', async (t) => {
+    const dir = await tempDir(t);
+    const remote = await TestRepo.create(path.join(dir, 'site'));
+    const s = await start(t, dir, { site: { url: remote.url, interval: '1h', pipeline: ['true'] } });
+    await s.settled();
+    assert.equal(s.supervisor.trigger('site'), true);
+    assert.equal(s.supervisor.trigger('nope'), false);
+    await s.supervisor.until((w) => w[0]?.checks === 2);
+    await s.settled();
+    assert.equal(s.reporter.of('run-finished').length, 2);
+  });
+
+  test('a new config adds, removes and changes repos without touching the others', async (t) => {
+    const dir = await tempDir(t);
+    const remote = await TestRepo.create(path.join(dir, 'site'));
+    const s = await start(t, dir, {
+      keep: { url: remote.url, interval: '1h', pipeline: ['true'] },
+      gone: { url: remote.url, interval: '1h', pipeline: ['true'] },
+      edit: { url: remote.url, interval: '1h', pipeline: ['true'] },
+    });
+    await s.settled();
+    const result = s.supervisor.apply(
+      configFor(dir, {
+        keep: { url: remote.url, interval: '1h', pipeline: ['true'] },
+        edit: { url: remote.url, interval: '1h', pipeline: ['echo changed'] },
+        added: { url: remote.url, interval: '1h', pipeline: ['true'] },
+      }),
+    );
+    assert.deepEqual(result, { added: ['added'], removed: ['gone'], changed: ['edit'] });
+    await s.supervisor.until((w) => w.find((x) => x.repo === 'added')?.checks === 1 && w.find((x) => x.repo === 'edit')?.checks === 2);
+    await s.settled();
+    assert.deepEqual(s.supervisor.snapshot().map((w) => [w.repo, w.checks]), [['keep', 1], ['edit', 2], ['added', 1]]);
+  });
+});
