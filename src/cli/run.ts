@@ -7,14 +7,11 @@ import { parseConfig } from '../config/parse.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { watchConfigFile } from '../config/watch.js';
 import { ConfigError, EXIT, type ExitCode } from '../errors.js';
-import { GitClient } from '../git/client.js';
 import type { Reporter } from '../runtime/events.js';
-import { acquireInstanceLock } from '../state/instance-lock.js';
-import { StateKeeper } from '../state/state-keeper.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { loadForCommand } from './config-input.js';
-import { makeReporter, type CommandContext } from './context.js';
-import { defaultConcurrency } from './defaults.js';
+import type { CommandContext } from './context.js';
+import { withStateSession } from './session.js';
 
 /** Editors write in bursts; wait for the burst to end before reading. */
 const DEBOUNCE_MS = 150;
@@ -22,20 +19,9 @@ const DEBOUNCE_MS = 150;
 export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
   const loaded = await loadForCommand(ctx);
   const location = locateConfig(ctx.global.config, ctx.cwd, ctx.env);
-  const lock = await acquireInstanceLock(loaded.config.statePath);
-  try {
-    const state = await StateKeeper.open(loaded.config.statePath);
-    const reporter = await makeReporter(ctx);
-    const supervisor = new Supervisor(loaded.config, {
-      git: new GitClient(ctx.env),
-      env: ctx.env,
-      reporter,
-      clock: ctx.clock,
-      state,
-      signal: ctx.signal,
-      concurrency: defaultConcurrency(),
-      random: Math.random,
-    });
+  return withStateSession(ctx, loaded.config.statePath, async (deps) => {
+    const { reporter } = deps;
+    const supervisor = new Supervisor(loaded.config, { ...deps, random: Math.random });
     reporter.emit({ type: 'daemon-started', repos: loaded.config.repos.map((r) => r.name), pid: process.pid });
     const reloader = new Reloader(location.file, location.absolutePath, loaded.text, supervisor, reporter, ctx);
     const watcher = watchConfigFile(location.absolutePath, () => reloader.schedule(false));
@@ -47,12 +33,9 @@ export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
       offHangup();
       await watcher.close();
       reporter.emit({ type: 'daemon-stopped' });
-      await reporter.close();
     }
     return EXIT.ok;
-  } finally {
-    await lock.release();
-  }
+  });
 }
 
 class Reloader {
