@@ -1,6 +1,7 @@
 // The process boundary: argv in, exit code out. The only module that touches `process` globals
 // (argv, exitCode, signals); every command gets a CommandContext instead.
 
+import { setMaxListeners } from 'node:events';
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError, EXIT, exitCodeFor, type ExitCode } from '../errors.js';
@@ -66,6 +67,8 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
 async function main(argv: readonly string[]): Promise<ExitCode> {
   let code: ExitCode = EXIT.ok;
   const controller = new AbortController();
+  // Every concurrent git command and step listens for shutdown on this one signal.
+  setMaxListeners(0, controller.signal);
   let signals = 0;
   let lastSignal = '';
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -104,7 +104,8 @@ class RepoWorker {
       if (!this.active) break;
       this.nextCheckAt = new Date(deps.clock.now().getTime() + delay);
       this.set(this.failures > 0 ? 'backoff' : 'idle');
-      if (!this.wake.signal.aborted) await deps.clock.sleep(delay, anySignal(this.wake.signal, deps.signal));
+      // Shutdown aborts every worker's wake signal (see Supervisor), so one signal per sleep is enough.
+      if (!this.wake.signal.aborted) await deps.clock.sleep(delay, this.wake.signal);
     }
     this.nextCheckAt = undefined;
     this.set('stopped');
@@ -114,10 +115,6 @@ class RepoWorker {
   private jittered(intervalMs: number): number {
     return Math.round(intervalMs * (1 + 0.1 * this.sup.deps.random()));
   }
-}
-
-function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
-  return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
 }
 
 export class Supervisor {
@@ -131,6 +128,9 @@ export class Supervisor {
     readonly deps: SupervisorDeps,
   ) {
     for (const repo of config.repos) this.workers.set(repo.name, new RepoWorker(repo, this));
+    deps.signal?.addEventListener('abort', () => {
+      for (const worker of this.workers.values()) worker.poke();
+    }, { once: true });
   }
 
   rank(name: string): number {

@@ -1,0 +1,40 @@
+// The daemon's resident memory and CPU over time with N watched repos (`node dist/bench/daemon-soak.js N MINUTES INTERVAL`).
+
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { GIT_ENV, makeRepos } from './fixtures.js';
+
+const n = Number(process.argv[2] ?? 100);
+const minutes = Number(process.argv[3] ?? 10);
+const interval = process.argv[4] ?? '30s';
+const BIN = path.resolve(import.meta.dirname, '../../bin/gitwatch.js');
+const TICKS = Number(readFileSync('/proc/self/stat', 'utf8') ? 100 : 100);
+
+function sample(pid: number): { rssMb: number; cpuS: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS;
+  return { rssMb: rssKb / 1024, cpuS: cpu };
+}
+
+const fixture = await makeRepos(n, 'gitwatch-soak-');
+const repos = Object.fromEntries(fixture.repos.map((url, i) => [`r${i}`, { url, interval, pipeline: ['true'] }]));
+const config = path.join(fixture.root, 'gitwatch.yaml');
+await writeFile(config, stringify({ version: 1, repos }));
+const child = spawn(process.execPath, [BIN, '-q', 'run', '-c', config], { env: GIT_ENV, stdio: ['ignore', 'ignore', 'inherit'] });
+const pid = child.pid ?? 0;
+console.log(`daemon pid ${pid}, ${n} repos, interval ${interval}, ${minutes} min`);
+console.log('minute  rss_mb  cpu_s_total  cpu_pct_last_minute');
+let last = sample(pid);
+for (let m = 1; m <= minutes; m++) {
+  await new Promise((r) => setTimeout(r, 60_000));
+  const now = sample(pid);
+  console.log(`${String(m).padStart(6)}  ${now.rssMb.toFixed(1).padStart(6)}  ${now.cpuS.toFixed(2).padStart(11)}  ${(((now.cpuS - last.cpuS) / 60) * 100).toFixed(2).padStart(19)}`);
+  last = now;
+}
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));
