@@ -72,6 +72,8 @@ export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: st
     timeoutMs: r.duration(['defaults', 'timeout'], defaults.timeout, BUILT_IN.timeoutMs),
     gitTimeoutMs: r.duration(['defaults', 'git_timeout'], defaults.git_timeout, BUILT_IN.gitTimeoutMs, 1000),
     env: r.envMap(['defaults', 'env'], defaults.env),
+    sshKey: r.optionalText(['defaults', 'ssh_key'], defaults.ssh_key),
+    knownHosts: r.optionalText(['defaults', 'known_hosts'], defaults.known_hosts),
   };
   const repos = Object.entries(isObject(raw.repos) ? raw.repos : {})
     .filter(([, repo]) => isObject(repo))
@@ -84,7 +86,7 @@ export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: st
 interface RepoContext {
   readonly dir: string;
   readonly workdir: string;
-  readonly base: { intervalMs: number; timeoutMs: number; gitTimeoutMs: number; env: Record<string, string> };
+  readonly base: { intervalMs: number; timeoutMs: number; gitTimeoutMs: number; env: Record<string, string>; sshKey: string | undefined; knownHosts: string | undefined };
 }
 
 function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext): RepoConfig {
@@ -104,6 +106,10 @@ function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext)
     credentials: remote?.credentials,
     secretVars: remote?.credentials ? url.vars : [],
     branch,
+    ssh: {
+      key: optionalPath(ctx.dir, r.optionalText(at('ssh_key'), repo.ssh_key) ?? ctx.base.sshKey),
+      knownHosts: optionalPath(ctx.dir, r.optionalText(at('known_hosts'), repo.known_hosts) ?? ctx.base.knownHosts),
+    },
     intervalMs: r.duration(at('interval'), repo.interval, ctx.base.intervalMs, 1000),
     gitTimeoutMs: r.duration(at('git_timeout'), repo.git_timeout, ctx.base.gitTimeoutMs, 1000),
     checkout: path.resolve(ctx.dir, r.optionalText(at('checkout'), repo.checkout) ?? path.join(ctx.workdir, name)),
@@ -128,6 +134,10 @@ function resolveStep(r: Resolver, at: KeyPath, step: RawStep, timeoutMs: number)
     env: r.envMap([...at, 'env'], step.env),
     continueOnError: step.continue_on_error ?? false,
   };
+}
+
+function optionalPath(dir: string, value: string | undefined): string | undefined {
+  return value === undefined ? undefined : path.resolve(dir, value);
 }
 
 function isObject(v: unknown): v is Record<string, never> {

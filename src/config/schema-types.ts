@@ -14,6 +14,14 @@ export type RawDuration1 = (number | string)
  */
 export type RawDuration2 = (number | string)
 /**
+ * Private key file for SSH remotes (ssh://, git@host:path). Relative to this file's folder. Used with IdentitiesOnly, so no other key is tried.
+ */
+export type SshKey = string
+/**
+ * known_hosts file that holds the SSH host keys of the remotes. Relative to this file's folder. Host keys are always checked: an unknown or changed key fails the check. Default: the user's ~/.ssh/known_hosts.
+ */
+export type KnownHosts = string
+/**
  * A step: a shell command string, or an object with a name and options.
  */
 export type RawStep = (string | RawStepObject)
@@ -50,6 +58,8 @@ interval?: RawDuration
 timeout?: RawDuration1
 git_timeout?: RawDuration2
 env?: RawEnv
+ssh_key?: SshKey
+known_hosts?: KnownHosts
 }
 /**
  * Environment variables for the pipeline's steps. Values may use ${VAR} and ${VAR:-default}.
@@ -83,6 +93,8 @@ env?: RawEnv
  * @minItems 1
  */
 pipeline: [RawStep, ...(RawStep)[]]
+ssh_key?: SshKey
+known_hosts?: KnownHosts
 }
 export interface RawStepObject {
 /**

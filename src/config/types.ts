@@ -22,6 +22,8 @@ export interface RepoConfig {
   readonly credentials: { readonly username: string; readonly password: string } | undefined;
   /** Environment variables whose values went into the URL's credentials; kept out of steps. */
   readonly secretVars: readonly string[];
+  /** SSH private key and known_hosts files (absolute), for SSH remotes. */
+  readonly ssh: { readonly key: string | undefined; readonly knownHosts: string | undefined };
   /** undefined: follow the remote's default branch. */
   readonly branch: string | undefined;
   readonly intervalMs: number;

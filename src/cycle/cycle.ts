@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Env, RepoConfig, ResolvedConfig } from '../config/types.js';
 import { GIT_STORE_DIR } from '../config/resolve.js';
 import { GitError } from '../errors.js';
-import type { GitClient, RemoteHead } from '../git/client.js';
+import type { GitClient, Remote, RemoteHead } from '../git/client.js';
 import { runPipeline } from '../pipeline/pipeline.js';
 import { pruneRunLogs, runLogPath } from '../pipeline/run-log.js';
 import type { Clock } from '../runtime/clock.js';
@@ -39,6 +39,10 @@ export interface RepoOutcome {
 
 export type Check = { readonly ok: true; readonly head: RemoteHead } | { readonly ok: false; readonly error: GitError };
 
+function remoteOf(repo: RepoConfig): Remote {
+  return { url: repo.remote, credentials: repo.credentials, ssh: repo.ssh };
+}
+
 export function storePath(config: ResolvedConfig, repo: string): string {
   return path.join(config.workdir, GIT_STORE_DIR, `${repo}.git`);
 }
@@ -69,7 +73,7 @@ function checkAll(config: ResolvedConfig, repos: readonly RepoConfig[], deps: Cy
   const limit = limiter(deps.concurrency);
   const shared = new Map<string, Promise<Check>>();
   return repos.map((repo) => {
-    const key = `${repo.remote}\n${repo.branch ?? ''}\n${repo.credentials ? JSON.stringify(repo.credentials) : ''}`;
+    const key = JSON.stringify([repo.remote, repo.branch ?? '', repo.credentials ?? null, repo.ssh]);
     let check = shared.get(key);
     if (check === undefined) {
       check = limit(() => checkRepo(config, repo, deps));
@@ -84,7 +88,7 @@ export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: 
   const store = storePath(config, repo.name);
   try {
     await deps.git.ensureStore(store, call);
-    const remote = { url: repo.remote, credentials: repo.credentials };
+    const remote = remoteOf(repo);
     return { ok: true, head: await deps.git.lsRemote(store, remote, repo.branch, call) };
   } catch (err) {
     if (err instanceof GitError) return { ok: false, error: err };
@@ -110,7 +114,7 @@ export async function processRepo(config: ResolvedConfig, repo: RepoConfig, head
   const store = storePath(config, repo.name);
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
   try {
-    await deps.git.fetch(store, { url: repo.remote, credentials: repo.credentials }, head.sha, call);
+    await deps.git.fetch(store, remoteOf(repo), head.sha, call);
     await deps.git.checkout(store, repo.checkout, head.sha, call);
   } catch (err) {
     if (!(err instanceof GitError)) throw err;

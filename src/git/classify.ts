@@ -30,5 +30,6 @@ export function classifyGitFailure(stderr: string, context: string): GitError {
     .map((l) => l.replace(/^(fatal|error|ssh): /, '').trim())
     .filter((l) => l !== '' && !/^(warning|hint):/.test(l));
   const detail = lines.find((l) => RULES.some(([, re]) => re.test(l))) ?? lines[0] ?? 'no message';
-  return new GitError(kind, `${context}: ${LABEL[kind]}: ${detail}`);
+  const hint = kind === 'host-key' ? ` (add the host's key to the known_hosts file, e.g. with ssh-keyscan, and check its fingerprint)` : '';
+  return new GitError(kind, `${context}: ${LABEL[kind]}: ${detail}${hint}`);
 }

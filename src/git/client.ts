@@ -1,18 +1,21 @@
 // gitwatch's git commands, over simple-git. Each runs against gitwatch's own git store (never a checkout's
 // .git, which steps may rewrite), with a hard time limit and the isolated environment of git-env.ts.
 
-import { mkdir, rm, writeFile, copyFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { Env } from '../config/types.js';
 import { GitError } from '../errors.js';
 import { classifyGitFailure } from './classify.js';
+import { branchNameProblem } from './ref-name.js';
 import { gitEnv } from './git-env.js';
 
 export interface Remote {
   /** What git is given: no credentials in it. */
   readonly url: string;
   readonly credentials?: { readonly username: string; readonly password: string } | undefined;
+  readonly ssh?: { readonly key: string | undefined; readonly knownHosts: string | undefined } | undefined;
 }
 
 export interface RemoteHead {
@@ -54,7 +57,7 @@ export class GitClient {
     const onAbort = (): void => controller.abort();
     call.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => controller.abort(), call.timeoutMs);
-    const env = gitEnv(this.env, { credentials: remote?.credentials });
+    const env = gitEnv(this.env, { credentials: remote?.credentials, ssh: remote?.ssh });
     const allowEnvironment = Object.keys(env).filter((k) => k.startsWith('GIT_'));
     const git: SimpleGit = simpleGit({ abort: controller.signal, unsafe: UNSAFE, trimmed: false, allowEnvironment }).env(env);
     try {
@@ -73,6 +76,8 @@ export class GitClient {
 
   /** A bare store that only gitwatch writes: fetch target and index for the checkout. */
   async ensureStore(store: string, call: GitCallOptions): Promise<void> {
+    // A stat instead of a git process on every check; a store that was deleted is made again.
+    if (existsSync(path.join(store, 'HEAD')) && existsSync(path.join(store, 'objects'))) return;
     await this.run(['init', '--quiet', '--bare', '--template=', store], `git init ${store}`, call);
   }
 
@@ -92,7 +97,11 @@ export class GitClient {
     if (sha === undefined || symref === undefined) {
       throw new GitError('branch-missing', `checking ${remote.url}: the remote has no default branch (it may be empty); set 'branch:' in the config`);
     }
-    return { sha, branch: symref.slice('ref: refs/heads/'.length) };
+    const name = symref.slice('ref: refs/heads/'.length);
+    // The name comes from the remote: it reaches steps only as GITWATCH_BRANCH, and only if git would accept it.
+    const problem = branchNameProblem(name);
+    if (problem !== undefined) throw new GitError('other', `checking ${remote.url}: the remote's default branch name is invalid: it ${problem}`);
+    return { sha, branch: name };
   }
 
   /** Fetches exactly `sha` into the store. */

@@ -7,6 +7,18 @@ export const ALLOWED_PROTOCOLS = ['https', 'http', 'ssh', 'git', 'file'] as cons
 
 export interface GitEnvOptions {
   readonly credentials?: { readonly username: string; readonly password: string } | undefined;
+  readonly ssh?: { readonly key: string | undefined; readonly knownHosts: string | undefined } | undefined;
+}
+
+/**
+ * git runs core.sshCommand through a shell. The paths reach it as variables the shell expands, never as
+ * text it parses, so a file name cannot become a command. Host keys are always checked; no prompts.
+ */
+function sshCommand(ssh: GitEnvOptions['ssh']): string {
+  const parts = ['ssh', '-o BatchMode=yes', '-o StrictHostKeyChecking=yes'];
+  if (ssh?.key !== undefined) parts.push('-i "$GITWATCH_SSH_KEY"', '-o IdentitiesOnly=yes');
+  if (ssh?.knownHosts !== undefined) parts.push('-o UserKnownHostsFile="$GITWATCH_SSH_KNOWN_HOSTS"', '-o GlobalKnownHostsFile=/dev/null');
+  return parts.join(' ');
 }
 
 /** Reads the credentials from the environment, never from argv (which every local user can read). */
@@ -20,7 +32,7 @@ export function gitEnv(base: Env, options: GitEnvOptions = {}): Record<string, s
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) {
     const upper = key.toUpperCase();
-    if (value !== undefined && !upper.startsWith('GIT_') && !upper.startsWith('GITWATCH_GIT_') && !DROPPED.has(upper)) env[key] = value;
+    if (value !== undefined && !upper.startsWith('GIT_') && !upper.startsWith('GITWATCH_GIT_') && !upper.startsWith('GITWATCH_SSH_') && !DROPPED.has(upper)) env[key] = value;
   }
   const config: [string, string][] = [
     ['core.hooksPath', '/dev/null'],
@@ -33,10 +45,12 @@ export function gitEnv(base: Env, options: GitEnvOptions = {}): Record<string, s
     ['fetch.recurseSubmodules', 'false'],
     ['submodule.recurse', 'false'],
     ['advice.detachedHead', 'false'],
-    ['core.sshCommand', 'ssh -o BatchMode=yes'],
+    ['core.sshCommand', sshCommand(options.ssh)],
     // An empty value clears any helper list before ours.
     ['credential.helper', ''],
   ];
+  if (options.ssh?.key !== undefined) env['GITWATCH_SSH_KEY'] = options.ssh.key;
+  if (options.ssh?.knownHosts !== undefined) env['GITWATCH_SSH_KNOWN_HOSTS'] = options.ssh.knownHosts;
   if (options.credentials) {
     config.push(['credential.helper', CREDENTIAL_HELPER]);
     env['GITWATCH_GIT_USERNAME'] = options.credentials.username;

@@ -49,6 +49,8 @@ function parseSchemeUrl(url: string, scheme: string): RemoteResult {
     return { ok: false, error: `url is not a valid ${scheme} URL` };
   }
   if (parsed.hostname.startsWith('-')) return { ok: false, error: `the host in url may not start with '-'` };
+  if (decodeURIComponent(parsed.username).startsWith('-')) return { ok: false, error: `the user in url may not start with '-'` };
+  if (/[\r\n]/.test(decodeURIComponent(parsed.username) + decodeURIComponent(parsed.password))) return { ok: false, error: 'url credentials contain a line break' };
   if (transport !== 'http' && transport !== 'https') return { ok: true, value: { transport, remote: url, display: url, credentials: undefined } };
   if (parsed.username === '' && parsed.password === '') return { ok: true, value: { transport, remote: url, display: url, credentials: undefined } };
   // Any userinfo of an http(s) URL may be a token, a lone user name included.

@@ -1,0 +1,75 @@
+// `git http-backend` behind HTTP basic auth on 127.0.0.1: a real smart-HTTP remote that wants credentials.
+
+import { spawn } from 'node:child_process';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TestContext } from 'node:test';
+
+export interface HttpGitOptions {
+  readonly root: string;
+  readonly user: string;
+  readonly password: string;
+  /** Runs before each authorised request is served: a moment when git is waiting on us. */
+  readonly onRequest?: (req: IncomingMessage) => Promise<void> | void;
+}
+
+export async function startHttpGit(t: TestContext, options: HttpGitOptions): Promise<{ url: (name: string) => string; requests: () => number; denied: () => number }> {
+  let requests = 0;
+  let denied = 0;
+  const expected = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString('base64')}`;
+  const server = createServer((req, res) => {
+    if (req.headers.authorization !== expected) {
+      denied++;
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' }).end('unauthorized\n');
+      return;
+    }
+    requests++;
+    void Promise.resolve(options.onRequest?.(req)).then(() => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const cgi = spawn('git', ['http-backend'], {
+        env: {
+          PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+          GIT_PROJECT_ROOT: options.root,
+          GIT_HTTP_EXPORT_ALL: '1',
+          GIT_CONFIG_NOSYSTEM: '1',
+          GIT_CONFIG_GLOBAL: '/dev/null',
+          PATH_INFO: decodeURIComponent(url.pathname),
+          QUERY_STRING: url.search.slice(1),
+          REQUEST_METHOD: req.method ?? 'GET',
+          CONTENT_TYPE: req.headers['content-type'] ?? '',
+          GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
+          HTTP_CONTENT_ENCODING: String(req.headers['content-encoding'] ?? ''),
+          REMOTE_USER: options.user,
+          REMOTE_ADDR: '127.0.0.1',
+        },
+        stdio: ['pipe', 'pipe', 'ignore'],
+      });
+      req.pipe(cgi.stdin);
+      // CGI output: headers, a blank line, the body.
+      let head = Buffer.alloc(0);
+      let headersDone = false;
+      cgi.stdout.on('data', (chunk: Buffer) => {
+        if (headersDone) return void res.write(chunk);
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf('\r\n\r\n') >= 0 ? head.indexOf('\r\n\r\n') + 4 : head.indexOf('\n\n') >= 0 ? head.indexOf('\n\n') + 2 : -1;
+        if (end < 0) return;
+        headersDone = true;
+        let status = 200;
+        for (const line of head.subarray(0, end).toString().split(/\r?\n/)) {
+          const m = /^([^:]+):\s*(.*)$/.exec(line);
+          if (!m?.[1] || m[2] === undefined) continue;
+          if (m[1].toLowerCase() === 'status') status = Number.parseInt(m[2], 10);
+          else res.setHeader(m[1], m[2]);
+        }
+        res.writeHead(status);
+        res.write(head.subarray(end));
+      });
+      cgi.stdout.on('end', () => res.end());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  server.unref();
+  const { port } = server.address() as AddressInfo;
+  return { url: (name) => `http://127.0.0.1:${port}/${name}`, requests: () => requests, denied: () => denied };
+}

@@ -1,0 +1,75 @@
+// Debian's sshd on a loopback port, with a host key and a client key made for the test; stopped when it ends.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import { freePort } from './git-fixtures.js';
+
+export const SSHD = '/usr/sbin/sshd';
+
+export interface Sshd {
+  readonly port: number;
+  readonly clientKey: string;
+  /** A known_hosts file that holds this server's host key. */
+  readonly knownHosts: string;
+  url(repoPath: string): string;
+}
+
+export async function startSshd(t: TestContext, dir: string): Promise<Sshd> {
+  if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install Debian's openssh-server (.ci/run does)`);
+  await mkdir(dir, { recursive: true });
+  const hostKey = path.join(dir, 'host_ed25519');
+  const clientKey = path.join(dir, 'client_ed25519');
+  for (const key of [hostKey, clientKey]) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+  await writeFile(path.join(dir, 'authorized_keys'), await readFile(`${clientKey}.pub`), { mode: 0o600 });
+  // sshd insists on its privilege separation folder.
+  await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
+  const port = await freePort();
+  const user = userInfo().username;
+  const config = path.join(dir, 'sshd_config');
+  await writeFile(
+    config,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${path.join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'PermitRootLogin prohibit-password',
+      `AllowUsers ${user}`,
+      'LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise((r) => child.once('exit', r));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+  const knownHosts = path.join(dir, 'known_hosts');
+  await writeFile(knownHosts, `[127.0.0.1]:${port} ${(await readFile(`${hostKey}.pub`, 'utf8')).trim()}\n`);
+  // Ready when it accepts a real login.
+  const until = Date.now() + 10_000;
+  for (;;) {
+    try {
+      execFileSync('ssh', ['-F', '/dev/null', '-p', String(port), '-i', clientKey, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'BatchMode=yes', `${user}@127.0.0.1`, 'true'], { stdio: 'ignore', timeout: 5000 });
+      break;
+    } catch {
+      if (Date.now() > until || child.exitCode !== null) throw new Error(`sshd did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { port, clientKey, knownHosts, url: (repoPath) => `ssh://${user}@127.0.0.1:${port}${repoPath}` };
+}
