@@ -50,20 +50,23 @@ export function storePath(config: ResolvedConfig, repo: string): string {
 export async function runCycle(config: ResolvedConfig, repos: readonly RepoConfig[], deps: CycleDeps, triggered: ReadonlySet<string> = new Set()): Promise<RepoOutcome[]> {
   await mkdir(path.join(config.workdir, GIT_STORE_DIR), { recursive: true, mode: 0o700 });
   const checks = checkAll(config, repos, deps);
+  // Fetches and checkouts run in parallel too, as soon as their check is in; pipelines wait their turn below.
+  const limit = limiter(deps.concurrency);
+  const prepared = repos.map(async (repo, i): Promise<Prepared> => {
+    const check = await checks[i];
+    if (check === undefined || !check.ok) return { kind: 'done', outcome: 'check-failed', error: check?.error ?? new GitError('other', 'not checked') };
+    return limit(() => prepareRun(config, repo, check.head, deps, triggered.has(repo.name)));
+  });
   const outcomes: RepoOutcome[] = [];
   for (const [i, repo] of repos.entries()) {
-    const check = await checks[i];
-    if (deps.signal?.aborted) {
-      outcomes.push({ repo: repo.name, outcome: 'interrupted' });
+    const ready = await prepared[i];
+    if (ready === undefined) continue;
+    if (ready.kind === 'done' && ready.error) deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: ready.error.message, kind: ready.error.kind });
+    if (ready.kind === 'done') {
+      outcomes.push({ repo: repo.name, outcome: ready.outcome });
       continue;
     }
-    if (check === undefined || !check.ok) {
-      const error = check?.error ?? new GitError('other', 'not checked');
-      deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: error.message, kind: error.kind });
-      outcomes.push({ repo: repo.name, outcome: 'check-failed' });
-      continue;
-    }
-    outcomes.push({ repo: repo.name, outcome: await processRepo(config, repo, check.head, deps, triggered.has(repo.name)) });
+    outcomes.push({ repo: repo.name, outcome: deps.signal?.aborted ? 'interrupted' : await runPrepared(config, repo, ready, deps) });
   }
   return outcomes;
 }
@@ -96,21 +99,26 @@ export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: 
   }
 }
 
-export async function processRepo(config: ResolvedConfig, repo: RepoConfig, head: RemoteHead, deps: CycleDeps, trigger: boolean): Promise<Outcome> {
-  const { reporter, state, clock } = deps;
-  const entry = state.entry(repo.name);
+/** A repo after its check: nothing to run, or fetched and checked out, ready for its pipeline. */
+export type Prepared =
+  | { readonly kind: 'done'; readonly outcome: Outcome; readonly error?: GitError }
+  | { readonly kind: 'ready'; readonly head: RemoteHead; readonly previousCommit: string | undefined };
+
+/** Decides, and when the pipeline is to run, fetches exactly the head and makes the checkout that commit. */
+export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head: RemoteHead, deps: CycleDeps, trigger: boolean): Promise<Prepared> {
+  const { reporter } = deps;
+  const entry = deps.state.entry(repo.name);
   const decision = decide(repo, head, entry, trigger);
   switch (decision.action) {
     case 'up-to-date':
       if (deps.reportIdle !== false) reporter.emit({ type: 'up-to-date', repo: repo.name, commit: head.sha });
-      return 'up-to-date';
+      return { kind: 'done', outcome: 'up-to-date' };
     case 'wait':
       if (deps.reportIdle !== false) reporter.emit({ type: 'waiting', repo: repo.name, commit: head.sha, reason: decision.reason });
-      return 'waiting';
+      return { kind: 'done', outcome: 'waiting' };
     case 'run':
       break;
   }
-  const started = clock.now();
   const store = storePath(config, repo.name);
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
   try {
@@ -118,16 +126,24 @@ export async function processRepo(config: ResolvedConfig, repo: RepoConfig, head
     await deps.git.checkout(store, repo.checkout, head.sha, call);
   } catch (err) {
     if (!(err instanceof GitError)) throw err;
-    if (err.kind === 'aborted') return 'interrupted';
-    reporter.emit({ type: 'check-failed', repo: repo.name, error: err.message, kind: err.kind });
-    return 'check-failed';
+    // A failed fetch is a failed check: not written to the state, tried again on the next cycle.
+    return err.kind === 'aborted' ? { kind: 'done', outcome: 'interrupted' } : { kind: 'done', outcome: 'check-failed', error: err };
   }
-  const previousCommit = entry?.commit;
+  return { kind: 'ready', head, previousCommit: entry?.commit };
+}
+
+/** Runs the pipeline of a prepared repo and records the result. Callers run one at a time. */
+export async function runPrepared(config: ResolvedConfig, repo: RepoConfig, ready: Extract<Prepared, { kind: 'ready' }>, deps: CycleDeps): Promise<Outcome> {
+  const { reporter, state, clock } = deps;
+  const { head, previousCommit } = ready;
+  const started = clock.now();
   reporter.emit({ type: 'run-started', repo: repo.name, branch: head.branch, commit: head.sha, previousCommit, steps: repo.pipeline.map((s) => s.name) });
   const log = runLogPath(config.workdir, repo.name, started, head.sha);
   const result = await runPipeline({ repo, branch: head.branch, commit: head.sha, previousCommit, logFile: log, env: deps.env, reporter, signal: deps.signal, graceMs: deps.graceMs });
   const finished = clock.now();
   const lastRun: RunRecord = { commit: head.sha, status: result.status, startedAt: started.toISOString(), finishedAt: finished.toISOString(), ...(result.error ? { error: result.error } : {}) };
+  // Read the entry now, not when prepared: it is the state this run's result goes on top of.
+  const entry = state.entry(repo.name);
   const next: RepoState =
     result.status === 'succeeded' ? { branch: head.branch, commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun };
   await state.update(repo.name, next);

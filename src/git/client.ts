@@ -1,10 +1,12 @@
-// gitwatch's git commands, over simple-git. Each runs against gitwatch's own git store (never a checkout's
-// .git, which steps may rewrite), with a hard time limit and the isolated environment of git-env.ts.
+// gitwatch's git commands. Each runs against gitwatch's own git store (never a checkout's .git, which steps
+// may rewrite), with a hard time limit and the isolated environment of git-env.ts. They run through Node's
+// execFile: simple-git waits 50 ms after every command that prints nothing (a checkout took ten times
+// longer), and execa costs 3-4 ms more per process than execFile, which counts at hundreds of checks a cycle.
 
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { execFile } from 'node:child_process';
 import type { Env } from '../config/types.js';
 import { GitError } from '../errors.js';
 import { classifyGitFailure } from './classify.js';
@@ -32,19 +34,6 @@ export interface GitCallOptions {
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const TARGET_REF = 'refs/gitwatch/target';
 
-// Every value we set through the environment is one simple-git would otherwise refuse; they are ours, fixed.
-const UNSAFE = {
-  allowUnsafeConfigEnvCount: true,
-  allowUnsafeConfigPaths: true,
-  allowUnsafeHooksPath: true,
-  allowUnsafeFsMonitor: true,
-  allowUnsafeAskPass: true,
-  allowUnsafeSshCommand: true,
-  allowUnsafeCredentialHelper: true,
-  allowUnsafeProtocolOverride: true,
-  allowUnsafeTemplateDir: true,
-} as const;
-
 export function isSha(value: string): boolean {
   return SHA.test(value);
 }
@@ -52,26 +41,19 @@ export function isSha(value: string): boolean {
 export class GitClient {
   constructor(private readonly env: Env) {}
 
-  private async run(args: readonly string[], context: string, call: GitCallOptions, remote?: Remote): Promise<string> {
-    const controller = new AbortController();
-    const onAbort = (): void => controller.abort();
-    call.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => controller.abort(), call.timeoutMs);
-    const env = gitEnv(this.env, { credentials: remote?.credentials, ssh: remote?.ssh });
-    const allowEnvironment = Object.keys(env).filter((k) => k.startsWith('GIT_'));
-    const git: SimpleGit = simpleGit({ abort: controller.signal, unsafe: UNSAFE, trimmed: false, allowEnvironment }).env(env);
-    try {
-      return await git.raw([...args]);
-    } catch (err) {
-      if (controller.signal.aborted) {
-        if (call.signal?.aborted) throw new GitError('aborted', `${context}: stopped`);
-        throw new GitError('timeout', `${context}: git timed out after ${Math.round(call.timeoutMs / 1000)}s`);
-      }
-      throw classifyGitFailure((err as Error).message, context);
-    } finally {
-      clearTimeout(timer);
-      call.signal?.removeEventListener('abort', onAbort);
-    }
+  async run(args: readonly string[], context: string, call: GitCallOptions, remote?: Remote): Promise<string> {
+    const outcome = await new Promise<{ error: (Error & { code?: unknown; killed?: boolean }) | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        'git',
+        args,
+        { env: gitEnv(this.env, { credentials: remote?.credentials, ssh: remote?.ssh }), timeout: call.timeoutMs, killSignal: 'SIGKILL', signal: call.signal, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+        (error, stdout, stderr) => resolve({ error, stdout, stderr }),
+      ).stdin?.end();
+    });
+    if (outcome.error === null) return outcome.stdout;
+    if (call.signal?.aborted) throw new GitError('aborted', `${context}: stopped`);
+    if (outcome.error.killed === true) throw new GitError('timeout', `${context}: git timed out after ${Math.round(call.timeoutMs / 1000)}s`);
+    throw classifyGitFailure(outcome.stderr || outcome.error.message, context);
   }
 
   /** A bare store that only gitwatch writes: fetch target and index for the checkout. */

@@ -70,6 +70,8 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
 
+  // Listen for 'close' from the start: it may come right after 'exit', before we would get to it.
+  const closed = new Promise((resolve) => child.once('close', resolve));
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     if (pid === undefined) resolve({ code: 127, signal: null });
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -79,7 +81,9 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   options.signal?.removeEventListener('abort', onAbort);
   if (pid !== undefined) running.delete(pid);
   // A background process the step started may hold the pipes open; the step is over when its shell exits.
-  await Promise.race([new Promise((r) => child.once('close', r)), new Promise((r) => setTimeout(r, DRAIN_MS))]);
+  let drainTimer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise((r) => (drainTimer = setTimeout(r, DRAIN_MS)))]);
+  clearTimeout(drainTimer);
   child.stdout?.destroy();
   child.stderr?.destroy();
   lines.flush();

@@ -8,8 +8,7 @@
 // is interrupted (shutdown). Time comes from the injected clock, so tests drive scheduling without waiting.
 
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
-import { checkRepo, processRepo, type CycleDeps } from '../cycle/cycle.js';
-import { decide } from '../cycle/decide.js';
+import { checkRepo, prepareRun, runPrepared, type CycleDeps } from '../cycle/cycle.js';
 import { PipelineQueue } from './pipeline-queue.js';
 
 export type Phase = 'idle' | 'checking' | 'queued' | 'running' | 'backoff' | 'stopped';
@@ -89,16 +88,21 @@ class RepoWorker {
         const trigger = this.triggered;
         this.triggered = false;
         const quiet = { ...deps, reportIdle: this.checks === 1 };
-        if (this.active && decide(repo, check.head, deps.state.entry(repo.name), trigger).action === 'run') {
+        // Fetch and checkout happen here, outside the queue, so a slow fetch never holds up another repo's pipeline.
+        const prepared = this.active ? await prepareRun(this.sup.config, repo, check.head, quiet, trigger) : undefined;
+        if (prepared?.kind === 'done' && prepared.error) {
+          deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: prepared.error.message, kind: prepared.error.kind });
+          this.failures++;
+          delay = backoffDelay(repo.intervalMs, this.failures);
+        }
+        if (prepared?.kind === 'ready' && this.active) {
           this.set('queued');
           await this.sup.queue.exclusive(this.sup.rank(repo.name), async () => {
             // The repo may have been removed, or the daemon stopped, while it waited its turn.
             if (!this.active) return;
             this.set('running');
-            await processRepo(this.sup.config, this.repo, check.head, quiet, trigger);
+            await runPrepared(this.sup.config, repo, prepared, quiet);
           });
-        } else if (this.active) {
-          await processRepo(this.sup.config, repo, check.head, quiet, false);
         }
       }
       if (!this.active) break;
