@@ -4,7 +4,7 @@
 // Environment: BENCH_SIZES (default "1,50,200,1000"), BENCH_ROUNDS (default 5), BENCH_SOAK_MINUTES
 // (default 2; the daemon memory case), BENCH_SOAK_REPOS (default 1000).
 
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -38,16 +38,20 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-function timed(command: string, args: string[], cwd: string): number {
+/** Wall time of one command. Asynchronous, so the in-process proxy keeps serving while it runs. */
+async function timed(command: string, args: string[], cwd: string): Promise<number> {
   const started = process.hrtime.bigint();
-  const result = spawnSync(command, args, { cwd, env: GIT_ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(command, args, { cwd, env: GIT_ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr?.toString().slice(0, 500)}`);
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (${code}): ${stderr.slice(0, 500)}`);
   return ms;
 }
 
 interface Side {
-  run(): number;
+  run(): Promise<number>;
 }
 
 async function setUp(fixture: Fixture, urls: readonly string[], label: string): Promise<{ gitwatch: Side; shell: Side; dir: string }> {
@@ -64,14 +68,14 @@ async function setUp(fixture: Fixture, urls: readonly string[], label: string): 
 }
 
 /** Alternates the two sides, `before` each run, and keeps the medians. */
-function compare(name: string, target: string, sides: { gitwatch: Side; shell: Side }, rounds: number, before: () => void = () => undefined): void {
+async function compare(name: string, target: string, sides: { gitwatch: Side; shell: Side }, rounds: number, before: () => void = () => undefined): Promise<void> {
   const a: number[] = [];
   const b: number[] = [];
   for (let i = 0; i < rounds; i++) {
     before();
-    a.push(sides.gitwatch.run());
+    a.push(await sides.gitwatch.run());
     before();
-    b.push(sides.shell.run());
+    b.push(await sides.shell.run());
   }
   rows.push({ name, gitwatchMs: median(a), baselineMs: median(b), baseline: 'shell loop', target });
   console.error(`  ${name}: gitwatch ${median(a).toFixed(0)} ms, shell ${median(b).toFixed(0)} ms`);
@@ -84,17 +88,17 @@ async function repoCases(): Promise<void> {
     try {
       const sides = await setUp(fixture, fixture.repos.map((r) => `file://${r}`), 'local');
       // Both sides start from the same place: every repo processed once.
-      sides.gitwatch.run();
-      sides.shell.run();
+      await sides.gitwatch.run();
+      await sides.shell.run();
       const rounds = n >= 1000 ? Math.min(ROUNDS, 3) : ROUNDS;
       const unchangedTarget = n === 200 ? '≤ 0.5×' : n === 1000 ? 'cycle < 3 s' : '';
-      compare(`nothing changed, ${n} repos`, unchangedTarget, sides, rounds);
+      await compare(`nothing changed, ${n} repos`, unchangedTarget, sides, rounds);
       let commit = 0;
       const changeAll = (): void => {
         commit++;
         for (const repo of fixture.repos) addCommit(repo, `change ${commit}`);
       };
-      compare(`every repo changed, ${n} repos`, n === 50 ? '≤ 1.0×' : '', sides, n >= 1000 ? 1 : Math.min(ROUNDS, 3), changeAll);
+      await compare(`every repo changed, ${n} repos`, n === 50 ? '≤ 1.0×' : '', sides, n >= 1000 ? 1 : Math.min(ROUNDS, 3), changeAll);
     } finally {
       await rm(fixture.root, { recursive: true, force: true });
     }
@@ -126,9 +130,9 @@ async function slowRemoteCase(): Promise<void> {
     }
     const urls = fixture.repos.map((r) => `git://127.0.0.1:${proxy.port}/${path.basename(r)}`);
     const sides = await setUp(fixture, urls, 'slow');
-    sides.gitwatch.run();
-    sides.shell.run();
-    compare('nothing changed, 100 repos, remote 50 ms away', 'cycle < 1 s', sides, ROUNDS);
+    await sides.gitwatch.run();
+    await sides.shell.run();
+    await compare('nothing changed, 100 repos, remote 50 ms away', 'cycle < 1 s', sides, ROUNDS);
   } finally {
     proxy.server.close();
     daemon.kill('SIGTERM');
@@ -136,7 +140,7 @@ async function slowRemoteCase(): Promise<void> {
   }
 }
 
-function startupCases(): void {
+async function startupCases(): Promise<void> {
   console.error('start-up');
   const runs = ROUNDS * 4;
   const example = path.join(ROOT, 'examples/gitwatch.yaml');
@@ -144,9 +148,9 @@ function startupCases(): void {
   const version: number[] = [];
   const validate: number[] = [];
   for (let i = 0; i < runs; i++) {
-    base.push(timed(process.execPath, ['-e', '0'], ROOT));
-    version.push(timed(process.execPath, [BIN, '--version'], ROOT));
-    validate.push(timed(process.execPath, [BIN, 'validate', '-c', example], ROOT));
+    base.push(await timed(process.execPath, ['-e', '0'], ROOT));
+    version.push(await timed(process.execPath, [BIN, '--version'], ROOT));
+    validate.push(await timed(process.execPath, [BIN, 'validate', '-c', example], ROOT));
   }
   rows.push({ name: 'gitwatch --version', gitwatchMs: median(version), baselineMs: median(base), baseline: 'node -e 0', target: '≤ 1.3×' });
   rows.push({ name: 'gitwatch validate (example)', gitwatchMs: median(validate), baselineMs: median(base), baseline: 'node -e 0', target: '≤ 1.8×' });
@@ -186,7 +190,7 @@ function printTable(soak: string): void {
   if (soak) console.log(`\n${soak}`);
 }
 
-startupCases();
+await startupCases();
 await repoCases();
 await slowRemoteCase();
 printTable(await soakCase());

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../src/config/parse.js';
-import { schema } from '../src/config/schema.js';
+import schema from '../schema/gitwatch.schema.json' with { type: 'json' };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -2,11 +2,17 @@
 
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import type { CommandContext } from './context.js';
 
-const SCHEMA = fileURLToPath(new URL('../../../schema/gitwatch.schema.json', import.meta.url));
+/** The installed schema: found by walking up from this module, which lives at different depths in dist/. */
+function installedSchema(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'schema', 'gitwatch.schema.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return path.join(dir, 'schema', 'gitwatch.schema.json');
+}
 
 export function starterConfig(schemaPath: string): string {
   return `# yaml-language-server: $schema=${schemaPath}
@@ -47,7 +53,7 @@ repos:
 
 export async function initCommand(file: string | undefined, ctx: CommandContext): Promise<ExitCode> {
   const target = path.resolve(ctx.cwd, file ?? ctx.global.config ?? 'gitwatch.yaml');
-  let schemaRef = path.relative(path.dirname(target), SCHEMA);
+  let schemaRef = path.relative(path.dirname(target), installedSchema());
   if (!schemaRef.startsWith('.')) schemaRef = `./${schemaRef}`;
   try {
     await writeFile(target, starterConfig(schemaRef), { flag: 'wx' });

@@ -2,14 +2,15 @@
 // (argv, exitCode, signals); every command gets a CommandContext instead.
 
 import { setMaxListeners } from 'node:events';
-import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError, EXIT, exitCodeFor, type ExitCode } from '../errors.js';
-import { killRunningSteps } from '../pipeline/step-process.js';
+import { killRunningSteps } from '../pipeline/running-steps.js';
 import { systemClock } from '../runtime/clock.js';
 import type { CommandContext, GlobalOptions } from './context.js';
 
-const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
+import pkg from '../../package.json' with { type: 'json' };
+
+const { version } = pkg;
 
 interface RawGlobal {
   config?: string;

@@ -1,14 +1,10 @@
 // JSON Schema validation of the raw config, with ajv's errors turned into located, readable diagnostics.
 
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import schema from '../../schema/gitwatch.schema.json' with { type: 'json' };
+import type { ErrorObject } from 'ajv';
 import type { Diagnostic, KeyPath } from './diagnostics.js';
+// Compiled from schema/gitwatch.schema.json at build time (scripts/build-validator.mjs): no ajv compiler at start-up.
+import validate from './schema-validator.js';
 import type { YamlSource } from './yaml-source.js';
-
-export { schema };
-
-const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
-const validate = ajv.compile(schema);
 
 export function schemaDiagnostics(data: unknown, source: YamlSource): Diagnostic[] {
   if (validate(data)) return [];

@@ -4,6 +4,7 @@
 import type { WriteStream } from 'node:fs';
 import { execa } from 'execa';
 import type { StepStatus } from '../runtime/events.js';
+import { trackStep, untrackStep } from './running-steps.js';
 
 export interface StepProcessOptions {
   readonly command: string;
@@ -29,12 +30,6 @@ export interface StepProcessResult {
 /** How long output may still arrive after the step's process has exited. */
 const DRAIN_MS = 100;
 
-/** Process groups of the steps running now, for a hard exit that must not leave them behind. */
-const running = new Set<number>();
-
-export function killRunningSteps(): void {
-  for (const pgid of running) signalGroup(pgid, 'SIGKILL');
-}
 
 export async function runStepProcess(options: StepProcessOptions): Promise<StepProcessResult> {
   const child = execa('/bin/sh', ['-c', options.command], {
@@ -49,7 +44,7 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   });
   child.catch(() => undefined);
   const pid = child.pid;
-  if (pid !== undefined) running.add(pid);
+  if (pid !== undefined) trackStep(pid);
   const lines = new LineSplitter(options.onLine);
   for (const stream of [child.stdout, child.stderr]) {
     stream?.on('data', (chunk: Buffer) => {
@@ -79,7 +74,7 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   });
   clearTimeout(timer);
   options.signal?.removeEventListener('abort', onAbort);
-  if (pid !== undefined) running.delete(pid);
+  if (pid !== undefined) untrackStep(pid);
   // A background process the step started may hold the pipes open; the step is over when its shell exits.
   let drainTimer: NodeJS.Timeout | undefined;
   await Promise.race([closed, new Promise((r) => (drainTimer = setTimeout(r, DRAIN_MS)))]);

@@ -1,0 +1,19 @@
+// Bundles the CLI for start-up speed (`npm run build`): one small entry chunk, and each command's code and
+// dependencies in chunks loaded only when that command runs. bin/gitwatch.js imports the entry.
+
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: { gitwatch: 'dist/src/cli/main.js' },
+  outdir: 'dist/cli',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minifySyntax: true,
+  legalComments: 'none',
+  // CommonJS dependencies inside an ES module bundle still call require() for Node's built-ins.
+  banner: { js: "import { createRequire as __gitwatchRequire } from 'node:module'; const require = __gitwatchRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
