@@ -2,7 +2,7 @@
 
 import { availableParallelism } from 'node:os';
 
-/** Remote checks are network-bound, so several per core. */
+/** Remote checks mostly wait on the network, so several per core. */
 export function defaultConcurrency(): number {
-  return Math.min(32, Math.max(4, availableParallelism() * 4));
+  return Math.min(64, Math.max(8, availableParallelism() * 8));
 }

@@ -9,7 +9,7 @@ import { withStateSession } from './session.js';
 export async function onceCommand(names: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const { config } = await loadForCommand(ctx);
   const repos = selectRepos(config, names);
-  return withStateSession(ctx, config.statePath, async (deps) => {
+  return withStateSession(ctx, config, async (deps) => {
     const outcomes = await runCycle(config, repos, deps);
     const bad = outcomes.some((o) => o.outcome === 'failed' || o.outcome === 'interrupted' || o.outcome === 'check-failed');
     return bad ? EXIT.failed : EXIT.ok;

@@ -19,7 +19,7 @@ const DEBOUNCE_MS = 150;
 export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
   const loaded = await loadForCommand(ctx);
   const location = locateConfig(ctx.global.config, ctx.cwd, ctx.env);
-  return withStateSession(ctx, loaded.config.statePath, async (deps) => {
+  return withStateSession(ctx, loaded.config, async (deps) => {
     const { reporter } = deps;
     const supervisor = new Supervisor(loaded.config, { ...deps, random: Math.random });
     reporter.emit({ type: 'daemon-started', repos: loaded.config.repos.map((r) => r.name), pid: process.pid });

@@ -1,6 +1,7 @@
 // What `once` and `run` share: hold the state's instance lock, open the state, build the cycle's deps,
 // and always close the reporter and release the lock, whatever happens.
 
+import type { ResolvedConfig } from '../config/types.js';
 import type { CycleDeps } from '../cycle/cycle.js';
 import { GitClient } from '../git/client.js';
 import { acquireInstanceLock } from '../state/instance-lock.js';
@@ -8,13 +9,14 @@ import { StateKeeper } from '../state/state-keeper.js';
 import { makeReporter, type CommandContext } from './context.js';
 import { defaultConcurrency } from './defaults.js';
 
-export async function withStateSession<T>(ctx: CommandContext, statePath: string, work: (deps: CycleDeps) => Promise<T>): Promise<T> {
+export async function withStateSession<T>(ctx: CommandContext, config: ResolvedConfig, work: (deps: CycleDeps) => Promise<T>): Promise<T> {
+  const { statePath } = config;
   const lock = await acquireInstanceLock(statePath);
   try {
     const state = await StateKeeper.open(statePath);
     const reporter = await makeReporter(ctx);
     try {
-      return await work({ git: new GitClient(ctx.env), env: ctx.env, reporter, clock: ctx.clock, state, signal: ctx.signal, concurrency: defaultConcurrency() });
+      return await work({ git: new GitClient(ctx.env), env: ctx.env, reporter, clock: ctx.clock, state, signal: ctx.signal, concurrency: config.concurrency ?? defaultConcurrency() });
     } finally {
       await reporter.close();
     }

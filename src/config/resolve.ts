@@ -80,7 +80,8 @@ export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: st
     .map(([name, repo]) => resolveRepo(r, name, repo, { dir, workdir, base }));
   checkLayout(r, repos, { file: configPath, statePath, workdir });
   if (r.problems.length > 0) return r.problems;
-  return { file: configPath, statePath, workdir, repos };
+  const concurrency = typeof raw.concurrency === 'number' ? raw.concurrency : undefined;
+  return { file: configPath, statePath, workdir, concurrency, repos };
 }
 
 interface RepoContext {
@@ -153,17 +154,29 @@ export function isWithin(inner: string, outer: string): boolean {
 /** A checkout is discarded and rebuilt at will, so it must not hold anything that is not its own. */
 function checkLayout(r: Resolver, repos: readonly RepoConfig[], own: { file: string; statePath: string; workdir: string }): void {
   const reserved = [path.join(own.workdir, LOGS_DIR), path.join(own.workdir, GIT_STORE_DIR)];
-  for (const [i, repo] of repos.entries()) {
+  // Checkouts by path, so overlaps are found by walking up each path: linear in the number of repos.
+  // A pair that nests is reported once, on the inner checkout.
+  const byPath = new Map<string, RepoConfig>();
+  for (const repo of repos) if (!byPath.has(repo.checkout)) byPath.set(repo.checkout, repo);
+  for (const repo of repos) {
     const at: KeyPath = ['repos', repo.name, 'checkout'];
     const flag = (message: string): void => r.fail(r.hasKey(at) ? at : ['repos', repo.name], message, !r.hasKey(at));
     if (isWithin(own.file, repo.checkout)) flag(`checkout ${repo.checkout} contains the config file`);
     else if (isWithin(own.statePath, repo.checkout)) flag(`checkout ${repo.checkout} contains the state file`);
     else if (isWithin(own.workdir, repo.checkout)) flag(`checkout ${repo.checkout} contains the workdir`);
     else if (reserved.some((dir) => isWithin(repo.checkout, dir))) flag(`checkout ${repo.checkout} is inside gitwatch's own folder under the workdir`);
-    for (const other of repos.slice(0, i)) {
-      if (repo.checkout === other.checkout) flag(`repos '${other.name}' and '${repo.name}' share the checkout ${repo.checkout}`);
-      else if (isWithin(repo.checkout, other.checkout)) flag(`checkout ${repo.checkout} is inside the checkout of repo '${other.name}'`);
-      else if (isWithin(other.checkout, repo.checkout)) flag(`checkout ${repo.checkout} contains the checkout of repo '${other.name}'`);
+    const same = byPath.get(repo.checkout);
+    if (same !== undefined && same !== repo) {
+      flag(`repos '${same.name}' and '${repo.name}' share the checkout ${repo.checkout}`);
+      continue;
+    }
+    for (let dir = path.dirname(repo.checkout); ; dir = path.dirname(dir)) {
+      const outer = byPath.get(dir);
+      if (outer !== undefined) {
+        flag(`checkout ${repo.checkout} is inside the checkout of repo '${outer.name}'`);
+        break;
+      }
+      if (path.dirname(dir) === dir) break;
     }
   }
 }

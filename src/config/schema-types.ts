@@ -42,6 +42,10 @@ state?: string
  * Folder for checkouts, gitwatch's own git data and run logs. Relative to this file's folder. Default: .gitwatch
  */
 workdir?: string
+/**
+ * How many remotes are checked and fetched at once. Pipelines still run one at a time. Default: 8 per CPU core, at least 8, at most 64.
+ */
+concurrency?: number
 defaults?: RawDefaults
 /**
  * The watched repositories. A map: the key is the repo's name.

@@ -38,5 +38,7 @@ export interface ResolvedConfig {
   readonly file: string;
   readonly statePath: string;
   readonly workdir: string;
+  /** Remote checks and fetches at once; undefined: sized for the machine. */
+  readonly concurrency: number | undefined;
   readonly repos: readonly RepoConfig[];
 }

@@ -11,6 +11,7 @@ import { runPipeline } from '../pipeline/pipeline.js';
 import { pruneRunLogs, runLogPath } from '../pipeline/run-log.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Reporter } from '../runtime/events.js';
+import { limiter } from '../runtime/limiter.js';
 import type { RepoState, RunRecord } from '../state/state-file.js';
 import type { StateKeeper } from '../state/state-keeper.js';
 import { decide } from './decide.js';
@@ -150,20 +151,4 @@ export async function runPrepared(config: ResolvedConfig, repo: RepoConfig, read
   await pruneRunLogs(config.workdir, repo.name);
   reporter.emit({ type: 'run-finished', repo: repo.name, commit: head.sha, status: result.status, durationMs: finished.getTime() - started.getTime(), error: result.error, log });
   return result.status;
-}
-
-/** Runs at most `n` of the given tasks at once. */
-function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
-    try {
-      return await task();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
 }

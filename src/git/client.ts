@@ -39,14 +39,27 @@ export function isSha(value: string): boolean {
 }
 
 export class GitClient {
+  /** The environment per remote's credentials and SSH settings, built once: it is the same for every call. */
+  private readonly envs = new Map<string, Record<string, string>>();
+
   constructor(private readonly env: Env) {}
+
+  private envFor(remote: Remote | undefined): Record<string, string> {
+    const key = JSON.stringify([remote?.credentials ?? null, remote?.ssh ?? null]);
+    let env = this.envs.get(key);
+    if (env === undefined) {
+      env = gitEnv(this.env, { credentials: remote?.credentials, ssh: remote?.ssh });
+      this.envs.set(key, env);
+    }
+    return env;
+  }
 
   async run(args: readonly string[], context: string, call: GitCallOptions, remote?: Remote): Promise<string> {
     const outcome = await new Promise<{ error: (Error & { code?: unknown; killed?: boolean }) | null; stdout: string; stderr: string }>((resolve) => {
       execFile(
         'git',
         args,
-        { env: gitEnv(this.env, { credentials: remote?.credentials, ssh: remote?.ssh }), timeout: call.timeoutMs, killSignal: 'SIGKILL', signal: call.signal, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+        { env: this.envFor(remote), timeout: call.timeoutMs, killSignal: 'SIGKILL', signal: call.signal, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
         (error, stdout, stderr) => resolve({ error, stdout, stderr }),
       ).stdin?.end();
     });

@@ -2,7 +2,6 @@
 // a time limit that kills the whole group (SIGTERM, then SIGKILL), and interruption on shutdown.
 
 import type { WriteStream } from 'node:fs';
-import { execa } from 'execa';
 import type { StepStatus } from '../runtime/events.js';
 import { trackStep, untrackStep } from './running-steps.js';
 
@@ -32,6 +31,8 @@ const DRAIN_MS = 100;
 
 
 export async function runStepProcess(options: StepProcessOptions): Promise<StepProcessResult> {
+  // Loaded on first use: a cycle with nothing to run never pays for it.
+  const { execa } = await import('execa');
   const child = execa('/bin/sh', ['-c', options.command], {
     cwd: options.cwd,
     env: options.env,

@@ -9,6 +9,7 @@
 
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { checkRepo, prepareRun, runPrepared, type CycleDeps } from '../cycle/cycle.js';
+import { limiter, type Limit } from '../runtime/limiter.js';
 import { PipelineQueue } from './pipeline-queue.js';
 
 export type Phase = 'idle' | 'checking' | 'queued' | 'running' | 'backoff' | 'stopped';
@@ -76,7 +77,7 @@ class RepoWorker {
       this.wake = new AbortController();
       this.set('checking');
       const repo = this.repo;
-      const check = await checkRepo(this.sup.config, repo, deps);
+      const check = await this.sup.limit(() => checkRepo(this.sup.config, repo, deps));
       this.checks++;
       let delay = this.jittered(repo.intervalMs);
       if (!check.ok) {
@@ -89,7 +90,7 @@ class RepoWorker {
         this.triggered = false;
         const quiet = { ...deps, reportIdle: this.checks === 1 };
         // Fetch and checkout happen here, outside the queue, so a slow fetch never holds up another repo's pipeline.
-        const prepared = this.active ? await prepareRun(this.sup.config, repo, check.head, quiet, trigger) : undefined;
+        const prepared = this.active ? await this.sup.limit(() => prepareRun(this.sup.config, repo, check.head, quiet, trigger)) : undefined;
         if (prepared?.kind === 'done' && prepared.error) {
           deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: prepared.error.message, kind: prepared.error.kind });
           this.failures++;
@@ -123,6 +124,8 @@ class RepoWorker {
 
 export class Supervisor {
   readonly queue = new PipelineQueue();
+  /** Checks and fetches across all workers: a thousand repos starting at once do not start a thousand gits. */
+  readonly limit: Limit;
   private readonly workers = new Map<string, RepoWorker>();
   private readonly retired: Promise<void>[] = [];
   private listeners: (() => void)[] = [];
@@ -131,6 +134,7 @@ export class Supervisor {
     public config: ResolvedConfig,
     readonly deps: SupervisorDeps,
   ) {
+    this.limit = limiter(deps.concurrency);
     for (const repo of config.repos) this.workers.set(repo.name, new RepoWorker(repo, this));
     deps.signal?.addEventListener('abort', () => {
       for (const worker of this.workers.values()) worker.poke();
