@@ -43,7 +43,7 @@ state?: string
  */
 workdir?: string
 /**
- * How many remotes are checked and fetched at once. Pipelines still run one at a time. Default: 8 per CPU core, at least 8, at most 64.
+ * How many remotes are checked and fetched at once. Pipelines still run one at a time. Default: 16 per CPU core, at least 16, at most 64.
  */
 concurrency?: number
 defaults?: RawDefaults
