@@ -30,6 +30,8 @@ describe('decide', () => {
     assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: 'https://other/x.git' }).action, 'run');
     assert.equal(decide(REPO, HEAD, { commit: B, branch: 'dev', url: REPO.displayUrl }).action, 'run');
   });
+  test('a head that failed after a branch change waits instead of running every cycle', () =>
+    assert.equal(decide(REPO, HEAD, { commit: A, branch: 'old', url: REPO.displayUrl, lastRun: run(B, 'failed') }).action, 'wait'));
   test('trigger runs whatever the state', () =>
     assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: REPO.displayUrl }, true).action, 'run'));
 });
@@ -41,7 +43,7 @@ describe('remote URLs', () => {
     }
   });
   test('rejects options, helper transports and control characters', () => {
-    for (const url of ['-u', '--upload-pack=x', 'ext::sh -c x', 'fd::3', 'foo::bar', 'ftp://h/x', 'https://h/x\nq', 'ssh://-oProxyCommand=x/y', 'x'.repeat(3000)]) {
+    for (const url of ['ssh://git:secret@h/x', 'git://u:p@h/x', '-u', '--upload-pack=x', 'ext::sh -c x', 'fd::3', 'foo::bar', 'ftp://h/x', 'https://h/x\nq', 'ssh://-oProxyCommand=x/y', 'x'.repeat(3000)]) {
       assert.equal(parseRemote(url, '/base').ok, false, url);
     }
   });

@@ -56,7 +56,12 @@ export async function runCycle(config: ResolvedConfig, repos: readonly RepoConfi
   const prepared = repos.map(async (repo, i): Promise<Prepared> => {
     const check = await checks[i];
     if (check === undefined || !check.ok) return { kind: 'done', outcome: 'check-failed', error: check?.error ?? new GitError('other', 'not checked') };
-    return limit(() => prepareRun(config, repo, check.head, deps, triggered.has(repo.name)));
+    try {
+      return await limit(() => prepareRun(config, repo, check.head, deps, triggered.has(repo.name)));
+    } catch (err) {
+      // A local failure (a checkout path that is a file, a full disk) fails this repo, not the cycle.
+      return { kind: 'done', outcome: 'check-failed', error: new GitError('other', `${repo.name}: ${(err as Error).message}`) };
+    }
   });
   const outcomes: RepoOutcome[] = [];
   for (const [i, repo] of repos.entries()) {

@@ -12,13 +12,14 @@ export type Decision =
 export function decide(repo: RepoConfig, head: RemoteHead, entry: RepoState | undefined, trigger = false): Decision {
   if (trigger) return { action: 'run', reason: 'trigger' };
   if (entry === undefined || (entry.commit === undefined && entry.lastRun === undefined)) return { action: 'run', reason: 'first' };
+  const last = entry.lastRun;
+  // Checked before a url or branch change: a head that failed after the change must not run every cycle.
+  if (last?.commit === head.sha && last.status === 'failed') {
+    return { action: 'wait', reason: `failed before; waits for a new commit or 'gitwatch trigger ${repo.name}'` };
+  }
   const moved = entry.commit !== undefined && (entry.url !== repo.displayUrl || entry.branch !== head.branch);
   if (moved) return { action: 'run', reason: 'moved' };
   if (entry.commit === head.sha) return { action: 'up-to-date' };
-  const last = entry.lastRun;
-  if (last?.commit === head.sha) {
-    if (last.status === 'failed') return { action: 'wait', reason: `failed before; waits for a new commit or 'gitwatch trigger ${repo.name}'` };
-    if (last.status === 'interrupted') return { action: 'run', reason: 'retry-interrupted' };
-  }
+  if (last?.commit === head.sha && last.status === 'interrupted') return { action: 'run', reason: 'retry-interrupted' };
   return { action: 'run', reason: entry.commit === undefined ? 'first' : 'new-commit' };
 }

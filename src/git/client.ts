@@ -45,10 +45,11 @@ export class GitClient {
   constructor(private readonly env: Env) {}
 
   private envFor(remote: Remote | undefined): Record<string, string> {
-    const key = JSON.stringify([remote?.credentials ?? null, remote?.ssh ?? null]);
+    const url = remote?.credentials ? remote.url : undefined;
+    const key = JSON.stringify([remote?.credentials ?? null, url ?? null, remote?.ssh ?? null]);
     let env = this.envs.get(key);
     if (env === undefined) {
-      env = gitEnv(this.env, { credentials: remote?.credentials, ssh: remote?.ssh });
+      env = gitEnv(this.env, { credentials: remote?.credentials, url, ssh: remote?.ssh });
       this.envs.set(key, env);
     }
     return env;

@@ -7,6 +7,8 @@ export const ALLOWED_PROTOCOLS = ['https', 'http', 'ssh', 'git', 'file'] as cons
 
 export interface GitEnvOptions {
   readonly credentials?: { readonly username: string; readonly password: string } | undefined;
+  /** The remote's URL: the credential helper answers only for its host and protocol. */
+  readonly url?: string | undefined;
   readonly ssh?: { readonly key: string | undefined; readonly knownHosts: string | undefined } | undefined;
 }
 
@@ -21,9 +23,14 @@ function sshCommand(ssh: GitEnvOptions['ssh']): string {
   return parts.join(' ');
 }
 
-/** Reads the credentials from the environment, never from argv (which every local user can read). */
+/**
+ * Answers with the credentials from the environment, never from argv (which every local user can read),
+ * and only for the configured host and protocol: a redirect to another host gets nothing.
+ */
 const CREDENTIAL_HELPER =
-  '!f() { test "$1" = get || exit 0; printf "username=%s\\npassword=%s\\n" "$GITWATCH_GIT_USERNAME" "$GITWATCH_GIT_PASSWORD"; }; f';
+  '!f() { test "$1" = get || exit 0; h=; p=; while IFS= read -r l; do case "$l" in host=*) h="${l#host=}";; protocol=*) p="${l#protocol=}";; esac; done; ' +
+  'test "$h" = "$GITWATCH_GIT_HOST" && test "$p" = "$GITWATCH_GIT_PROTOCOL" || exit 0; ' +
+  'printf "username=%s\\npassword=%s\\n" "$GITWATCH_GIT_USERNAME" "$GITWATCH_GIT_PASSWORD"; }; f';
 
 /** Variables that make git start an editor, a pager or an askpass program, or move its install prefix. */
 const DROPPED = new Set(['EDITOR', 'VISUAL', 'PAGER', 'SSH_ASKPASS', 'PREFIX']);
@@ -51,8 +58,11 @@ export function gitEnv(base: Env, options: GitEnvOptions = {}): Record<string, s
   ];
   if (options.ssh?.key !== undefined) env['GITWATCH_SSH_KEY'] = options.ssh.key;
   if (options.ssh?.knownHosts !== undefined) env['GITWATCH_SSH_KNOWN_HOSTS'] = options.ssh.knownHosts;
-  if (options.credentials) {
+  if (options.credentials && options.url !== undefined) {
+    const target = new URL(options.url);
     config.push(['credential.helper', CREDENTIAL_HELPER]);
+    env['GITWATCH_GIT_HOST'] = target.host;
+    env['GITWATCH_GIT_PROTOCOL'] = target.protocol.replace(/:$/, '');
     env['GITWATCH_GIT_USERNAME'] = options.credentials.username;
     env['GITWATCH_GIT_PASSWORD'] = options.credentials.password;
   }

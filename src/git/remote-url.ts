@@ -51,7 +51,11 @@ function parseSchemeUrl(url: string, scheme: string): RemoteResult {
   if (parsed.hostname.startsWith('-')) return { ok: false, error: `the host in url may not start with '-'` };
   if (decodeURIComponent(parsed.username).startsWith('-')) return { ok: false, error: `the user in url may not start with '-'` };
   if (/[\r\n]/.test(decodeURIComponent(parsed.username) + decodeURIComponent(parsed.password))) return { ok: false, error: 'url credentials contain a line break' };
-  if (transport !== 'http' && transport !== 'https') return { ok: true, value: { transport, remote: url, display: url, credentials: undefined } };
+  if (transport !== 'http' && transport !== 'https') {
+    // Only http(s) credentials can be handed to git outside the URL; anywhere else a password would leak.
+    if (parsed.password !== '') return { ok: false, error: `a password in a ${scheme}:// URL is not allowed (it would show in process lists and the state); use ssh_key for SSH` };
+    return { ok: true, value: { transport, remote: url, display: url, credentials: undefined } };
+  }
   if (parsed.username === '' && parsed.password === '') return { ok: true, value: { transport, remote: url, display: url, credentials: undefined } };
   // Any userinfo of an http(s) URL may be a token, a lone user name included.
   const credentials = { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };

@@ -32,10 +32,15 @@ const TAIL_LINES = 20;
 export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   await mkdir(path.dirname(run.logFile), { recursive: true, mode: 0o700 });
   const log = createWriteStream(run.logFile, { flags: 'a', mode: 0o600 });
+  // The run log is best effort: a full disk must not crash gitwatch mid-step (the state write reports it).
+  log.on('error', () => undefined);
   try {
     return await runSteps(run, log);
   } finally {
-    await new Promise((resolve) => log.end(resolve));
+    await new Promise<void>((resolve) => {
+      log.once('error', () => resolve());
+      log.end(() => resolve());
+    });
   }
 }
 

@@ -77,34 +77,14 @@ class RepoWorker {
       this.wake = new AbortController();
       this.set('checking');
       const repo = this.repo;
-      const check = await this.sup.limit(() => checkRepo(this.sup.config, repo, deps));
-      this.checks++;
       let delay = this.jittered(repo.intervalMs);
-      if (!check.ok) {
-        if (check.error.kind !== 'aborted') deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: check.error.message, kind: check.error.kind });
+      try {
+        delay = await this.iteration(repo, delay);
+      } catch (err) {
+        // A local failure (disk full, a checkout path that is a file) fails this repo's turn, never the daemon.
+        deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: `${(err as Error).message}`, kind: 'other' });
         this.failures++;
         delay = backoffDelay(repo.intervalMs, this.failures);
-      } else {
-        this.failures = 0;
-        const trigger = this.triggered;
-        this.triggered = false;
-        const quiet = { ...deps, reportIdle: this.checks === 1 };
-        // Fetch and checkout happen here, outside the queue, so a slow fetch never holds up another repo's pipeline.
-        const prepared = this.active ? await this.sup.limit(() => prepareRun(this.sup.config, repo, check.head, quiet, trigger)) : undefined;
-        if (prepared?.kind === 'done' && prepared.error) {
-          deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: prepared.error.message, kind: prepared.error.kind });
-          this.failures++;
-          delay = backoffDelay(repo.intervalMs, this.failures);
-        }
-        if (prepared?.kind === 'ready' && this.active) {
-          this.set('queued');
-          await this.sup.queue.exclusive(this.sup.rank(repo.name), async () => {
-            // The repo may have been removed, or the daemon stopped, while it waited its turn.
-            if (!this.active) return;
-            this.set('running');
-            await runPrepared(this.sup.config, repo, prepared, quiet);
-          });
-        }
       }
       if (!this.active) break;
       this.nextCheckAt = new Date(deps.clock.now().getTime() + delay);
@@ -114,6 +94,43 @@ class RepoWorker {
     }
     this.nextCheckAt = undefined;
     this.set('stopped');
+  }
+
+  /** One check, and the run it calls for; returns the delay until the next check. */
+  private async iteration(repo: RepoConfig, interval: number): Promise<number> {
+    const { deps } = this.sup;
+    let delay = interval;
+    const check = await this.sup.limit(() => checkRepo(this.sup.config, repo, deps));
+    this.checks++;
+    if (!check.ok) {
+      if (check.error.kind !== 'aborted') deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: check.error.message, kind: check.error.kind });
+      this.failures++;
+      delay = backoffDelay(repo.intervalMs, this.failures);
+    } else {
+      this.failures = 0;
+      const trigger = this.triggered;
+      this.triggered = false;
+      const quiet = { ...deps, reportIdle: this.checks === 1 };
+      // Fetch and checkout happen here, outside the queue, so a slow fetch never holds up another repo's pipeline.
+      const prepared = this.active ? await this.sup.limit(() => prepareRun(this.sup.config, repo, check.head, quiet, trigger)) : undefined;
+      if (prepared?.kind === 'done' && prepared.error) {
+        // A trigger whose fetch failed still runs when the remote answers again.
+        this.triggered ||= trigger;
+        deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: prepared.error.message, kind: prepared.error.kind });
+        this.failures++;
+        delay = backoffDelay(repo.intervalMs, this.failures);
+      }
+      if (prepared?.kind === 'ready' && this.active) {
+        this.set('queued');
+        await this.sup.queue.exclusive(this.sup.rank(repo.name), async () => {
+          // The repo may have been removed, or the daemon stopped, while it waited its turn.
+          if (!this.active) return;
+          this.set('running');
+          await runPrepared(this.sup.config, repo, prepared, quiet);
+        });
+      }
+    }
+    return delay;
   }
 
   /** Up to 10% later than the interval, so many repos do not fire at once. */
