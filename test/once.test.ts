@@ -216,6 +216,22 @@ describe('gitwatch once', () => {
     process.kill(bg, 'SIGKILL');
   });
 
+  test('a local failure (the checkout path is a file) fails that repo only', async (t) => {
+    const root = await tempDir(t);
+    const remote = await TestRepo.create(path.join(root, 'site'));
+    const project = await makeProject(t, {
+      version: 1,
+      repos: { broken: { url: remote.url, checkout: './not-a-folder', pipeline: [RECORD_STEP] }, site: { url: remote.url, pipeline: [RECORD_STEP] } },
+    });
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path.join(project.dir, 'not-a-folder'), 'a file\n');
+    const result = await project.cli('once');
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, /broken ✖ check failed: .*not-a-folder/);
+    assert.deepEqual((await project.record()).map((l) => l.split(' ')[0]), ['site']);
+    assert.equal((await project.state()).repos['broken'], undefined);
+  });
+
   test('status --json reflects the lock, and lists removed repos', async (t) => {
     const root = await tempDir(t);
     const a = await TestRepo.create(path.join(root, 'a'));

@@ -128,6 +128,8 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
   const store = storePath(config, repo.name);
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
   try {
+    // Repos on the same remote share one check, made in one of their stores: each fetches into its own.
+    await deps.git.ensureStore(store, call);
     await deps.git.fetch(store, remoteOf(repo), head.sha, call);
     await deps.git.checkout(store, repo.checkout, head.sha, call);
   } catch (err) {

@@ -47,8 +47,10 @@ class RepoWorker {
   constructor(
     public repo: RepoConfig,
     private readonly sup: Supervisor,
+    /** A removed worker of the same name that is still finishing: two workers never share a checkout. */
+    predecessor: Promise<void> = Promise.resolve(),
   ) {
-    this.done = this.loop();
+    this.done = predecessor.then(() => this.loop());
   }
 
   /** Check now instead of waiting out the interval. */
@@ -144,7 +146,7 @@ export class Supervisor {
   /** Checks and fetches across all workers: a thousand repos starting at once do not start a thousand gits. */
   readonly limit: Limit;
   private readonly workers = new Map<string, RepoWorker>();
-  private readonly retired: Promise<void>[] = [];
+  private readonly retired = new Map<string, Promise<void>>();
   private listeners: (() => void)[] = [];
 
   constructor(
@@ -175,7 +177,7 @@ export class Supervisor {
       const worker = this.workers.get(repo.name);
       if (old === undefined || worker === undefined) {
         added.push(repo.name);
-        this.workers.set(repo.name, new RepoWorker(repo, this));
+        this.workers.set(repo.name, new RepoWorker(repo, this, this.retired.get(repo.name)));
       } else if (JSON.stringify(old) !== JSON.stringify(repo)) {
         changed.push(repo.name);
         worker.repo = repo;
@@ -189,7 +191,7 @@ export class Supervisor {
       this.workers.delete(name);
       if (worker) {
         worker.stop();
-        this.retired.push(worker.done);
+        this.retired.set(name, worker.done);
       }
     }
     this.changed();
@@ -222,6 +224,6 @@ export class Supervisor {
   async finished(): Promise<void> {
     const { signal } = this.deps;
     if (signal && !signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-    await Promise.all([...[...this.workers.values()].map((w) => w.done), ...this.retired]);
+    await Promise.all([...[...this.workers.values()].map((w) => w.done), ...this.retired.values()]);
   }
 }
