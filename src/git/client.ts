@@ -116,19 +116,6 @@ export class GitClient {
     await this.run([...base, 'clean', '-ffdxq'], `cleaning ${worktree}`, call);
     await writeStepGitDir(store, worktree, sha);
   }
-
-  /** Whether `ancestor` is reachable from `sha` in the store. false when either is unknown there. */
-  async isAncestor(store: string, ancestor: string, sha: string, call: GitCallOptions): Promise<boolean> {
-    assertSha(ancestor);
-    assertSha(sha);
-    try {
-      const out = await this.run([`--git-dir=${store}`, 'rev-list', '-n1', ancestor, '--not', sha, '--'], 'comparing commits', call);
-      return out.trim() === '';
-    } catch (err) {
-      if (err instanceof GitError && err.kind === 'other') return false;
-      throw err;
-    }
-  }
 }
 
 function assertSha(sha: string): void {

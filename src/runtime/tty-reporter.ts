@@ -8,13 +8,8 @@ import { daemonLine } from './line-reporter.js';
 
 type StepOutcome = { readonly kind: 'ok' } | { readonly kind: 'fail'; readonly error: string } | { readonly kind: 'skip' } | { readonly kind: 'ignored'; readonly error: string };
 
-interface PendingStep {
-  readonly settle: (o: StepOutcome) => void;
-  output: (line: string) => void;
-}
-
 interface ActiveRun {
-  readonly steps: Map<number, PendingStep>;
+  output: (line: string) => void;
   readonly outcomes: Map<number, StepOutcome>;
   readonly waiters: Map<number, (o: StepOutcome) => void>;
   readonly finished: (error: string | undefined) => void;
@@ -47,7 +42,7 @@ export class TtyReporter implements Reporter {
       case 'step-started':
         return;
       case 'step-output':
-        return this.runs.get(e.repo)?.steps.get(this.currentIndex(e.repo))?.output(e.line);
+        return this.runs.get(e.repo)?.output(e.line);
       case 'step-finished': {
         const outcome: StepOutcome = e.status === 'succeeded' ? { kind: 'ok' } : e.ignored ? { kind: 'ignored', error: e.error ?? e.status } : { kind: 'fail', error: e.error ?? e.status };
         return this.settle(e.repo, e.index, outcome);
@@ -63,14 +58,6 @@ export class TtyReporter implements Reporter {
       default:
         for (const line of daemonLine(e, this.options.quiet)) this.enqueue([{ title: line, task: () => undefined }]);
     }
-  }
-
-  private currentIndex(repo: string): number {
-    const run = this.runs.get(repo);
-    if (!run) return -1;
-    let i = 0;
-    while (run.outcomes.has(i)) i++;
-    return i;
   }
 
   private settle(repo: string, index: number, outcome: StepOutcome): void {
@@ -94,12 +81,14 @@ export class TtyReporter implements Reporter {
   private startRun(repo: string, title: string, steps: readonly string[]): void {
     let finished: (error: string | undefined) => void = () => undefined;
     const done = new Promise<string | undefined>((resolve) => (finished = resolve));
-    const run: ActiveRun = { steps: new Map(), outcomes: new Map(), waiters: new Map(), finished };
+    const run: ActiveRun = { output: () => undefined, outcomes: new Map(), waiters: new Map(), finished };
     this.runs.set(repo, run);
     const stepTasks: ListrTask[] = steps.map((name, index) => ({
       title: name,
       rendererOptions: { outputBar: 5, persistentOutput: false },
       task: async (_ctx, task) => {
+        // Output lines go to whichever step listr2 is showing now.
+        run.output = (line: string) => (task.output = line);
         const outcome = run.outcomes.get(index) ?? (await new Promise<StepOutcome>((resolve) => run.waiters.set(index, resolve)));
         switch (outcome.kind) {
           case 'ok':
@@ -115,21 +104,11 @@ export class TtyReporter implements Reporter {
         }
       },
     }));
-    // Output lines arrive before listr2 has started the step's task; they are attached when it starts.
-    steps.forEach((_, index) => run.steps.set(index, { settle: () => undefined, output: () => undefined }));
-    const wrapped: ListrTask[] = stepTasks.map((t, index) => ({
-      ...t,
-      task: (ctx, task) => {
-        const pending = run.steps.get(index);
-        if (pending) pending.output = (line: string) => (task.output = line);
-        return (t.task as (c: unknown, w: typeof task) => Promise<void>)(ctx, task);
-      },
-    }));
     this.enqueue([
       {
         title,
         task: async (_ctx, task) => {
-          const list = task.newListr(wrapped, { concurrent: false, exitOnError: false });
+          const list = task.newListr(stepTasks, { concurrent: false, exitOnError: false });
           await list.run();
           const error = await done;
           if (error !== undefined) throw new Error(`${repo} ${error}`);
