@@ -1,7 +1,7 @@
-// The kinds of failure gitwatch knows, and the one place that maps them to exit codes.
+// The kinds of failure gitwatch knows, and their exit codes. How they read to a user is decided in one
+// place, src/cli/describe-error.ts.
 
-import type { Diagnostic } from './config/diagnostics.js';
-import { formatDiagnostic } from './config/diagnostics.js';
+import type { Diagnostic } from './domain.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -16,16 +16,11 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(
     readonly diagnostics: readonly Diagnostic[],
+    /** The config's text, for the excerpts under each problem. */
     readonly source: string,
   ) {
-    super(diagnostics.map((d) => formatDiagnostic(d)).join('\n'));
-  }
-
-  format(): string {
-    const n = this.diagnostics.length;
-    const file = this.diagnostics[0]?.file ?? 'config';
-    const body = this.diagnostics.map((d) => formatDiagnostic(d, this.source)).join('\n\n');
-    return `${body}\n\n${file}: ${n} problem${n === 1 ? '' : 's'}`;
+    const n = diagnostics.length;
+    super(`${diagnostics[0]?.file ?? 'config'}: ${n} problem${n === 1 ? '' : 's'}`);
   }
 }
 
@@ -34,32 +29,53 @@ export class StateError extends Error {
   override readonly name = 'StateError';
 }
 
-export type GitErrorKind = 'unreachable' | 'auth' | 'not-found' | 'branch-missing' | 'host-key' | 'timeout' | 'aborted' | 'other';
+/** A local failure at run time (disk full, permissions): the run stops, nothing already recorded is lost. */
+export class IoError extends Error {
+  override readonly name = 'IoError';
+}
+
+/**
+ * Why a git command failed. Transient kinds (the network, a timeout, a server error) clear up by
+ * themselves and are retried with a growing backoff; permanent ones (a refused login, an unknown host key,
+ * a missing repository or branch, a name git will not take) need a person, so they are reported once and
+ * retried at the longest backoff.
+ */
+export type GitErrorKind =
+  | 'unreachable'
+  | 'timeout'
+  | 'server-error'
+  | 'auth'
+  | 'host-key'
+  | 'tls'
+  | 'not-found'
+  | 'branch-missing'
+  | 'invalid-name'
+  | 'aborted'
+  | 'other';
+
+const PERMANENT: ReadonlySet<GitErrorKind> = new Set(['auth', 'host-key', 'tls', 'not-found', 'branch-missing', 'invalid-name']);
+
+export function isPermanent(kind: GitErrorKind): boolean {
+  return PERMANENT.has(kind);
+}
 
 export class GitError extends Error {
   override readonly name = 'GitError';
   constructor(
     readonly kind: GitErrorKind,
     message: string,
+    /** git's whole stderr, credentials removed: the cause behind the one line in `message`. */
+    readonly stderr = '',
   ) {
-    super(message);
+    super(message, stderr === '' ? undefined : { cause: stderr });
+  }
+
+  get permanent(): boolean {
+    return isPermanent(this.kind);
   }
 }
 
-export function exitCodeFor(err: unknown): ExitCode {
-  if (err instanceof UsageError || err instanceof ConfigError || err instanceof StateError) return EXIT.usage;
+export function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof UsageError || error instanceof ConfigError || error instanceof StateError) return EXIT.usage;
   return EXIT.failed;
-}
-
-/** The text a user sees for an error that reached the command line. */
-export function describeError(err: unknown): string {
-  if (err instanceof ConfigError) return err.format();
-  if (err instanceof UsageError || err instanceof StateError || err instanceof GitError || err instanceof IoError) return `gitwatch: ${err.message}`;
-  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  return `gitwatch: internal error (this is a bug; please report it with the lines below)\n${detail.split('\n').slice(0, 6).join('\n')}`;
-}
-
-/** A local failure at run time (disk full, permissions): the run stops, nothing already recorded is lost. */
-export class IoError extends Error {
-  override readonly name = 'IoError';
 }

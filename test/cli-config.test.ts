@@ -37,7 +37,7 @@ describe('gitwatch validate', () => {
       "gitwatch.yaml:11:3: invalid repo name 'Docs': use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters (at repos.Docs)",
     ]);
     // The offending line is shown with the column marked.
-    assert.match(result.stderr, /7 \|     branch: 0123\n  \|             \^/);
+    assert.match(result.stderr, /7 \| {5}branch: 0123\n {2}\| {13}\^/);
     assert.match(result.stderr, /gitwatch\.yaml: 5 problems/);
   });
 

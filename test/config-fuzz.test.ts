@@ -20,9 +20,9 @@ function check(text: string): void {
   const result = parseConfig(text, { file: 'gitwatch.yaml', absolutePath: '/srv/gitwatch.yaml', env: { HOME: '/root' } });
   assert.ok(Date.now() - started < 2000, 'parsing took over 2 s');
   if (result.ok) return;
-  assert.ok(result.diagnostics.length > 0);
+  assert.ok(result.error.length > 0);
   const lines = text.split(/\r\n|\n|\r/);
-  for (const d of result.diagnostics) {
+  for (const d of result.error) {
     assert.ok(d.line >= 1 && d.line <= Math.max(1, lines.length), `line ${d.line} outside the file: ${d.message}`);
     assert.ok(d.col >= 1 && d.col <= (lines[d.line - 1]?.length ?? 0) + 1, `column ${d.col} outside line ${d.line}: ${d.message}`);
     assert.ok(d.message.length > 0);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { parseDuration, formatDuration } from '../src/config/duration.js';
+import { parseDuration, formatDuration } from '../src/rules/duration.js';
 import { parseConfig } from '../src/config/parse.js';
 import type { ResolvedConfig } from '../src/config/types.js';
 
@@ -14,14 +14,14 @@ function parse(text: string, env: Record<string, string> = {}): ReturnType<typeo
 
 function ok(text: string, env: Record<string, string> = {}): ResolvedConfig {
   const result = parse(text, env);
-  if (!result.ok) assert.fail(result.diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`).join('\n'));
-  return result.config;
+  if (!result.ok) assert.fail(result.error.map((d) => `${d.line}:${d.col}: ${d.message}`).join('\n'));
+  return result.value;
 }
 
 function errors(text: string, env: Record<string, string> = {}): string[] {
   const result = parse(text, env);
   assert.equal(result.ok, false, 'the config was accepted');
-  return result.ok ? [] : result.diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}${d.path ? ` (at ${d.path})` : ''}`);
+  return result.ok ? [] : result.error.map((d) => `${d.line}:${d.col}: ${d.message}${d.path ? ` (at ${d.path})` : ''}`);
 }
 
 const MINIMAL = 'version: 1\nrepos:\n  site:\n    url: https://example.com/site.git\n    pipeline: [make]\n';

@@ -25,7 +25,7 @@ describe('schema', () => {
       }
       for (const key of ['$defs', 'items', 'additionalProperties']) {
         const child = n[key];
-        if (key === '$defs') for (const [name, def] of Object.entries((child ?? {}) as object)) visit(def, `$defs.${name}`);
+        if (key === '$defs') for (const [name, def] of Object.entries(child ?? {})) visit(def, `$defs.${name}`);
         else visit(child, `${where}.${key}`);
       }
       for (const branch of (n['anyOf'] ?? []) as unknown[]) visit(branch, where);

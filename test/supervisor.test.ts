@@ -10,14 +10,14 @@ import { backoffDelay, Supervisor, type WorkerSnapshot } from '../src/supervisor
 import { CollectingReporter } from './helpers/collect.js';
 import { FakeClock } from './helpers/fake-clock.js';
 import { TestRepo } from './helpers/git-fixtures.js';
-import { tempDir, testEnv } from './helpers/temp.js';
+import { tempDir, testEnv, testProcesses } from './helpers/temp.js';
 import { stringify } from 'yaml';
 
 function configFor(dir: string, repos: Record<string, unknown>): ResolvedConfig {
   const file = path.join(dir, 'gitwatch.yaml');
   const result = parseConfig(stringify({ version: 1, repos }), { file, absolutePath: file, env: {} });
-  if (!result.ok) assert.fail(JSON.stringify(result.diagnostics));
-  return result.config;
+  if (!result.ok) assert.fail(JSON.stringify(result.error));
+  return result.value;
 }
 
 async function start(t: import('node:test').TestContext, dir: string, repos: Record<string, unknown>) {
@@ -31,7 +31,8 @@ async function start(t: import('node:test').TestContext, dir: string, repos: Rec
     env,
     reporter,
     clock,
-    state: await StateKeeper.open(config.statePath),
+    state: await StateKeeper.open(config.statePath, process.pid),
+    groups: testProcesses(),
     signal: controller.signal,
     concurrency: 4,
     random: () => 0,
@@ -59,7 +60,8 @@ describe('pipeline queue', () => {
     const order: string[] = [];
     let release: () => void = () => undefined;
     const first = queue.exclusive(5, () => new Promise<void>((r) => (release = () => (order.push('first'), r()))));
-    const later = [queue.exclusive(3, async () => void order.push('rank 3')), queue.exclusive(1, async () => void order.push('rank 1')), queue.exclusive(2, async () => void order.push('rank 2'))];
+    const push = (what: string) => () => Promise.resolve(void order.push(what));
+    const later = [queue.exclusive(3, push('rank 3')), queue.exclusive(1, push('rank 1')), queue.exclusive(2, push('rank 2'))];
     await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(order, []);
     release();
@@ -104,7 +106,8 @@ describe('supervisor', () => {
     const dir = await tempDir(t);
     const remote = await TestRepo.create(path.join(dir, 'site'));
     const s = await start(t, dir, {
-      down: { url: path.join(dir, 'missing'), interval: '10s', pipeline: ['true'] },
+      // Nothing listens on port 1: the connection is refused, a transient failure.
+      down: { url: 'git://127.0.0.1:1/none.git', interval: '10s', pipeline: ['true'] },
       site: { url: remote.url, interval: '10s', pipeline: ['true'] },
     });
     await s.settled();
@@ -123,6 +126,36 @@ describe('supervisor', () => {
     assert.equal(s.worker('site').phase, 'idle');
     assert.equal(s.worker('site').nextCheckAt?.getTime(), s.clock.now().getTime() + 10_000);
     assert.equal(backoffDelay(10_000, 10), 300_000, 'backoff is capped');
+    assert.equal(s.reporter.of('check-failed').filter((e) => e.repo === 'down').length, 5, 'a transient failure is reported every time');
+  });
+
+  test('a permanent failure waits the longest backoff and is reported once until it changes', async (t) => {
+    const dir = await tempDir(t);
+    const remote = await TestRepo.create(path.join(dir, 'site'));
+    const s = await start(t, dir, {
+      gone: { url: path.join(dir, 'missing'), interval: '10s', pipeline: ['true'] },
+      site: { url: remote.url, interval: '10s', pipeline: ['true'] },
+    });
+    await s.settled();
+    for (let i = 1; i <= 3; i++) {
+      const w = s.worker('gone');
+      assert.equal(w.phase, 'backoff');
+      assert.equal((w.nextCheckAt?.getTime() ?? 0) - s.clock.now().getTime(), 300_000);
+      assert.match(w.lastCheckError ?? '', /repository not found/);
+      s.clock.advance(300_000);
+      await s.supervisor.until((ws) => (ws.find((x) => x.repo === 'gone')?.checks ?? 0) === i + 1);
+      await s.settled();
+    }
+    const reported = s.reporter.of('check-failed').filter((e) => e.repo === 'gone');
+    assert.deepEqual(reported.map((e) => e.kind), ['not-found']);
+    // Fixed: the repo appears, its next check succeeds and the failure is forgotten.
+    await TestRepo.create(path.join(dir, 'missing'));
+    s.clock.advance(300_000);
+    await s.supervisor.until((ws) => (ws.find((x) => x.repo === 'gone')?.checks ?? 0) === 5);
+    await s.settled();
+    assert.equal(s.worker('gone').phase, 'idle');
+    assert.equal(s.worker('gone').lastCheckError, undefined);
+    assert.equal(s.worker('gone').nextCheckAt?.getTime(), s.clock.now().getTime() + 10_000);
   });
 
   test('pipelines run one at a time', async (t) => {

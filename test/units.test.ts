@@ -4,11 +4,11 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { RepoConfig } from '../src/config/types.js';
 import { decide } from '../src/cycle/decide.js';
-import { branchNameProblem } from '../src/git/ref-name.js';
-import { parseRemote, redactUrls } from '../src/git/remote-url.js';
+import { branchNameProblem } from '../src/rules/ref-name.js';
+import { parseRemote, redactUrls } from '../src/rules/remote-url.js';
 import { acquireInstanceLock } from '../src/state/instance-lock.js';
 import { readState, writeState, type State } from '../src/state/state-file.js';
-import { tempDir } from './helpers/temp.js';
+import { tempDir, testProcesses } from './helpers/temp.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -65,7 +65,7 @@ describe('state file', () => {
   test('is written with sorted keys, two-space indent, a trailing newline, owner-only', async (t) => {
     const file = path.join(await tempDir(t), 'state.json');
     const state: State = { version: 1, repos: { z: { url: 'u', commit: A, branch: 'main' }, a: { lastRun: { status: 'failed', commit: B, startedAt: 's', finishedAt: 'f', error: 'e' } } } };
-    await writeState(file, state);
+    await writeState(file, state, process.pid);
     const text = await readFile(file, 'utf8');
     assert.equal(text, `{\n  "repos": {\n    "a": {\n      "lastRun": {\n        "commit": "${B}",\n        "error": "e",\n        "finishedAt": "f",\n        "startedAt": "s",\n        "status": "failed"\n      }\n    },\n    "z": {\n      "branch": "main",\n      "commit": "${A}",\n      "url": "u"\n    }\n  },\n  "version": 1\n}\n`);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
@@ -82,8 +82,8 @@ describe('state file', () => {
   test('a write that fails leaves the old file intact', async (t) => {
     const dir = await tempDir(t);
     const file = path.join(dir, 'state.json');
-    await writeState(file, { version: 1, repos: { a: { commit: A } } });
-    await assert.rejects(writeState(path.join(dir, 'missing-folder', 'state.json'), { version: 1, repos: {} }), /cannot write state file/);
+    await writeState(file, { version: 1, repos: { a: { commit: A } } }, process.pid);
+    await assert.rejects(writeState(path.join(dir, 'missing-folder', 'state.json'), { version: 1, repos: {} }, process.pid), /cannot write state file/);
     assert.equal((await readState(file)).repos['a']?.commit, A);
   });
 });
@@ -91,11 +91,11 @@ describe('state file', () => {
 describe('instance lock', () => {
   test('a second holder is refused with the pid; a dead holder is taken over', async (t) => {
     const state = path.join(await tempDir(t), 'state.json');
-    const lock = await acquireInstanceLock(state);
+    const lock = await acquireInstanceLock(state, testProcesses());
     // The holder is this test process, whose command line does not say gitwatch: use a live gitwatch-like pid.
     await lock.release();
     await writeFile(`${state}.pid`, '999999999\n');
-    const taken = await acquireInstanceLock(state);
+    const taken = await acquireInstanceLock(state, testProcesses());
     assert.equal((await readFile(`${state}.pid`, 'utf8')).trim(), String(process.pid));
     await taken.release();
     await assert.rejects(readFile(`${state}.pid`), /ENOENT/);

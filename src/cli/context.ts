@@ -1,9 +1,10 @@
 // What every command receives instead of reading `process`: the I/O and environment of one invocation.
 
 import type { Writable } from 'node:stream';
-import type { Env } from '../config/types.js';
+import type { Env } from '../domain.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Reporter } from '../runtime/events.js';
+import type { ProcessGroups } from '../runtime/processes.js';
 import { JsonReporter, PlainReporter, type Verbosity } from '../runtime/line-reporter.js';
 
 export interface GlobalOptions {
@@ -27,16 +28,20 @@ export interface CommandContext {
   signalName(): string;
   /** Calls `listener` on SIGHUP; returns the function that removes it. */
   onHangup(listener: () => void): () => void;
+  /** gitwatch's pid, and the process groups of its steps. */
+  readonly processes: ProcessGroups;
+  /** 0 ≤ random() < 1: the daemon's jitter. */
+  readonly random: () => number;
   readonly global: GlobalOptions;
 }
 
 export async function makeReporter(ctx: CommandContext): Promise<Reporter> {
   const verbosity: Verbosity = ctx.global.quiet ? 'quiet' : ctx.global.verbose ? 'verbose' : 'normal';
-  if (ctx.global.logFormat === 'json') return new JsonReporter({ out: ctx.stdout, verbosity, now: () => ctx.clock.now() });
+  if (ctx.global.logFormat === 'json') return new JsonReporter({ out: ctx.stdout, err: ctx.stderr, verbosity, now: () => ctx.clock.now() });
   if (ctx.stdoutIsTTY && !ctx.global.verbose && ctx.env['CI'] === undefined) {
     // listr2 is loaded only when a terminal will show it.
     const { TtyReporter } = await import('../runtime/tty-reporter.js');
-    return new TtyReporter({ out: ctx.stdout, quiet: ctx.global.quiet, color: ctx.global.color });
+    return new TtyReporter({ out: ctx.stdout, err: ctx.stderr, quiet: ctx.global.quiet, color: ctx.global.color });
   }
-  return new PlainReporter({ out: ctx.stdout, verbosity });
+  return new PlainReporter({ out: ctx.stdout, err: ctx.stderr, verbosity });
 }

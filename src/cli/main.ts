@@ -3,9 +3,10 @@
 
 import { setMaxListeners } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
-import { describeError, EXIT, exitCodeFor, type ExitCode } from '../errors.js';
-import { killRunningSteps } from '../pipeline/running-steps.js';
+import { EXIT, exitCodeFor, type ExitCode } from '../errors.js';
+import { describeError } from './describe-error.js';
 import { systemClock } from '../runtime/clock.js';
+import { ProcessGroups } from '../runtime/processes.js';
 import type { CommandContext, GlobalOptions } from './context.js';
 
 import pkg from '../../package.json' with { type: 'json' };
@@ -67,6 +68,7 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
 
 async function main(argv: readonly string[]): Promise<ExitCode> {
   let code: ExitCode = EXIT.ok;
+  const processes = new ProcessGroups({ pid: process.pid, kill: (pid, signal) => process.kill(pid, signal) });
   const controller = new AbortController();
   // Every concurrent git command and step listens for shutdown on this one signal.
   setMaxListeners(0, controller.signal);
@@ -77,7 +79,7 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
     lastSignal = signal;
     if (signals > 1) {
       // The state file is always whole (atomic writes); the running step's group must not outlive us.
-      killRunningSteps();
+      processes.killAll();
       process.exit(EXIT.failed);
     }
     process.stderr.write(`gitwatch: ${signal}: stopping (send it again to exit at once)\n`);
@@ -105,6 +107,8 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
         process.on('SIGHUP', listener);
         return () => process.off('SIGHUP', listener);
       },
+      processes,
+      random: Math.random,
       global,
     };
     process.on('SIGINT', onSignal);

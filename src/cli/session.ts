@@ -2,7 +2,7 @@
 // and always close the reporter and release the lock, whatever happens.
 
 import type { ResolvedConfig } from '../config/types.js';
-import type { CycleDeps } from '../cycle/cycle.js';
+import type { CycleDeps } from '../cycle/turn.js';
 import { GitClient } from '../git/client.js';
 import { acquireInstanceLock } from '../state/instance-lock.js';
 import { StateKeeper } from '../state/state-keeper.js';
@@ -11,12 +11,21 @@ import { defaultConcurrency } from './defaults.js';
 
 export async function withStateSession<T>(ctx: CommandContext, config: ResolvedConfig, work: (deps: CycleDeps) => Promise<T>): Promise<T> {
   const { statePath } = config;
-  const lock = await acquireInstanceLock(statePath);
+  const lock = await acquireInstanceLock(statePath, ctx.processes);
   try {
-    const state = await StateKeeper.open(statePath);
+    const state = await StateKeeper.open(statePath, ctx.processes.pid);
     const reporter = await makeReporter(ctx);
     try {
-      return await work({ git: new GitClient(ctx.env), env: ctx.env, reporter, clock: ctx.clock, state, signal: ctx.signal, concurrency: config.concurrency ?? defaultConcurrency() });
+      return await work({
+        git: new GitClient(ctx.env),
+        env: ctx.env,
+        reporter,
+        clock: ctx.clock,
+        state,
+        groups: ctx.processes,
+        signal: ctx.signal,
+        concurrency: config.concurrency ?? defaultConcurrency(),
+      });
     } finally {
       await reporter.close();
     }

@@ -1,16 +1,8 @@
 // A config problem located in its file, and how it prints: `FILE:LINE:COL: message (at key.path)`.
 
-export type KeyPath = readonly (string | number)[];
+import type { Diagnostic } from '../domain.js';
 
-export interface Diagnostic {
-  readonly file: string;
-  /** 1-based. */
-  readonly line: number;
-  /** 1-based. */
-  readonly col: number;
-  readonly message: string;
-  readonly path: string;
-}
+export type KeyPath = readonly (string | number)[];
 
 /** `repos.site.pipeline[1].run`: the spelling used in every message. */
 export function formatKeyPath(path: KeyPath): string {
@@ -34,4 +26,12 @@ export function formatDiagnostic(d: Diagnostic, source?: string): string {
 
 export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
   return [...list].sort((a, b) => a.line - b.line || a.col - b.col || a.message.localeCompare(b.message));
+}
+
+/** Every problem with its excerpt, then a count: what `validate`, a failed start and a rejected reload print. */
+export function formatDiagnostics(list: readonly Diagnostic[], source: string): string {
+  const n = list.length;
+  const file = list[0]?.file ?? 'config';
+  const body = list.map((d) => formatDiagnostic(d, source)).join('\n\n');
+  return `${body}\n\n${file}: ${n} problem${n === 1 ? '' : 's'}`;
 }

@@ -1,10 +1,20 @@
 // `${VAR}` and `${VAR:-default}` in the config values that allow it. `$${` stands for a literal `${`.
 
-import type { Env } from './types.js';
+import { err, ok, type Env, type Result } from '../domain.js';
 
-export type Interpolated =
-  | { readonly ok: true; readonly value: string; readonly vars: readonly string[] }
-  | { readonly ok: false; readonly message: string; readonly index: number };
+export interface Interpolation {
+  readonly value: string;
+  /** The variables whose values went into `value`. */
+  readonly vars: readonly string[];
+}
+
+/** Where in the text, and why, a reference could not be replaced. */
+export interface InterpolationProblem {
+  readonly message: string;
+  readonly index: number;
+}
+
+export type Interpolated = Result<Interpolation, InterpolationProblem>;
 
 const TOKEN = /\$\$\{|\$\{([^}]*)\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -24,7 +34,7 @@ export function interpolate(text: string, env: Env): Interpolated {
     const body = match[1] ?? '';
     const sep = body.indexOf(':-');
     const name = sep === -1 ? body : body.slice(0, sep);
-    if (!NAME.test(name)) return { ok: false, message: `invalid variable reference '\${${body}}'`, index };
+    if (!NAME.test(name)) return err({ message: `invalid variable reference '\${${body}}'`, index });
     const value = env[name];
     if (value !== undefined && value !== '') {
       out += value;
@@ -34,9 +44,9 @@ export function interpolate(text: string, env: Env): Interpolated {
     } else if (value === '') {
       vars.push(name);
     } else {
-      return { ok: false, message: `environment variable ${name} is not set (write \${${name}:-default} to give a default)`, index };
+      return err({ message: `environment variable ${name} is not set (write \${${name}:-default} to give a default)`, index });
     }
   }
-  if (text.indexOf('${', last) !== -1) return { ok: false, message: `unclosed '\${' (write $\${ for a literal)`, index: text.indexOf('${', last) };
-  return { ok: true, value: out + text.slice(last), vars };
+  if (text.indexOf('${', last) !== -1) return err({ message: `unclosed '\${' (write $\${ for a literal)`, index: text.indexOf('${', last) });
+  return ok({ value: out + text.slice(last), vars });
 }

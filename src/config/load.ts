@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, UsageError } from '../errors.js';
 import { parseConfig } from './parse.js';
-import type { Env, ResolvedConfig } from './types.js';
+import type { Env } from '../domain.js';
+import type { ResolvedConfig } from './types.js';
 
 export interface ConfigLocation {
   /** As the user wrote it, for messages. */
@@ -38,6 +39,6 @@ export async function loadConfig(location: ConfigLocation, env: Env): Promise<Lo
     throw new UsageError(`cannot read config ${location.file}: ${why}`);
   }
   const result = parseConfig(text, { file: location.file, absolutePath: location.absolutePath, env });
-  if (!result.ok) throw new ConfigError(result.diagnostics, text);
-  return { config: result.config, text };
+  if (!result.ok) throw new ConfigError(result.error, text);
+  return { config: result.value, text };
 }

@@ -1,16 +1,14 @@
 // The pure core of config loading: text in, a resolved config or every problem out. No file I/O.
 
-import type { Diagnostic } from './diagnostics.js';
 import { sortDiagnostics } from './diagnostics.js';
 import type { RawConfig } from './raw.js';
 import { resolveConfig } from './resolve.js';
 import { schemaDiagnostics } from './schema.js';
-import type { Env, ResolvedConfig } from './types.js';
+import { err, ok, type Diagnostic, type Env, type Result } from '../domain.js';
+import type { ResolvedConfig } from './types.js';
 import { YamlSource } from './yaml-source.js';
 
-export type ParseResult =
-  | { readonly ok: true; readonly config: ResolvedConfig }
-  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+export type ParseResult = Result<ResolvedConfig, readonly Diagnostic[]>;
 
 export interface ParseOptions {
   /** The config path as shown in messages. */
@@ -23,23 +21,23 @@ export interface ParseOptions {
 export function parseConfig(text: string, options: ParseOptions): ParseResult {
   const source = new YamlSource(options.file, text);
   const syntax = source.syntaxErrors();
-  if (syntax.length > 0) return { ok: false, diagnostics: sortDiagnostics(syntax) };
+  if (syntax.length > 0) return err(sortDiagnostics(syntax));
   let data: unknown;
   try {
     data = source.doc.toJS({ maxAliasCount: 1000 });
-  } catch (err) {
-    return { ok: false, diagnostics: [source.diagnostic([], `cannot read the document: ${(err as Error).message}`)] };
+  } catch (error) {
+    return err([source.diagnostic([], `cannot read the document: ${(error as Error).message}`)]);
   }
   if (data === null || data === undefined) {
-    return { ok: false, diagnostics: [source.diagnostic([], 'the file is empty: it needs at least `version: 1` and `repos:`')] };
+    return err([source.diagnostic([], 'the file is empty: it needs at least `version: 1` and `repos:`')]);
   }
   const invalid = schemaDiagnostics(data, source);
   // Resolution checks what the schema cannot (URLs, branch names, layout); it reads defensively, so the
   // user sees those problems too, along with the schema's, in one pass.
   const resolved = resolveConfig(data as RawConfig, source, options.absolutePath, options.env);
-  const problems = [...invalid, ...(Array.isArray(resolved) ? resolved : [])];
-  if (problems.length > 0 || Array.isArray(resolved)) return { ok: false, diagnostics: sortDiagnostics(dedupe(problems)) };
-  return { ok: true, config: resolved };
+  const problems = [...invalid, ...(resolved.ok ? [] : resolved.error)];
+  if (problems.length > 0 || !resolved.ok) return err(sortDiagnostics(dedupe(problems)));
+  return ok(resolved.value);
 }
 
 function dedupe(list: readonly Diagnostic[]): Diagnostic[] {

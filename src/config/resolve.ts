@@ -2,20 +2,18 @@
 // and the rules that span several keys. Collects every problem instead of stopping at the first.
 
 import path from 'node:path';
-import { branchNameProblem } from '../git/ref-name.js';
-import { parseRemote } from '../git/remote-url.js';
-import type { Diagnostic, KeyPath } from './diagnostics.js';
-import { formatDuration, parseDuration } from './duration.js';
+import { branchNameProblem } from '../rules/ref-name.js';
+import { parseRemote } from '../rules/remote-url.js';
+import { err, ok, WORKDIR_LAYOUT, type Diagnostic, type Result } from '../domain.js';
+import type { KeyPath } from './diagnostics.js';
+import { formatDuration, parseDuration } from '../rules/duration.js';
 import { interpolate } from './interpolate.js';
 import type { RawConfig, RawEnv, RawRepo, RawStep } from './raw.js';
-import type { Env, RepoConfig, ResolvedConfig, Step } from './types.js';
+import type { Env } from '../domain.js';
+import type { RepoConfig, ResolvedConfig, Step } from './types.js';
 import type { YamlSource } from './yaml-source.js';
 
 export const BUILT_IN = { intervalMs: 60_000, timeoutMs: 30 * 60_000, gitTimeoutMs: 2 * 60_000 } as const;
-
-/** Folders under the workdir that belong to gitwatch itself. */
-export const LOGS_DIR = 'logs';
-export const GIT_STORE_DIR = '.git-store';
 
 class Resolver {
   readonly problems: Diagnostic[] = [];
@@ -34,8 +32,8 @@ class Resolver {
 
   text(path: KeyPath, value: string): { value: string; vars: readonly string[] } {
     const r = interpolate(value, this.env);
-    if (r.ok) return r;
-    this.problems.push(this.source.diagnostic(path, r.message, this.source.positionInScalar(path, r.index)));
+    if (r.ok) return r.value;
+    this.problems.push(this.source.diagnostic(path, r.error.message, this.source.positionInScalar(path, r.error.index)));
     return { value, vars: [] };
   }
 
@@ -60,10 +58,10 @@ class Resolver {
   }
 }
 
-export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: string, env: Env): ResolvedConfig | Diagnostic[] {
+export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: string, env: Env): Result<ResolvedConfig, Diagnostic[]> {
   const r = new Resolver(source, env);
   const dir = path.dirname(configPath);
-  if (!isObject(raw)) return r.problems;
+  if (!isObject(raw)) return err(r.problems);
   const statePath = path.resolve(dir, r.optionalText(['state'], raw.state) ?? '.gitwatch.lock.json');
   const workdir = path.resolve(dir, r.optionalText(['workdir'], raw.workdir) ?? '.gitwatch');
   const defaults = isObject(raw.defaults) ? raw.defaults : {};
@@ -79,9 +77,9 @@ export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: st
     .filter(([, repo]) => isObject(repo))
     .map(([name, repo]) => resolveRepo(r, name, repo, { dir, workdir, base }));
   checkLayout(r, repos, { file: configPath, statePath, workdir });
-  if (r.problems.length > 0) return r.problems;
+  if (r.problems.length > 0) return err(r.problems);
   const concurrency = typeof raw.concurrency === 'number' ? raw.concurrency : undefined;
-  return { file: configPath, statePath, workdir, concurrency, repos };
+  return ok({ file: configPath, statePath, workdir, concurrency, repos });
 }
 
 interface RepoContext {
@@ -146,14 +144,14 @@ function isObject(v: unknown): v is Record<string, never> {
 }
 
 /** `inner` is `outer` or lies inside it. */
-export function isWithin(inner: string, outer: string): boolean {
+function isWithin(inner: string, outer: string): boolean {
   const rel = path.relative(outer, inner);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 /** A checkout is discarded and rebuilt at will, so it must not hold anything that is not its own. */
 function checkLayout(r: Resolver, repos: readonly RepoConfig[], own: { file: string; statePath: string; workdir: string }): void {
-  const reserved = [path.join(own.workdir, LOGS_DIR), path.join(own.workdir, GIT_STORE_DIR)];
+  const reserved = Object.values(WORKDIR_LAYOUT).map((dir) => path.join(own.workdir, dir));
   // Checkouts by path, so overlaps are found by walking up each path: linear in the number of repos.
   // A pair that nests is reported once, on the inner checkout.
   const byPath = new Map<string, RepoConfig>();

@@ -1,7 +1,8 @@
 // JSON Schema validation of the raw config, with ajv's errors turned into located, readable diagnostics.
 
 import type { ErrorObject } from 'ajv';
-import type { Diagnostic, KeyPath } from './diagnostics.js';
+import type { Diagnostic } from '../domain.js';
+import type { KeyPath } from './diagnostics.js';
 // Compiled from schema/gitwatch.schema.json at build time (scripts/build-validator.mjs): no ajv compiler at start-up.
 import validate from './schema-validator.js';
 import type { YamlSource } from './yaml-source.js';

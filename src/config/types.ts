@@ -1,6 +1,6 @@
 // The resolved config: defaults applied, durations in milliseconds, paths absolute.
 
-export type Env = Readonly<Record<string, string | undefined>>;
+import type { Credentials, SshSettings } from '../domain.js';
 
 export interface Step {
   readonly name: string;
@@ -19,11 +19,11 @@ export interface RepoConfig {
   /** The URL as configured, credentials removed: for output, the lock and the step environment. */
   readonly displayUrl: string;
   /** Credentials taken out of an http(s) URL; handed to git through a credential helper. */
-  readonly credentials: { readonly username: string; readonly password: string } | undefined;
+  readonly credentials: Credentials | undefined;
   /** Environment variables whose values went into the URL's credentials; kept out of steps. */
   readonly secretVars: readonly string[];
   /** SSH private key and known_hosts files (absolute), for SSH remotes. */
-  readonly ssh: { readonly key: string | undefined; readonly knownHosts: string | undefined };
+  readonly ssh: SshSettings;
   /** undefined: follow the remote's default branch. */
   readonly branch: string | undefined;
   readonly intervalMs: number;

@@ -1,7 +1,8 @@
 // A parsed YAML document that can say where any key path sits in the text.
 
 import { isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
-import type { Diagnostic, KeyPath } from './diagnostics.js';
+import type { Diagnostic } from '../domain.js';
+import type { KeyPath } from './diagnostics.js';
 import { formatKeyPath } from './diagnostics.js';
 
 export interface Position {

@@ -1,35 +1,58 @@
-// Turns git's stderr into an error kind and one readable line, credentials removed.
+// Turns git's stderr into an error kind and one readable line, credentials removed. The rules are tried in
+// order: forges print a specific line ("Repository not found") before git's generic "Could not read from
+// remote repository", so the specific kinds come first and "unreachable" last.
 
-import type { GitErrorKind } from '../errors.js';
-import { GitError } from '../errors.js';
-import { redactUrls } from './remote-url.js';
+import { GitError, type GitErrorKind } from '../errors.js';
+import { redactUrls } from '../rules/remote-url.js';
 
 const RULES: readonly (readonly [GitErrorKind, RegExp])[] = [
   ['host-key', /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known/i],
-  ['auth', /Authentication failed|could not read (Username|Password)|Permission denied \(|Access denied|HTTP 40[13]|returned error: 40[13]|invalid credentials/i],
-  ['not-found', /does not appear to be a git repository|Repository not found|repository '.*' not found|No such file or directory|HTTP 404|returned error: 404|not a git repository|No such repository/i],
-  ['unreachable', /Could not resolve host|Connection refused|Connection timed out|Connection reset|unable to connect|Network is unreachable|unable to access|Failed to connect|early EOF|remote end hung up|Could not read from remote repository|No route to host/i],
+  ['tls', /SSL certificate problem|server certificate verification failed|certificate verify failed|unable to get local issuer certificate/i],
+  [
+    'auth',
+    /Authentication failed|could not read (Username|Password)|Permission denied \(|Access denied|HTTP 40[13]|returned error: 40[13]|invalid credentials|: Unauthorized|Invalid username or password/i,
+  ],
+  [
+    'not-found',
+    /does not appear to be a git repository|Repository not found|repository '.*' not found|could not be found|does not exist|not exported|No such file or directory|HTTP 404|returned error: 404|not a git repository|No such repository/i,
+  ],
+  ['server-error', /returned error: (5\d\d|429)|HTTP (5\d\d|429)|Internal Server Error|Service Unavailable|Bad Gateway|RPC failed/i],
+  [
+    'unreachable',
+    /Could not resolve host|Connection refused|Connection timed out|Connection reset|unable to connect|Network is unreachable|unable to access|Failed to connect|early EOF|remote end hung up|Could not read from remote repository|No route to host/i,
+  ],
 ];
 
 const LABEL: Readonly<Record<GitErrorKind, string>> = {
   'host-key': 'host key check failed',
+  tls: 'TLS certificate check failed',
   auth: 'authentication refused',
   'not-found': 'repository not found',
+  'server-error': 'server error',
   unreachable: 'remote unreachable',
   'branch-missing': 'branch missing',
+  'invalid-name': 'invalid name',
   timeout: 'git timed out',
   aborted: 'git stopped',
   other: 'git failed',
 };
 
+const HINT: Partial<Record<GitErrorKind, string>> = {
+  'host-key': ` (add the host's key to the known_hosts file, e.g. with ssh-keyscan, and check its fingerprint)`,
+  tls: ' (for a private CA, point GIT_SSL_CAINFO or GIT_SSL_CAPATH at it)',
+};
+
+/** The longest stderr kept as a cause: enough for any real message, bounded for a remote that floods it. */
+const MAX_STDERR = 8 * 1024;
+
 export function classifyGitFailure(stderr: string, context: string): GitError {
-  const text = redactUrls(stderr);
-  const kind = RULES.find(([, re]) => re.test(text))?.[0] ?? 'other';
+  const text = redactUrls(stderr).slice(0, MAX_STDERR);
+  const rule = RULES.find(([, re]) => re.test(text));
+  const kind = rule?.[0] ?? 'other';
   const lines = text
     .split('\n')
-    .map((l) => l.replace(/^(fatal|error|ssh): /, '').trim())
-    .filter((l) => l !== '' && !/^(warning|hint):/.test(l));
-  const detail = lines.find((l) => RULES.some(([, re]) => re.test(l))) ?? lines[0] ?? 'no message';
-  const hint = kind === 'host-key' ? ` (add the host's key to the known_hosts file, e.g. with ssh-keyscan, and check its fingerprint)` : '';
-  return new GitError(kind, `${context}: ${LABEL[kind]}: ${detail}${hint}`);
+    .map((l) => l.replace(/^(fatal|error|ssh|remote): /, '').trim())
+    .filter((l) => l !== '' && !/^(warning|hint):/.test(l) && !/^[=\s]*$/.test(l));
+  const detail = (rule && lines.find((l) => rule[1].test(l))) ?? lines[0] ?? 'no message';
+  return new GitError(kind, `${context}: ${LABEL[kind]}: ${detail}${HINT[kind] ?? ''}`, text.trim());
 }

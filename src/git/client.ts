@@ -7,17 +7,17 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import type { Env } from '../config/types.js';
+import { isSha, type Credentials, type Env, type SshSettings } from '../domain.js';
 import { GitError } from '../errors.js';
 import { classifyGitFailure } from './classify.js';
-import { branchNameProblem } from './ref-name.js';
+import { branchNameProblem } from '../rules/ref-name.js';
 import { gitEnv } from './git-env.js';
 
 export interface Remote {
   /** What git is given: no credentials in it. */
   readonly url: string;
-  readonly credentials?: { readonly username: string; readonly password: string } | undefined;
-  readonly ssh?: { readonly key: string | undefined; readonly knownHosts: string | undefined } | undefined;
+  readonly credentials?: Credentials | undefined;
+  readonly ssh?: SshSettings | undefined;
 }
 
 export interface RemoteHead {
@@ -31,12 +31,7 @@ export interface GitCallOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const TARGET_REF = 'refs/gitwatch/target';
-
-export function isSha(value: string): boolean {
-  return SHA.test(value);
-}
 
 export class GitClient {
   /** The environment per remote's credentials and SSH settings, built once: it is the same for every call. */
@@ -96,7 +91,7 @@ export class GitClient {
     const name = symref.slice('ref: refs/heads/'.length);
     // The name comes from the remote: it reaches steps only as GITWATCH_BRANCH, and only if git would accept it.
     const problem = branchNameProblem(name);
-    if (problem !== undefined) throw new GitError('other', `checking ${remote.url}: the remote's default branch name is invalid: it ${problem}`);
+    if (problem !== undefined) throw new GitError('invalid-name', `checking ${remote.url}: the remote's default branch name is invalid: it ${problem}`);
     return { sha, branch: name };
   }
 
@@ -119,7 +114,7 @@ export class GitClient {
 }
 
 function assertSha(sha: string): void {
-  if (!isSha(sha)) throw new GitError('other', `refusing to pass '${sha.slice(0, 80)}' to git: not a commit id`);
+  if (!isSha(sha)) throw new GitError('invalid-name', `refusing to pass '${sha.slice(0, 80)}' to git: not a commit id`);
 }
 
 /**

@@ -1,15 +1,15 @@
 // The environment of every git command gitwatch runs: isolated from the machine's git config and from
 // inherited GIT_* variables, with protocols, hooks and helpers pinned so a repo cannot widen them.
 
-import type { Env } from '../config/types.js';
+import type { Credentials, Env, SshSettings } from '../domain.js';
 
 export const ALLOWED_PROTOCOLS = ['https', 'http', 'ssh', 'git', 'file'] as const;
 
 export interface GitEnvOptions {
-  readonly credentials?: { readonly username: string; readonly password: string } | undefined;
+  readonly credentials?: Credentials | undefined;
   /** The remote's URL: the credential helper answers only for its host and protocol. */
   readonly url?: string | undefined;
-  readonly ssh?: { readonly key: string | undefined; readonly knownHosts: string | undefined } | undefined;
+  readonly ssh?: SshSettings | undefined;
 }
 
 /**
@@ -35,11 +35,22 @@ const CREDENTIAL_HELPER =
 /** Variables that make git start an editor, a pager or an askpass program, or move its install prefix. */
 const DROPPED = new Set(['EDITOR', 'VISUAL', 'PAGER', 'SSH_ASKPASS', 'PREFIX']);
 
+/**
+ * The inherited GIT_* variables that pass: they only say which certificates to trust or present (a
+ * corporate CA, a client certificate). None can run a program, move a repository or widen a protocol.
+ */
+export const INHERITED_GIT_VARS: ReadonlySet<string> = new Set(['GIT_SSL_CAINFO', 'GIT_SSL_CAPATH', 'GIT_PROXY_SSL_CAINFO', 'GIT_SSL_CERT', 'GIT_SSL_KEY']);
+
+function inherited(key: string): boolean {
+  if (INHERITED_GIT_VARS.has(key)) return true;
+  const upper = key.toUpperCase();
+  return !upper.startsWith('GIT_') && !upper.startsWith('GITWATCH_GIT_') && !upper.startsWith('GITWATCH_SSH_') && !DROPPED.has(upper);
+}
+
 export function gitEnv(base: Env, options: GitEnvOptions = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) {
-    const upper = key.toUpperCase();
-    if (value !== undefined && !upper.startsWith('GIT_') && !upper.startsWith('GITWATCH_GIT_') && !upper.startsWith('GITWATCH_SSH_') && !DROPPED.has(upper)) env[key] = value;
+    if (value !== undefined && inherited(key)) env[key] = value;
   }
   const config: [string, string][] = [
     ['core.hooksPath', '/dev/null'],

@@ -4,9 +4,13 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { formatDuration } from '../config/duration.js';
-import type { Env, RepoConfig, Step } from '../config/types.js';
-import type { Reporter, StepStatus } from '../runtime/events.js';
+import { formatDuration } from '../rules/duration.js';
+import type { Env } from '../domain.js';
+import type { RepoConfig, Step } from '../config/types.js';
+import type { StepStatus } from '../domain.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Reporter } from '../runtime/events.js';
+import type { ProcessGroups } from '../runtime/processes.js';
 import { runStepProcess } from './step-process.js';
 
 export interface PipelineRun {
@@ -20,6 +24,8 @@ export interface PipelineRun {
   readonly reporter: Reporter;
   readonly signal?: AbortSignal | undefined;
   readonly graceMs?: number;
+  readonly clock: Clock;
+  readonly groups: ProcessGroups;
 }
 
 export interface PipelineResult {
@@ -57,7 +63,7 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
     reporter.emit({ type: 'step-started', repo: repo.name, step: step.name, index });
     log.write(`==> ${step.name}${step.name === step.run ? '' : ` (${step.run})`}\n`);
     const tail: string[] = [];
-    const started = Date.now();
+    const started = run.clock.now().getTime();
     const result = await runStepProcess({
       command: step.run,
       cwd: step.cwd === undefined ? repo.checkout : path.join(repo.checkout, step.cwd),
@@ -65,6 +71,8 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
       timeoutMs: step.timeoutMs,
       signal: run.signal,
       graceMs: run.graceMs,
+      clock: run.clock,
+      groups: run.groups,
       log,
       onLine: (line) => {
         tail.push(line);
@@ -75,7 +83,7 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
     const error = stepError(step, result.status, result.exitCode, result.signal);
     const ignored = error !== undefined && step.continueOnError && result.status !== 'interrupted';
     log.write(`<== ${step.name}: ${error ?? 'succeeded'}${ignored ? ' (continue_on_error)' : ''}\n`);
-    const durationMs = Date.now() - started;
+    const durationMs = run.clock.now().getTime() - started;
     reporter.emit({ type: 'step-finished', repo: repo.name, step: step.name, index, status: result.status, durationMs, error, tail, ignored });
     if (result.status === 'interrupted') return { status: 'interrupted', error: `interrupted during step '${step.name}'` };
     if (error !== undefined && !ignored) failure = error;

@@ -2,18 +2,18 @@
 
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { LOGS_DIR } from '../config/resolve.js';
+import { runLogDir, shortSha } from '../domain.js';
 
 export const KEEP_LOGS = 50;
 
 export function runLogPath(workdir: string, repo: string, startedAt: Date, commit: string): string {
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  return path.join(workdir, LOGS_DIR, repo, `${stamp}-${commit.slice(0, 12)}.log`);
+  return path.join(runLogDir(workdir, repo), `${stamp}-${shortSha(commit)}.log`);
 }
 
 /** Names sort by time, so the oldest go first. */
 export async function pruneRunLogs(workdir: string, repo: string, keep = KEEP_LOGS): Promise<void> {
-  const dir = path.join(workdir, LOGS_DIR, repo);
+  const dir = runLogDir(workdir, repo);
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.log')).sort();
   await Promise.all(files.slice(0, Math.max(0, files.length - keep)).map((f) => rm(path.join(dir, f), { force: true })));
 }

@@ -2,8 +2,9 @@
 // a time limit that kills the whole group (SIGTERM, then SIGKILL), and interruption on shutdown.
 
 import type { WriteStream } from 'node:fs';
-import type { StepStatus } from '../runtime/events.js';
-import { trackStep, untrackStep } from './running-steps.js';
+import type { StepStatus } from '../domain.js';
+import type { Clock } from '../runtime/clock.js';
+import type { ProcessGroups } from '../runtime/processes.js';
 
 export interface StepProcessOptions {
   readonly command: string;
@@ -18,6 +19,9 @@ export interface StepProcessOptions {
   readonly graceMs?: number;
   readonly onLine?: (line: string) => void;
   readonly log?: WriteStream | undefined;
+  readonly clock: Clock;
+  /** Where the step's group is registered while it runs, so a hard exit can kill it. */
+  readonly groups: ProcessGroups;
 }
 
 export interface StepProcessResult {
@@ -45,7 +49,8 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   });
   child.catch(() => undefined);
   const pid = child.pid;
-  if (pid !== undefined) trackStep(pid);
+  const { groups, clock } = options;
+  if (pid !== undefined) groups.track(pid);
   const lines = new LineSplitter(options.onLine);
   for (const stream of [child.stdout, child.stderr]) {
     stream?.on('data', (chunk: Buffer) => {
@@ -59,9 +64,13 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   const stop = (why: StepStatus, graceMs: number): void => {
     if (stopped !== undefined || pid === undefined) return;
     stopped = why;
-    killing = killGroup(pid, graceMs);
+    killing = killGroup(groups, clock, pid, graceMs);
   };
-  const timer = setTimeout(() => stop('timed-out', options.killAfterMs ?? 5000), options.timeoutMs);
+  // The time limit is a sleep on the injected clock that the step's exit cuts short.
+  const timer = new AbortController();
+  void clock.sleep(options.timeoutMs, timer.signal).then(() => {
+    if (!timer.signal.aborted) stop('timed-out', options.killAfterMs ?? 5000);
+  });
   const onAbort = (): void => stop('interrupted', options.graceMs ?? 10_000);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
@@ -73,13 +82,13 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
     child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', () => resolve({ code: 127, signal: null }));
   });
-  clearTimeout(timer);
+  timer.abort();
   options.signal?.removeEventListener('abort', onAbort);
-  if (pid !== undefined) untrackStep(pid);
+  if (pid !== undefined) groups.untrack(pid);
   // A background process the step started may hold the pipes open; the step is over when its shell exits.
-  let drainTimer: NodeJS.Timeout | undefined;
-  await Promise.race([closed, new Promise((r) => (drainTimer = setTimeout(r, DRAIN_MS)))]);
-  clearTimeout(drainTimer);
+  const drain = new AbortController();
+  await Promise.race([closed, clock.sleep(DRAIN_MS, drain.signal)]);
+  drain.abort();
   child.stdout?.destroy();
   child.stderr?.destroy();
   lines.flush();
@@ -90,31 +99,19 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   return { status, exitCode: exit.code ?? undefined, signal: exit.signal ?? undefined };
 }
 
-async function killGroup(pgid: number, graceMs: number): Promise<void> {
-  signalGroup(pgid, 'SIGTERM');
-  if (await waitForGroupGone(pgid, graceMs)) return;
-  signalGroup(pgid, 'SIGKILL');
+async function killGroup(groups: ProcessGroups, clock: Clock, pgid: number, graceMs: number): Promise<void> {
+  if (!groups.signal(pgid, 'SIGTERM')) return;
+  if (await waitForGroupGone(groups, clock, pgid, graceMs)) return;
+  groups.signal(pgid, 'SIGKILL');
 }
 
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // The group is already gone.
+async function waitForGroupGone(groups: ProcessGroups, clock: Clock, pgid: number, limitMs: number): Promise<boolean> {
+  const until = clock.now().getTime() + limitMs;
+  while (clock.now().getTime() < until) {
+    if (!groups.alive(pgid)) return true;
+    await clock.sleep(50);
   }
-}
-
-async function waitForGroupGone(pgid: number, limitMs: number): Promise<boolean> {
-  const until = Date.now() + limitMs;
-  while (Date.now() < until) {
-    try {
-      process.kill(-pgid, 0);
-    } catch {
-      return true;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
+  return !groups.alive(pgid);
 }
 
 /** Splits streamed output into lines; a partial last line is flushed at the end. */

@@ -1,8 +1,6 @@
 // What gitwatch reports while it works. Reporters (plain lines, JSON, listr2) turn these into output.
 
-import type { RunStatus } from '../state/state-file.js';
-
-export type StepStatus = 'succeeded' | 'failed' | 'timed-out' | 'interrupted';
+import type { RunStatus, StepStatus } from '../domain.js';
 
 export type GitwatchEvent =
   | { readonly type: 'check-failed'; readonly repo: string; readonly error: string; readonly kind: string }
@@ -44,7 +42,8 @@ export type GitwatchEvent =
 export type DaemonEvent =
   | { readonly type: 'daemon-started'; readonly repos: readonly string[]; readonly pid: number }
   | { readonly type: 'config-reloaded'; readonly added: readonly string[]; readonly removed: readonly string[]; readonly changed: readonly string[] }
-  | { readonly type: 'config-rejected'; readonly problems: number }
+  /** `detail` is what `validate` would print (or why the file could not be applied); reporters put it on stderr. */
+  | { readonly type: 'config-rejected'; readonly problems: number; readonly detail: string }
   | { readonly type: 'daemon-stopping'; readonly signal: string }
   | { readonly type: 'daemon-stopped' };
 

@@ -1,13 +1,15 @@
 // Output when stdout is not a terminal (CI, systemd): one plain line per event, or one JSON object per event.
 
 import type { Writable } from 'node:stream';
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../rules/duration.js';
 import type { DaemonEvent, GitwatchEvent, Reporter } from './events.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
 export interface LineReporterOptions {
   readonly out: Writable;
+  /** Diagnostics: a rejected config's problems. */
+  readonly err: Writable;
   readonly verbosity: Verbosity;
   readonly now?: () => Date;
 }
@@ -18,6 +20,7 @@ export class PlainReporter implements Reporter {
   constructor(private readonly options: LineReporterOptions) {}
 
   emit(event: GitwatchEvent | DaemonEvent): void {
+    if (event.type === 'config-rejected') this.options.err.write(`${event.detail}\n`);
     for (const line of this.lines(event)) this.options.out.write(`${line}\n`);
   }
 
@@ -82,6 +85,7 @@ export class JsonReporter implements Reporter {
 
   emit(event: GitwatchEvent | DaemonEvent): void {
     if (event.type === 'step-output' && this.options.verbosity !== 'verbose') return;
+    if (event.type === 'config-rejected') this.options.err.write(`${event.detail}\n`);
     const time = (this.options.now?.() ?? new Date()).toISOString();
     this.options.out.write(`${JSON.stringify({ time, event: event.type, ...withoutType(event) })}\n`);
   }

@@ -17,6 +17,8 @@ interface ActiveRun {
 
 export interface TtyReporterOptions {
   readonly out: Writable;
+  /** Diagnostics: a rejected config's problems. */
+  readonly err: Writable;
   readonly quiet: boolean;
   readonly color: boolean;
 }
@@ -56,6 +58,7 @@ export class TtyReporter implements Reporter {
         return run?.finished(ok ? undefined : `${e.status}: ${e.error ?? ''}${e.log ? ` (log: ${e.log})` : ''}`);
       }
       default:
+        if (e.type === 'config-rejected') this.options.err.write(`${e.detail}\n`);
         for (const line of daemonLine(e, this.options.quiet)) this.enqueue([{ title: line, task: () => undefined }]);
     }
   }

@@ -5,12 +5,19 @@ import { readFileSync } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { StateError } from '../errors.js';
 
+/** Who we are, and whether another pid still runs. */
+export interface LockOwner {
+  readonly pid: number;
+  exists(pid: number): boolean;
+}
+
 export interface InstanceLock {
   readonly file: string;
   release(): Promise<void>;
 }
 
-export async function acquireInstanceLock(statePath: string, pid = process.pid): Promise<InstanceLock> {
+export async function acquireInstanceLock(statePath: string, owner: LockOwner): Promise<InstanceLock> {
+  const { pid } = owner;
   const file = `${statePath}.pid`;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -22,17 +29,17 @@ export async function acquireInstanceLock(statePath: string, pid = process.pid):
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateError(`cannot lock state ${statePath}: ${(err as Error).message}`);
     }
     const holder = await readPid(file);
-    if (holder !== undefined && holder !== pid && isGitwatchAlive(holder)) {
+    if (holder !== undefined && holder !== pid && isGitwatchAlive(owner, holder)) {
       throw new StateError(`state ${statePath} is locked by another running gitwatch (pid ${holder})`);
     }
-    await takeOver(file, holder);
+    await takeOver(file, holder, pid);
   }
   throw new StateError(`cannot lock state ${statePath}: another gitwatch keeps taking it`);
 }
 
 /** Moves a stale lock aside; if another process took it over meanwhile, puts theirs back. */
-async function takeOver(file: string, stalePid: number | undefined): Promise<void> {
-  const aside = `${file}.stale.${process.pid}`;
+async function takeOver(file: string, stalePid: number | undefined, pid: number): Promise<void> {
+  const aside = `${file}.stale.${pid}`;
   try {
     await rename(file, aside);
   } catch {
@@ -54,12 +61,8 @@ async function releaseLock(file: string, pid: number): Promise<void> {
 }
 
 /** Alive, and (where /proc tells) still a gitwatch: a pid reused by another program is not a holder. */
-function isGitwatchAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
+function isGitwatchAlive(owner: LockOwner, pid: number): boolean {
+  if (!owner.exists(pid)) return false;
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('gitwatch');
   } catch {

@@ -3,9 +3,8 @@
 
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { isSha, RUN_STATUSES, type RunStatus } from '../domain.js';
 import { IoError, StateError } from '../errors.js';
-
-export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted';
 
 export interface RunRecord {
   readonly commit: string;
@@ -32,8 +31,7 @@ export interface State {
 
 export const EMPTY_STATE: State = { version: 1, repos: {} };
 
-const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-const STATUSES: readonly string[] = ['succeeded', 'failed', 'skipped', 'interrupted'];
+const STATUSES: readonly string[] = RUN_STATUSES;
 
 export async function readState(file: string): Promise<State> {
   let text: string;
@@ -60,7 +58,7 @@ function stateProblem(data: unknown): string | undefined {
   if (!isObject(data['repos'])) return "'repos' must be an object";
   for (const [name, entry] of Object.entries(data['repos'])) {
     if (!isObject(entry)) return `repos.${name} must be an object`;
-    if (entry['commit'] !== undefined && !(typeof entry['commit'] === 'string' && SHA.test(entry['commit']))) return `repos.${name}.commit is not a commit id`;
+    if (entry['commit'] !== undefined && !(typeof entry['commit'] === 'string' && isSha(entry['commit']))) return `repos.${name}.commit is not a commit id`;
     const run = entry['lastRun'];
     if (run !== undefined && !(isObject(run) && typeof run['commit'] === 'string' && STATUSES.includes(String(run['status'])))) {
       return `repos.${name}.lastRun is malformed`;
@@ -89,8 +87,9 @@ function sortKeys(value: unknown): unknown {
 }
 
 /** A reader or a crash at any instant sees the old file or the new one, never a mix. */
-export async function writeState(file: string, state: State): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
+export async function writeState(file: string, state: State, pid: number): Promise<void> {
+  // The pid keeps two writers' temp files apart; the instance lock keeps it from happening at all.
+  const tmp = `${file}.${pid}.tmp`;
   try {
     const handle = await open(tmp, 'w', 0o600);
     try {

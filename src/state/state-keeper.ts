@@ -7,10 +7,11 @@ export class StateKeeper {
   private constructor(
     readonly file: string,
     private state: State,
+    private readonly pid: number,
   ) {}
 
-  static async open(file: string): Promise<StateKeeper> {
-    return new StateKeeper(file, await readState(file));
+  static async open(file: string, pid: number): Promise<StateKeeper> {
+    return new StateKeeper(file, await readState(file), pid);
   }
 
   get current(): State {
@@ -23,7 +24,7 @@ export class StateKeeper {
 
   async update(repo: string, entry: RepoState): Promise<void> {
     const next: State = { ...this.state, repos: { ...this.state.repos, [repo]: entry } };
-    await writeState(this.file, next);
+    await writeState(this.file, next, this.pid);
     this.state = next;
   }
 }

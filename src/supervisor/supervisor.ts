@@ -1,18 +1,30 @@
 // The daemon's heart: one worker per repo, each on its own interval, sharing one pipeline queue.
 //
 //   idle ──(interval due, trigger, reload)──▶ checking ──(new commit)──▶ queued ──▶ running ──▶ idle
-//                                                │
-//                                                └──(check failed)──▶ backoff ──(delay)──▶ checking
+//     ▲                                          │
+//     └──────(delay)── backoff ◀──(check failed)─┘
 //
 // Stop (repo removed) or shutdown ends a worker from any state; a running pipeline finishes (removal) or
-// is interrupted (shutdown). Time comes from the injected clock, so tests drive scheduling without waiting.
+// is interrupted (shutdown). Every phase change goes through TRANSITIONS, so a move the diagram does not
+// allow is a bug caught where it happens. Time comes from the injected clock, so tests drive scheduling
+// without waiting.
 
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
-import { checkRepo, prepareRun, runPrepared, type CycleDeps } from '../cycle/cycle.js';
+import { checkRepo, prepareRun, runPrepared, type CycleDeps } from '../cycle/turn.js';
+import type { GitError } from '../errors.js';
 import { limiter, type Limit } from '../runtime/limiter.js';
 import { PipelineQueue } from './pipeline-queue.js';
 
 export type Phase = 'idle' | 'checking' | 'queued' | 'running' | 'backoff' | 'stopped';
+
+const TRANSITIONS: Readonly<Record<Phase, readonly Phase[]>> = {
+  idle: ['checking', 'stopped'],
+  checking: ['queued', 'idle', 'backoff', 'stopped'],
+  queued: ['running', 'idle', 'backoff', 'stopped'],
+  running: ['idle', 'backoff', 'stopped'],
+  backoff: ['checking', 'stopped'],
+  stopped: [],
+};
 
 export interface WorkerSnapshot {
   readonly repo: string;
@@ -20,6 +32,8 @@ export interface WorkerSnapshot {
   readonly nextCheckAt: Date | undefined;
   readonly failures: number;
   readonly checks: number;
+  /** The message of the last failed check, until a check succeeds. */
+  readonly lastCheckError: string | undefined;
 }
 
 export interface SupervisorDeps extends CycleDeps {
@@ -31,26 +45,51 @@ export interface SupervisorDeps extends CycleDeps {
 const MAX_BACKOFF_MS = 5 * 60_000;
 
 export function backoffDelay(intervalMs: number, failures: number): number {
-  return Math.min(intervalMs * 2 ** Math.min(failures, 20), Math.max(intervalMs, MAX_BACKOFF_MS));
+  return Math.min(intervalMs * 2 ** Math.min(failures, 20), longestBackoff(intervalMs));
+}
+
+function longestBackoff(intervalMs: number): number {
+  return Math.max(intervalMs, MAX_BACKOFF_MS);
+}
+
+/** All a worker may ask of the supervisor. */
+interface WorkerHost {
+  readonly deps: SupervisorDeps;
+  readonly limit: Limit;
+  config(): ResolvedConfig;
+  /** Runs `task` when it is `repo`'s turn in the pipeline queue. */
+  exclusive(repo: string, task: () => Promise<void>): Promise<void>;
+  phaseChanged(): void;
 }
 
 class RepoWorker {
-  phase: Phase = 'idle';
-  nextCheckAt: Date | undefined;
-  failures = 0;
-  checks = 0;
+  private phase: Phase = 'idle';
+  private nextCheckAt: Date | undefined;
+  private failures = 0;
+  private checks = 0;
+  private lastError: string | undefined;
   private stopped = false;
   private wake = new AbortController();
   private triggered = false;
   readonly done: Promise<void>;
 
   constructor(
-    public repo: RepoConfig,
-    private readonly sup: Supervisor,
+    private repo: RepoConfig,
+    private readonly host: WorkerHost,
     /** A removed worker of the same name that is still finishing: two workers never share a checkout. */
     predecessor: Promise<void> = Promise.resolve(),
   ) {
     this.done = predecessor.then(() => this.loop());
+  }
+
+  get name(): string {
+    return this.repo.name;
+  }
+
+  /** New settings take effect from the next check, which starts at once. */
+  update(repo: RepoConfig): void {
+    this.repo = repo;
+    this.poke();
   }
 
   /** Check now instead of waiting out the interval. */
@@ -64,29 +103,34 @@ class RepoWorker {
     this.wake.abort();
   }
 
+  snapshot(): WorkerSnapshot {
+    return { repo: this.repo.name, phase: this.phase, nextCheckAt: this.nextCheckAt, failures: this.failures, checks: this.checks, lastCheckError: this.lastError };
+  }
+
   private get active(): boolean {
-    return !this.stopped && !this.sup.deps.signal?.aborted;
+    return !this.stopped && !this.host.deps.signal?.aborted;
   }
 
   private set(phase: Phase): void {
+    if (!TRANSITIONS[this.phase].includes(phase)) {
+      throw new Error(`worker ${this.repo.name}: no transition from ${this.phase} to ${phase}`);
+    }
     this.phase = phase;
-    this.sup.changed();
+    this.host.phaseChanged();
   }
 
   private async loop(): Promise<void> {
-    const { deps } = this.sup;
+    const { deps } = this.host;
     while (this.active) {
       this.wake = new AbortController();
       this.set('checking');
       const repo = this.repo;
-      let delay = this.jittered(repo.intervalMs);
+      let delay: number;
       try {
-        delay = await this.iteration(repo, delay);
-      } catch (err) {
+        delay = await this.iteration(repo);
+      } catch (error) {
         // A local failure (disk full, a checkout path that is a file) fails this repo's turn, never the daemon.
-        deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: `${(err as Error).message}`, kind: 'other' });
-        this.failures++;
-        delay = backoffDelay(repo.intervalMs, this.failures);
+        delay = this.failed(repo, { message: (error as Error).message, kind: 'other', permanent: false });
       }
       if (!this.active) break;
       this.nextCheckAt = new Date(deps.clock.now().getTime() + delay);
@@ -99,89 +143,116 @@ class RepoWorker {
   }
 
   /** One check, and the run it calls for; returns the delay until the next check. */
-  private async iteration(repo: RepoConfig, interval: number): Promise<number> {
-    const { deps } = this.sup;
-    let delay = interval;
-    const check = await this.sup.limit(() => checkRepo(this.sup.config, repo, deps));
+  private async iteration(repo: RepoConfig): Promise<number> {
+    const { deps, limit } = this.host;
+    const check = await limit(() => checkRepo(this.host.config(), repo, deps));
     this.checks++;
-    if (!check.ok) {
-      if (check.error.kind !== 'aborted') deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: check.error.message, kind: check.error.kind });
-      this.failures++;
-      delay = backoffDelay(repo.intervalMs, this.failures);
-    } else {
-      this.failures = 0;
-      const trigger = this.triggered;
-      this.triggered = false;
-      const quiet = { ...deps, reportIdle: this.checks === 1 };
-      // Fetch and checkout happen here, outside the queue, so a slow fetch never holds up another repo's pipeline.
-      const prepared = this.active ? await this.sup.limit(() => prepareRun(this.sup.config, repo, check.head, quiet, trigger)) : undefined;
-      if (prepared?.kind === 'done' && prepared.error) {
-        // A trigger whose fetch failed still runs when the remote answers again.
-        this.triggered ||= trigger;
-        deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: prepared.error.message, kind: prepared.error.kind });
-        this.failures++;
-        delay = backoffDelay(repo.intervalMs, this.failures);
-      }
-      if (prepared?.kind === 'ready' && this.active) {
-        this.set('queued');
-        await this.sup.queue.exclusive(this.sup.rank(repo.name), async () => {
-          // The repo may have been removed, or the daemon stopped, while it waited its turn.
-          if (!this.active) return;
-          this.set('running');
-          await runPrepared(this.sup.config, repo, prepared, quiet);
-        });
-      }
+    if (!check.ok) return check.error.kind === 'aborted' ? 0 : this.failed(repo, check.error);
+    const trigger = this.triggered;
+    this.triggered = false;
+    const quiet = { ...deps, reportIdle: this.checks === 1 };
+    // Fetch and checkout happen here, outside the queue, so a slow fetch never holds up another repo's pipeline.
+    const prepared = this.active ? await limit(() => prepareRun(this.host.config(), repo, check.value, quiet, trigger)) : undefined;
+    if (prepared?.kind === 'done' && prepared.error) {
+      // A trigger whose fetch failed still runs when the remote answers again.
+      this.triggered ||= trigger;
+      return this.failed(repo, prepared.error);
     }
-    return delay;
+    this.succeeded();
+    if (prepared?.kind === 'ready' && this.active) {
+      this.set('queued');
+      await this.host.exclusive(repo.name, async () => {
+        // The repo may have been removed, or the daemon stopped, while it waited its turn.
+        if (!this.active) return;
+        this.set('running');
+        await runPrepared(this.host.config(), repo, prepared, quiet);
+      });
+    }
+    return this.jittered(repo.intervalMs);
+  }
+
+  /**
+   * A failed check. A transient failure is reported each time and retried sooner than a permanent one,
+   * which waits the longest backoff and is reported once until its message changes: a wrong password
+   * does not fix itself, and a log line a minute about it helps nobody.
+   */
+  private failed(repo: RepoConfig, error: Pick<GitError, 'message' | 'kind' | 'permanent'>): number {
+    const repeated = error.permanent && error.message === this.lastError;
+    if (!repeated) this.host.deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: error.message, kind: error.kind });
+    this.lastError = error.message;
+    this.failures++;
+    return error.permanent ? longestBackoff(repo.intervalMs) : backoffDelay(repo.intervalMs, this.failures);
+  }
+
+  private succeeded(): void {
+    this.failures = 0;
+    this.lastError = undefined;
   }
 
   /** Up to 10% later than the interval, so many repos do not fire at once. */
   private jittered(intervalMs: number): number {
-    return Math.round(intervalMs * (1 + 0.1 * this.sup.deps.random()));
+    return Math.round(intervalMs * (1 + 0.1 * this.host.deps.random()));
   }
 }
 
 export class Supervisor {
-  readonly queue = new PipelineQueue();
-  /** Checks and fetches across all workers: a thousand repos starting at once do not start a thousand gits. */
-  readonly limit: Limit;
+  private readonly queue = new PipelineQueue();
   private readonly workers = new Map<string, RepoWorker>();
   private readonly retired = new Map<string, Promise<void>>();
   private listeners: (() => void)[] = [];
+  private current: ResolvedConfig;
+  private readonly host: WorkerHost;
 
   constructor(
-    public config: ResolvedConfig,
+    config: ResolvedConfig,
     readonly deps: SupervisorDeps,
   ) {
-    this.limit = limiter(deps.concurrency);
-    for (const repo of config.repos) this.workers.set(repo.name, new RepoWorker(repo, this));
-    deps.signal?.addEventListener('abort', () => {
-      for (const worker of this.workers.values()) worker.poke();
-    }, { once: true });
+    this.current = config;
+    // Checks and fetches across all workers: a thousand repos starting at once do not start a thousand gits.
+    const limit = limiter(deps.concurrency);
+    this.host = {
+      deps,
+      limit,
+      config: () => this.current,
+      exclusive: (repo, task) => this.queue.exclusive(this.rank(repo), task),
+      phaseChanged: () => this.changed(),
+    };
+    for (const repo of config.repos) this.workers.set(repo.name, new RepoWorker(repo, this.host));
+    deps.signal?.addEventListener(
+      'abort',
+      () => {
+        for (const worker of this.workers.values()) worker.poke();
+      },
+      { once: true },
+    );
   }
 
-  rank(name: string): number {
-    const i = this.config.repos.findIndex((r) => r.name === name);
+  get config(): ResolvedConfig {
+    return this.current;
+  }
+
+  /** Pipelines that wait run in config order. */
+  private rank(name: string): number {
+    const i = this.current.repos.findIndex((r) => r.name === name);
     return i === -1 ? Number.MAX_SAFE_INTEGER : i;
   }
 
   /** Applies a new config per repo: added repos start, removed ones stop, changed ones check at once with their new settings. */
   apply(next: ResolvedConfig): { added: string[]; removed: string[]; changed: string[] } {
-    const before = new Map(this.config.repos.map((r) => [r.name, r]));
+    const before = new Map(this.current.repos.map((r) => [r.name, r]));
     const added: string[] = [];
     const removed: string[] = [];
     const changed: string[] = [];
-    this.config = next;
+    this.current = next;
     for (const repo of next.repos) {
       const old = before.get(repo.name);
       const worker = this.workers.get(repo.name);
       if (old === undefined || worker === undefined) {
         added.push(repo.name);
-        this.workers.set(repo.name, new RepoWorker(repo, this, this.retired.get(repo.name)));
+        this.workers.set(repo.name, new RepoWorker(repo, this.host, this.retired.get(repo.name)));
       } else if (JSON.stringify(old) !== JSON.stringify(repo)) {
         changed.push(repo.name);
-        worker.repo = repo;
-        worker.poke();
+        worker.update(repo);
       }
     }
     for (const name of before.keys()) {
@@ -206,10 +277,10 @@ export class Supervisor {
   }
 
   snapshot(): WorkerSnapshot[] {
-    return [...this.workers.values()].map((w) => ({ repo: w.repo.name, phase: w.phase, nextCheckAt: w.nextCheckAt, failures: w.failures, checks: w.checks }));
+    return [...this.workers.values()].map((w) => w.snapshot());
   }
 
-  changed(): void {
+  private changed(): void {
     const listeners = this.listeners;
     this.listeners = [];
     for (const l of listeners) l();

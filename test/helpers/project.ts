@@ -7,6 +7,12 @@ import { stringify } from 'yaml';
 import { runCli, type CliResult } from './cli.js';
 import { tempDir, testEnv } from './temp.js';
 
+/** The lock file as tests read it: loosely, so a test can see what gitwatch should not have written. */
+export interface LockFile {
+  version: number;
+  repos: Record<string, { commit?: string; branch?: string; url?: string; lastRun?: { commit: string; status: string; error?: string } }>;
+}
+
 export interface Project {
   readonly dir: string;
   readonly configPath: string;
@@ -14,7 +20,7 @@ export interface Project {
   readonly env: Record<string, string>;
   writeConfig(config: unknown): Promise<void>;
   cli(...args: string[]): Promise<CliResult>;
-  state(): Promise<{ version: number; repos: Record<string, { commit?: string; branch?: string; url?: string; lastRun?: { commit: string; status: string; error?: string } }> }>;
+  state(): Promise<LockFile>;
   /** Lines appended by steps that run `echo ... >> "$RECORD"`. */
   record(): Promise<string[]>;
 }
@@ -31,7 +37,7 @@ export async function makeProject(t: TestContext, config?: unknown): Promise<Pro
     env,
     writeConfig: (c) => writeFile(configPath, typeof c === 'string' ? c : stringify(c)),
     cli: (...args) => runCli(args, { cwd: dir, env }),
-    state: async () => JSON.parse(await readFile(path.join(dir, '.gitwatch.lock.json'), 'utf8')),
+    state: async () => JSON.parse(await readFile(path.join(dir, '.gitwatch.lock.json'), 'utf8')) as LockFile,
     record: async () => (await readFile(recordPath, 'utf8').catch(() => '')).split('\n').filter((l) => l !== ''),
   };
   if (config !== undefined) await project.writeConfig(config);

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
+import { ProcessGroups } from '../../src/runtime/processes.js';
 
 export async function tempDir(t: TestContext, prefix = 'gitwatch-test-'): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
@@ -28,4 +29,9 @@ export function testEnv(home: string, extra: Record<string, string> = {}): Recor
     GIT_COMMITTER_EMAIL: 'test@example.invalid',
     ...extra,
   };
+}
+
+/** This test process as gitwatch's process host: its pid, and the real `kill`. */
+export function testProcesses(): ProcessGroups {
+  return new ProcessGroups({ pid: process.pid, kill: (pid, signal) => process.kill(pid, signal) });
 }

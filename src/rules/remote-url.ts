@@ -2,6 +2,7 @@
 // Checked before any git process starts: nothing here may reach git as an option or a helper transport.
 
 import path from 'node:path';
+import type { Credentials, Result } from '../domain.js';
 
 export type Transport = 'https' | 'http' | 'ssh' | 'git' | 'file' | 'local';
 
@@ -11,10 +12,10 @@ export interface ParsedRemote {
   readonly remote: string;
   /** For output, the lock and GITWATCH_URL. */
   readonly display: string;
-  readonly credentials: { readonly username: string; readonly password: string } | undefined;
+  readonly credentials: Credentials | undefined;
 }
 
-export type RemoteResult = { readonly ok: true; readonly value: ParsedRemote } | { readonly ok: false; readonly error: string };
+export type RemoteResult = Result<ParsedRemote, string>;
 
 const MAX_URL = 2048;
 const SCP_LIKE = /^(?:[^@/:\s]+@)?[A-Za-z0-9.-]+:(?!\/\/)/;

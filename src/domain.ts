@@ -1,0 +1,76 @@
+// The shapes and predicates every part of gitwatch shares. This module imports nothing, so any folder may
+// import it without creating a cycle (test/layering.test.ts holds that).
+
+/** The environment as a map: the process's, or one built for a child. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** A failure that is data rather than an exception: one shape everywhere. */
+export type Result<T, E> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
+
+export function ok<T>(value: T): { readonly ok: true; readonly value: T } {
+  return { ok: true, value };
+}
+
+export function err<E>(error: E): { readonly ok: false; readonly error: E } {
+  return { ok: false, error };
+}
+
+/** Taken out of an http(s) URL; handed to git through its credential helper, never on a command line. */
+export interface Credentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** SSH private key and known_hosts files (absolute paths), for SSH remotes. */
+export interface SshSettings {
+  readonly key: string | undefined;
+  readonly knownHosts: string | undefined;
+}
+
+/** A full commit id: SHA-1 or SHA-256. */
+export const SHA_PATTERN = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+export function isSha(value: string): boolean {
+  return SHA_PATTERN.test(value);
+}
+
+export function shortSha(sha: string): string {
+  return sha.slice(0, 12);
+}
+
+/** How a run ended, as the lock file records it. */
+export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted';
+export const RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'skipped', 'interrupted'];
+
+/** How a step ended. */
+export type StepStatus = 'succeeded' | 'failed' | 'timed-out' | 'interrupted';
+
+/** A config problem located in its file; it prints as `FILE:LINE:COL: message (at key.path)`. */
+export interface Diagnostic {
+  readonly file: string;
+  /** 1-based. */
+  readonly line: number;
+  /** 1-based. */
+  readonly col: number;
+  readonly message: string;
+  readonly path: string;
+}
+
+/**
+ * The workdir's own folders. A repo's checkout may not lie inside them, and the repo name `logs` is
+ * reserved because run logs live in `<workdir>/logs/<repo>/`.
+ */
+export const WORKDIR_LAYOUT = {
+  logs: 'logs',
+  gitStore: '.git-store',
+} as const;
+
+/** The private bare repository gitwatch fetches into for `repo`. */
+export function storeDir(workdir: string, repo: string): string {
+  return `${workdir}/${WORKDIR_LAYOUT.gitStore}/${repo}.git`;
+}
+
+/** Where `repo`'s run logs are kept. */
+export function runLogDir(workdir: string, repo: string): string {
+  return `${workdir}/${WORKDIR_LAYOUT.logs}/${repo}`;
+}

@@ -1,0 +1,96 @@
+// The reload policy: when the config file changes (or on SIGHUP) read it again; a valid config is applied
+// per repo, an invalid one is reported like `gitwatch validate` while the previous config keeps running.
+// Everything it says goes through the reporter, so nothing writes behind the terminal view.
+
+import { readFile } from 'node:fs/promises';
+import { formatDiagnostics } from '../config/diagnostics.js';
+import { parseConfig } from '../config/parse.js';
+import type { ResolvedConfig } from '../config/types.js';
+import type { Env } from '../domain.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Reporter } from '../runtime/events.js';
+import type { Supervisor } from './supervisor.js';
+
+/** Editors write in bursts; wait for the burst to end before reading. */
+const DEBOUNCE_MS = 150;
+
+export interface ReloaderOptions {
+  /** The config path as the user gave it, for messages. */
+  readonly file: string;
+  readonly absolutePath: string;
+  /** The text the running config was read from. */
+  readonly text: string;
+  readonly supervisor: Supervisor;
+  readonly reporter: Reporter;
+  readonly clock: Clock;
+  readonly env: Env;
+  /** Aborted on shutdown: no reload starts after it. */
+  readonly signal: AbortSignal;
+}
+
+export class Reloader {
+  private pending: AbortController | undefined;
+  private forced = false;
+  private running: Promise<void> = Promise.resolve();
+  private text: string;
+
+  constructor(private readonly options: ReloaderOptions) {
+    this.text = options.text;
+  }
+
+  /** Debounced; a forced reload (SIGHUP) stays forced when file events arrive during the debounce. */
+  schedule(force: boolean): void {
+    if (this.options.signal.aborted) return;
+    this.forced ||= force;
+    this.pending?.abort();
+    const pending = new AbortController();
+    this.pending = pending;
+    void this.options.clock.sleep(DEBOUNCE_MS, pending.signal).then(() => {
+      if (pending.signal.aborted) return;
+      const forced = this.forced;
+      this.forced = false;
+      this.running = this.running
+        .then(() => this.reload(forced))
+        .catch((error: unknown) => this.reject(1, `gitwatch: reload failed: ${(error as Error).message}`));
+    });
+  }
+
+  /** Resolves when no reload is waiting or running: for tests. */
+  async idle(): Promise<void> {
+    let seen: Promise<void> | undefined;
+    while (seen !== this.running) {
+      seen = this.running;
+      await seen;
+    }
+  }
+
+  private async reload(force: boolean): Promise<void> {
+    const { file, absolutePath, supervisor, reporter, env } = this.options;
+    let text: string;
+    try {
+      text = await readFile(absolutePath, 'utf8');
+    } catch (error) {
+      // Mid-swap (a ConfigMap update, a rename-save) the file can be briefly missing; the next event retries.
+      if (force) this.reject(1, `gitwatch: cannot read config ${file}: ${(error as Error).message}`);
+      return;
+    }
+    if (text === this.text && !force) return;
+    this.text = text;
+    const result = parseConfig(text, { file, absolutePath, env });
+    if (!result.ok) return this.reject(result.error.length, formatDiagnostics(result.error, text));
+    const moved = movedPaths(supervisor.config, result.value);
+    if (moved !== undefined) return this.reject(1, `gitwatch: ${file}: ${moved} changed; restart gitwatch to apply it`);
+    reporter.emit({ type: 'config-reloaded', ...supervisor.apply(result.value) });
+  }
+
+  private reject(problems: number, detail: string): void {
+    this.options.reporter.emit({ type: 'config-rejected', problems, detail });
+  }
+}
+
+/** The state file and workdir are held for the daemon's lifetime; moving them needs a restart. */
+function movedPaths(current: ResolvedConfig, next: ResolvedConfig): string | undefined {
+  if (current.statePath !== next.statePath) return "'state'";
+  if (current.workdir !== next.workdir) return "'workdir'";
+  return undefined;
+}
