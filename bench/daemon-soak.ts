@@ -33,7 +33,9 @@ let last = sample(pid);
 for (let m = 1; m <= minutes; m++) {
   await new Promise((r) => setTimeout(r, 60_000));
   const now = sample(pid);
-  console.log(`${String(m).padStart(6)}  ${now.rssMb.toFixed(1).padStart(6)}  ${now.cpuS.toFixed(2).padStart(11)}  ${(((now.cpuS - last.cpuS) / 60) * 100).toFixed(2).padStart(19)}`);
+  console.log(
+    `${String(m).padStart(6)}  ${now.rssMb.toFixed(1).padStart(6)}  ${now.cpuS.toFixed(2).padStart(11)}  ${(((now.cpuS - last.cpuS) / 60) * 100).toFixed(2).padStart(19)}`,
+  );
   last = now;
 }
 child.kill('SIGTERM');

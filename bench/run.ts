@@ -68,7 +68,13 @@ async function setUp(fixture: Fixture, urls: readonly string[], label: string): 
 }
 
 /** Alternates the two sides, `before` each run, and keeps the medians. */
-async function compare(name: string, target: string, sides: { gitwatch: Side; shell: Side }, rounds: number, before: () => void = () => undefined): Promise<void> {
+async function compare(
+  name: string,
+  target: string,
+  sides: { gitwatch: Side; shell: Side },
+  rounds: number,
+  before: () => void = () => undefined,
+): Promise<void> {
   const a: number[] = [];
   const b: number[] = [];
   for (let i = 0; i < rounds; i++) {
@@ -86,7 +92,11 @@ async function repoCases(): Promise<void> {
     console.error(`${n} repos`);
     const fixture = await makeRepos(n);
     try {
-      const sides = await setUp(fixture, fixture.repos.map((r) => `file://${r}`), 'local');
+      const sides = await setUp(
+        fixture,
+        fixture.repos.map((r) => `file://${r}`),
+        'local',
+      );
       // Both sides start from the same place: every repo processed once.
       await sides.gitwatch.run();
       await sides.shell.run();
@@ -117,7 +127,11 @@ async function slowRemoteCase(): Promise<void> {
   console.error('100 repos behind a 50 ms proxy');
   const fixture = await makeRepos(100);
   const port = await freePort();
-  const daemon = spawn('git', ['daemon', '--reuseaddr', '--export-all', `--base-path=${path.join(fixture.root, 'remotes')}`, '--listen=127.0.0.1', `--port=${port}`], { env: GIT_ENV, stdio: 'ignore' });
+  const daemon = spawn(
+    'git',
+    ['daemon', '--reuseaddr', '--export-all', `--base-path=${path.join(fixture.root, 'remotes')}`, '--listen=127.0.0.1', `--port=${port}`],
+    { env: GIT_ENV, stdio: 'ignore' },
+  );
   const proxy = await startDelayProxy(port, 50);
   try {
     for (let i = 0; i < 50; i++) {
@@ -184,7 +198,10 @@ function printTable(soak: string): void {
   const lines = [
     '| case | gitwatch (median) | baseline (median) | ratio | target |',
     '|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.name} | ${r.gitwatchMs.toFixed(0)} ms | ${r.baselineMs.toFixed(0)} ms (${r.baseline}) | ${(r.gitwatchMs / r.baselineMs).toFixed(2)} | ${r.target} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${r.gitwatchMs.toFixed(0)} ms | ${r.baselineMs.toFixed(0)} ms (${r.baseline}) | ${(r.gitwatchMs / r.baselineMs).toFixed(2)} | ${r.target} |`,
+    ),
   ];
   console.log(lines.join('\n'));
   if (soak) console.log(`\n${soak}`);

@@ -41,17 +41,7 @@ export class IoError extends Error {
  * retried at the longest backoff.
  */
 export type GitErrorKind =
-  | 'unreachable'
-  | 'timeout'
-  | 'server-error'
-  | 'auth'
-  | 'host-key'
-  | 'tls'
-  | 'not-found'
-  | 'branch-missing'
-  | 'invalid-name'
-  | 'aborted'
-  | 'other';
+  'unreachable' | 'timeout' | 'server-error' | 'auth' | 'host-key' | 'tls' | 'not-found' | 'branch-missing' | 'invalid-name' | 'aborted' | 'other';
 
 const PERMANENT: ReadonlySet<GitErrorKind> = new Set(['auth', 'host-key', 'tls', 'not-found', 'branch-missing', 'invalid-name']);
 

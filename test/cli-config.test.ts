@@ -47,7 +47,10 @@ describe('gitwatch validate', () => {
     assert.equal(result.code, 2);
     const out = JSON.parse(result.stdout) as { ok: boolean; diagnostics: { file: string; line: number; col: number; path: string; message: string }[] };
     assert.equal(out.ok, false);
-    assert.deepEqual(out.diagnostics.map((d) => `${d.line}:${d.col} ${d.path}`), ['3:3 defaults.intervall', '6:10 repos.site.url', '7:13 repos.site.branch', '10:18 repos.site.pipeline[0].timeout', '11:3 repos.Docs']);
+    assert.deepEqual(
+      out.diagnostics.map((d) => `${d.line}:${d.col} ${d.path}`),
+      ['3:3 defaults.intervall', '6:10 repos.site.url', '7:13 repos.site.branch', '10:18 repos.site.pipeline[0].timeout', '11:3 repos.Docs'],
+    );
   });
 
   test('the example is valid', async (t) => {

@@ -50,12 +50,46 @@ const ALL_PATHS = paths(VALID);
 
 describe('config parser under random input', () => {
   test('random text never throws and every problem has a position inside the file', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (text) => check(text)), { numRuns: 400 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (text) => check(text)),
+      { numRuns: 400 },
+    );
   });
 
   test('random YAML-ish text', () => {
-    const token = fc.constantFrom('version: 1\n', 'repos:\n', '  site:\n', '    url: x\n', '    pipeline: [a]\n', '- ', ': ', '{', '}', '[', ']', '&a ', '*a', '!!str ', '"', "'", '\t', '\n', ' ', '#', '${X}', '0123', 'yes', '~', '---\n', '...\n', '? ');
-    fc.assert(fc.property(fc.array(token, { maxLength: 60 }), (parts) => check(parts.join(''))), { numRuns: 400 });
+    const token = fc.constantFrom(
+      'version: 1\n',
+      'repos:\n',
+      '  site:\n',
+      '    url: x\n',
+      '    pipeline: [a]\n',
+      '- ',
+      ': ',
+      '{',
+      '}',
+      '[',
+      ']',
+      '&a ',
+      '*a',
+      '!!str ',
+      '"',
+      "'",
+      '\t',
+      '\n',
+      ' ',
+      '#',
+      '${X}',
+      '0123',
+      'yes',
+      '~',
+      '---\n',
+      '...\n',
+      '? ',
+    );
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 60 }), (parts) => check(parts.join(''))),
+      { numRuns: 400 },
+    );
   });
 
   test('a valid config with one value replaced or removed never throws', () => {

@@ -41,7 +41,12 @@ describe('gitwatch once', () => {
     const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
     const project = await makeProject(t, {
       version: 1,
-      repos: { site: { url: remote.url, pipeline: ['git rev-parse HEAD >> "$RECORD"', 'git status --porcelain >> "$RECORD"', 'echo dirty > untracked.txt && echo changed > README.md'] } },
+      repos: {
+        site: {
+          url: remote.url,
+          pipeline: ['git rev-parse HEAD >> "$RECORD"', 'git status --porcelain >> "$RECORD"', 'echo dirty > untracked.txt && echo changed > README.md'],
+        },
+      },
     });
     assert.equal((await project.cli('once')).code, 0);
     const sha = await remote.commit({ 'app.txt': 'v2\n' });
@@ -82,7 +87,10 @@ describe('gitwatch once', () => {
     assert.equal(state.repos['good']?.commit, good.head());
     const lines = await project.record();
     assert.ok(!lines.some((l) => l.includes('step=deploy')), 'the step after the failure ran');
-    assert.deepEqual(lines.filter((l) => l.startsWith('bad')).map((l) => l.split(' ')[1]), [firstBad, newer]);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('bad')).map((l) => l.split(' ')[1]),
+      [firstBad, newer],
+    );
 
     // The failed commit is not re-run on every cycle.
     const again = await project.cli('once');
@@ -125,7 +133,10 @@ describe('gitwatch once', () => {
     const rewritten = await remote.forcePush();
     const result = await project.cli('once');
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual((await project.record()).map((l) => l.split(' ').slice(1, 3).join(' ')), [`${before} prev=`, `${rewritten} prev=${before}`]);
+    assert.deepEqual(
+      (await project.record()).map((l) => l.split(' ').slice(1, 3).join(' ')),
+      [`${before} prev=`, `${rewritten} prev=${before}`],
+    );
     assert.equal((await project.state()).repos['site']?.commit, rewritten);
   });
 
@@ -164,7 +175,10 @@ describe('gitwatch once', () => {
     const base = await tempDir(t);
     const remote = await TestRepo.create(path.join(base, 'site'), 'trunk');
     const daemon = await startGitDaemon(t, base);
-    const project = await makeProject(t, { version: 1, repos: { site: { url: daemon.url('site'), pipeline: [RECORD_STEP, 'echo "$GITWATCH_BRANCH $GITWATCH_URL" >> "$RECORD"'] } } });
+    const project = await makeProject(t, {
+      version: 1,
+      repos: { site: { url: daemon.url('site'), pipeline: [RECORD_STEP, 'echo "$GITWATCH_BRANCH $GITWATCH_URL" >> "$RECORD"'] } },
+    });
     const first = await project.cli('once');
     assert.equal(first.code, 0, first.stdout + first.stderr);
     const sha = await remote.commit();
@@ -228,7 +242,10 @@ describe('gitwatch once', () => {
     const result = await project.cli('once');
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.match(result.stdout, /broken ✖ check failed: .*not-a-folder/);
-    assert.deepEqual((await project.record()).map((l) => l.split(' ')[0]), ['site']);
+    assert.deepEqual(
+      (await project.record()).map((l) => l.split(' ')[0]),
+      ['site'],
+    );
     assert.equal((await project.state()).repos['broken'], undefined);
   });
 
@@ -259,13 +276,16 @@ describe('gitwatch once', () => {
     const a = await TestRepo.create(path.join(root, 'a'));
     const project = await makeProject(t, { version: 1, repos: { a: { url: a.url, pipeline: [RECORD_STEP] }, b: { url: a.url, pipeline: [RECORD_STEP] } } });
     assert.equal((await project.cli('once', 'b')).code, 0);
-    assert.deepEqual((await project.record()).map((l) => l.split(' ')[0]), ['b']);
+    assert.deepEqual(
+      (await project.record()).map((l) => l.split(' ')[0]),
+      ['b'],
+    );
     const unknown = await project.cli('once', 'nope');
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown repo 'nope'/);
   });
 
-  test('keeps each run\'s full output in the run log, readable by its owner only', async (t) => {
+  test("keeps each run's full output in the run log, readable by its owner only", async (t) => {
     const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
     const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, pipeline: ['echo hello-from-step', 'echo to-stderr >&2'] } } });
     assert.equal((await project.cli('once')).code, 0);
@@ -284,8 +304,14 @@ describe('gitwatch once', () => {
     const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, pipeline: ['echo hi'] } } });
     const result = await project.cli('--log-format', 'json', 'once');
     assert.equal(result.code, 0);
-    const events = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; repo: string });
-    assert.deepEqual(events.map((e) => e.event), ['run-started', 'step-started', 'step-finished', 'run-finished']);
+    const events = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; repo: string });
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['run-started', 'step-started', 'step-finished', 'run-finished'],
+    );
     assert.ok(events.every((e) => e.repo === 'site'));
   });
 

@@ -104,7 +104,9 @@ describe('gitwatch run', () => {
     const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
     const project = await makeProject(t, {
       version: 1,
-      repos: { site: { url: remote.url, interval: '1s', pipeline: [{ name: 'deploy', run: 'echo $$ > "$RECORD.sh"; sleep 300 & echo $! > "$RECORD.bg"; wait' }] } },
+      repos: {
+        site: { url: remote.url, interval: '1s', pipeline: [{ name: 'deploy', run: 'echo $$ > "$RECORD.sh"; sleep 300 & echo $! > "$RECORD.bg"; wait' }] },
+      },
     });
     const record = project.env['RECORD'] ?? '';
     const daemon = startDaemon(t, project);

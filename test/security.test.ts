@@ -67,7 +67,11 @@ describe('hostile config values are rejected before any git process starts', () 
   }
 });
 
-async function markerProject(t: import('node:test').TestContext, remote: TestRepo, extra: Record<string, unknown> = {}): Promise<{ project: Project; marker: string }> {
+async function markerProject(
+  t: import('node:test').TestContext,
+  remote: TestRepo,
+  extra: Record<string, unknown> = {},
+): Promise<{ project: Project; marker: string }> {
   const project = await makeProject(t);
   const marker = path.join(project.dir, 'MARK');
   await project.writeConfig({ version: 1, repos: { site: { url: remote.url, pipeline: [RECORD_STEP], ...extra } } });
@@ -144,7 +148,10 @@ EOF`,
     const sha = await remote.commit({ 'app.txt': 'v2\n' });
     const result = await project.cli('once');
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    assert.ok((await project.record()).some((l) => l.startsWith(`site ${sha} `)), 'the new commit did not come from the configured remote');
+    assert.ok(
+      (await project.record()).some((l) => l.startsWith(`site ${sha} `)),
+      'the new commit did not come from the configured remote',
+    );
     const markers = (await readdir(project.dir)).filter((f) => f.startsWith('MARK'));
     assert.deepEqual(markers, [], `injected commands ran: ${markers.join(', ')}`);
   });
@@ -158,7 +165,10 @@ EOF`,
     await project.writeConfig({ version: 1, repos: { site: { url: remote.url, pipeline: [RECORD_STEP, `rm -rf .git && ln -s ${elsewhere} .git`] } } });
     assert.equal((await project.cli('once')).code, 0);
     await remote.commit();
-    await project.writeConfig({ version: 1, repos: { site: { url: remote.url, pipeline: [RECORD_STEP, `rm -rf .git && echo "gitdir: ${elsewhere}" > .git`, 'true'] } } });
+    await project.writeConfig({
+      version: 1,
+      repos: { site: { url: remote.url, pipeline: [RECORD_STEP, `rm -rf .git && echo "gitdir: ${elsewhere}" > .git`, 'true'] } },
+    });
     assert.equal((await project.cli('once')).code, 0);
     await remote.commit();
     const result = await project.cli('once');
@@ -192,7 +202,10 @@ describe("gitwatch's own environment does not redirect its git commands", () => 
     const result = await project.cli('once');
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.ok((await project.record()).some((l) => l.startsWith(`site ${remote.head()} `)));
-    assert.deepEqual((await readdir(project.dir)).filter((f) => f.startsWith('MARK')), []);
+    assert.deepEqual(
+      (await readdir(project.dir)).filter((f) => f.startsWith('MARK')),
+      [],
+    );
   });
 });
 
@@ -214,7 +227,10 @@ describe('credentials in a URL', () => {
     const project = await makeProject(t);
     Object.assign(project.env, { GW_USER: 'deploy-bot', GW_TOKEN: token });
     const url = http.url('site').replace('http://', 'http://${GW_USER}:${GW_TOKEN}@');
-    await project.writeConfig({ version: 1, repos: { site: { url, pipeline: ['env > "$RECORD.env"; echo "$GITWATCH_URL" >> "$RECORD"', 'echo "token in step: ${GW_TOKEN:-none}"'] } } });
+    await project.writeConfig({
+      version: 1,
+      repos: { site: { url, pipeline: ['env > "$RECORD.env"; echo "$GITWATCH_URL" >> "$RECORD"', 'echo "token in step: ${GW_TOKEN:-none}"'] } },
+    });
     const first = await project.cli('-v', 'once');
     assert.equal(first.code, 0, first.stdout + first.stderr);
     await remote.commit();
@@ -263,7 +279,10 @@ describe('SSH', () => {
 
     const empty = path.join(root, 'empty_known_hosts');
     await writeFile(empty, '');
-    await project.writeConfig({ version: 1, repos: { site: { url: sshd.url(remote.dir), ssh_key: sshd.clientKey, known_hosts: empty, pipeline: [RECORD_STEP] } } });
+    await project.writeConfig({
+      version: 1,
+      repos: { site: { url: sshd.url(remote.dir), ssh_key: sshd.clientKey, known_hosts: empty, pipeline: [RECORD_STEP] } },
+    });
     await remote.commit();
     const unknown = await project.cli('once');
     assert.equal(unknown.code, 1);
@@ -291,4 +310,3 @@ describe('files gitwatch creates for itself', () => {
     }
   });
 });
-

@@ -96,10 +96,13 @@ describe('supervisor', () => {
     s.clock.advance(60_000);
     await s.supervisor.until((w) => w[0]?.checks === 2);
     await s.settled();
-    assert.deepEqual(s.reporter.of('run-finished').map((e) => [e.commit, e.status]), [
-      [remote.git('rev-parse', 'HEAD~1'), 'succeeded'],
-      [sha, 'succeeded'],
-    ]);
+    assert.deepEqual(
+      s.reporter.of('run-finished').map((e) => [e.commit, e.status]),
+      [
+        [remote.git('rev-parse', 'HEAD~1'), 'succeeded'],
+        [sha, 'succeeded'],
+      ],
+    );
   });
 
   test('a remote that is down backs off, doubling, and does not slow the others', async (t) => {
@@ -147,7 +150,10 @@ describe('supervisor', () => {
       await s.settled();
     }
     const reported = s.reporter.of('check-failed').filter((e) => e.repo === 'gone');
-    assert.deepEqual(reported.map((e) => e.kind), ['not-found']);
+    assert.deepEqual(
+      reported.map((e) => e.kind),
+      ['not-found'],
+    );
     // Fixed: the repo appears, its next check succeeds and the failure is forgotten.
     await TestRepo.create(path.join(dir, 'missing'));
     s.clock.advance(300_000);
@@ -204,6 +210,13 @@ describe('supervisor', () => {
     assert.deepEqual(result, { added: ['added'], removed: ['gone'], changed: ['edit'] });
     await s.supervisor.until((w) => w.find((x) => x.repo === 'added')?.checks === 1 && w.find((x) => x.repo === 'edit')?.checks === 2);
     await s.settled();
-    assert.deepEqual(s.supervisor.snapshot().map((w) => [w.repo, w.checks]), [['keep', 1], ['edit', 2], ['added', 1]]);
+    assert.deepEqual(
+      s.supervisor.snapshot().map((w) => [w.repo, w.checks]),
+      [
+        ['keep', 1],
+        ['edit', 2],
+        ['added', 1],
+      ],
+    );
   });
 });

@@ -11,11 +11,25 @@ test('on a terminal, listr2 shows each step with its outcome', async (t) => {
   const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
   const project = await makeProject(t, {
     version: 1,
-    repos: { site: { url: remote.url, pipeline: [{ name: 'build', run: 'echo building' }, { name: 'deploy', run: 'exit 4' }, { name: 'notify', run: 'true' }] } },
+    repos: {
+      site: {
+        url: remote.url,
+        pipeline: [
+          { name: 'build', run: 'echo building' },
+          { name: 'deploy', run: 'exit 4' },
+          { name: 'notify', run: 'true' },
+        ],
+      },
+    },
   });
   // util-linux `script` gives gitwatch a real pseudo-terminal.
   const command = `stty cols 120 rows 40; ${process.execPath} ${BIN} --no-color once`;
-  const result = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: project.dir, env: { ...project.env, TERM: 'xterm' }, encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync('script', ['-qec', command, '/dev/null'], {
+    cwd: project.dir,
+    env: { ...project.env, TERM: 'xterm' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   // eslint-disable-next-line no-control-regex
   const screen = result.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
   assert.match(screen, /✔ build/);

@@ -18,22 +18,23 @@ const run = (commit: string, status: 'succeeded' | 'failed' | 'interrupted') => 
 
 describe('decide', () => {
   test('a repo never seen runs', () => assert.deepEqual(decide(REPO, HEAD, undefined), { action: 'run', reason: 'first' }));
-  test('the same commit does nothing', () =>
-    assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: REPO.displayUrl }).action, 'up-to-date'));
+  test('the same commit does nothing', () => assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: REPO.displayUrl }).action, 'up-to-date'));
   test('a new commit runs', () =>
     assert.deepEqual(decide(REPO, HEAD, { commit: A, branch: 'main', url: REPO.displayUrl }), { action: 'run', reason: 'new-commit' }));
   test('a commit that failed waits', () =>
     assert.equal(decide(REPO, HEAD, { commit: A, branch: 'main', url: REPO.displayUrl, lastRun: run(B, 'failed') }).action, 'wait'));
   test('a commit that was interrupted runs again', () =>
-    assert.deepEqual(decide(REPO, HEAD, { commit: A, branch: 'main', url: REPO.displayUrl, lastRun: run(B, 'interrupted') }), { action: 'run', reason: 'retry-interrupted' }));
+    assert.deepEqual(decide(REPO, HEAD, { commit: A, branch: 'main', url: REPO.displayUrl, lastRun: run(B, 'interrupted') }), {
+      action: 'run',
+      reason: 'retry-interrupted',
+    }));
   test('a changed url or branch runs even at the same commit', () => {
     assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: 'https://other/x.git' }).action, 'run');
     assert.equal(decide(REPO, HEAD, { commit: B, branch: 'dev', url: REPO.displayUrl }).action, 'run');
   });
   test('a head that failed after a branch change waits instead of running every cycle', () =>
     assert.equal(decide(REPO, HEAD, { commit: A, branch: 'old', url: REPO.displayUrl, lastRun: run(B, 'failed') }).action, 'wait'));
-  test('trigger runs whatever the state', () =>
-    assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: REPO.displayUrl }, true).action, 'run'));
+  test('trigger runs whatever the state', () => assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: REPO.displayUrl }, true).action, 'run'));
 });
 
 describe('remote URLs', () => {
@@ -43,7 +44,19 @@ describe('remote URLs', () => {
     }
   });
   test('rejects options, helper transports and control characters', () => {
-    for (const url of ['ssh://git:secret@h/x', 'git://u:p@h/x', '-u', '--upload-pack=x', 'ext::sh -c x', 'fd::3', 'foo::bar', 'ftp://h/x', 'https://h/x\nq', 'ssh://-oProxyCommand=x/y', 'x'.repeat(3000)]) {
+    for (const url of [
+      'ssh://git:secret@h/x',
+      'git://u:p@h/x',
+      '-u',
+      '--upload-pack=x',
+      'ext::sh -c x',
+      'fd::3',
+      'foo::bar',
+      'ftp://h/x',
+      'https://h/x\nq',
+      'ssh://-oProxyCommand=x/y',
+      'x'.repeat(3000),
+    ]) {
       assert.equal(parseRemote(url, '/base').ok, false, url);
     }
   });
@@ -56,7 +69,30 @@ describe('remote URLs', () => {
   });
   test('branch names follow git check-ref-format', () => {
     for (const ok of ['main', 'release/1.x', 'feature/a-b_c', 'v1.2']) assert.equal(branchNameProblem(ok), undefined, ok);
-    for (const bad of ['-x', 'a..b', 'a b', 'a~1', 'a^', 'a:b', 'a?', 'a*', 'a[', 'a\\b', '/a', 'a/', 'a//b', '.a', 'a/.b', 'a.lock', 'a.', '@', 'a@{1}', 'refs/heads/main', 'x'.repeat(256), 'a\u0001'])
+    for (const bad of [
+      '-x',
+      'a..b',
+      'a b',
+      'a~1',
+      'a^',
+      'a:b',
+      'a?',
+      'a*',
+      'a[',
+      'a\\b',
+      '/a',
+      'a/',
+      'a//b',
+      '.a',
+      'a/.b',
+      'a.lock',
+      'a.',
+      '@',
+      'a@{1}',
+      'refs/heads/main',
+      'x'.repeat(256),
+      'a\u0001',
+    ])
       assert.notEqual(branchNameProblem(bad), undefined, bad);
   });
 });
@@ -64,10 +100,16 @@ describe('remote URLs', () => {
 describe('state file', () => {
   test('is written with sorted keys, two-space indent, a trailing newline, owner-only', async (t) => {
     const file = path.join(await tempDir(t), 'state.json');
-    const state: State = { version: 1, repos: { z: { url: 'u', commit: A, branch: 'main' }, a: { lastRun: { status: 'failed', commit: B, startedAt: 's', finishedAt: 'f', error: 'e' } } } };
+    const state: State = {
+      version: 1,
+      repos: { z: { url: 'u', commit: A, branch: 'main' }, a: { lastRun: { status: 'failed', commit: B, startedAt: 's', finishedAt: 'f', error: 'e' } } },
+    };
     await writeState(file, state, process.pid);
     const text = await readFile(file, 'utf8');
-    assert.equal(text, `{\n  "repos": {\n    "a": {\n      "lastRun": {\n        "commit": "${B}",\n        "error": "e",\n        "finishedAt": "f",\n        "startedAt": "s",\n        "status": "failed"\n      }\n    },\n    "z": {\n      "branch": "main",\n      "commit": "${A}",\n      "url": "u"\n    }\n  },\n  "version": 1\n}\n`);
+    assert.equal(
+      text,
+      `{\n  "repos": {\n    "a": {\n      "lastRun": {\n        "commit": "${B}",\n        "error": "e",\n        "finishedAt": "f",\n        "startedAt": "s",\n        "status": "failed"\n      }\n    },\n    "z": {\n      "branch": "main",\n      "commit": "${A}",\n      "url": "u"\n    }\n  },\n  "version": 1\n}\n`,
+    );
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     assert.deepEqual(await readState(file), JSON.parse(text));
   });

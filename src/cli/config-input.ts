@@ -14,7 +14,9 @@ export function selectRepos(config: ResolvedConfig, names: readonly string[]): R
   const known = new Map(config.repos.map((r) => [r.name, r]));
   const unknown = names.filter((n) => !known.has(n));
   if (unknown.length > 0) {
-    throw new UsageError(`unknown repo${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')} (configured: ${[...known.keys()].join(', ')})`);
+    throw new UsageError(
+      `unknown repo${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')} (configured: ${[...known.keys()].join(', ')})`,
+    );
   }
   // Config order, not command-line order: pipelines always run in the order of the file.
   return config.repos.filter((r) => names.includes(r.name));

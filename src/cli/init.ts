@@ -58,9 +58,11 @@ export async function initCommand(file: string | undefined, ctx: CommandContext)
   try {
     await writeFile(target, starterConfig(schemaRef), { flag: 'wx' });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${file ?? 'gitwatch.yaml'} already exists; gitwatch init does not overwrite it`);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new UsageError(`${file ?? 'gitwatch.yaml'} already exists; gitwatch init does not overwrite it`);
     throw new UsageError(`cannot write ${target}: ${(err as Error).message}`);
   }
-  if (!ctx.global.quiet) ctx.stdout.write(`wrote ${path.relative(ctx.cwd, target) || target}; check it with: gitwatch validate -c ${path.relative(ctx.cwd, target)}\n`);
+  if (!ctx.global.quiet)
+    ctx.stdout.write(`wrote ${path.relative(ctx.cwd, target) || target}; check it with: gitwatch validate -c ${path.relative(ctx.cwd, target)}\n`);
   return EXIT.ok;
 }

@@ -37,9 +37,7 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
     .command('once')
     .description('run one cycle over all (or the named) repos, then exit')
     .argument('[repo...]', 'repos to check (default: all)')
-    .action((repos: string[], _opts, cmd: Command) =>
-      run(async (ctx) => (await import('./once.js')).onceCommand(repos, ctx), cmd),
-    );
+    .action((repos: string[], _opts, cmd: Command) => run(async (ctx) => (await import('./once.js')).onceCommand(repos, ctx), cmd));
   program
     .command('run')
     .description('run as a daemon: check every repo on its interval until SIGINT/SIGTERM; hot-reload the config')

@@ -20,7 +20,14 @@ export async function statusCommand(options: { json: boolean }, ctx: CommandCont
   const state = await readState(config.statePath);
   const rows: StatusRow[] = config.repos.map((repo) => {
     const entry = state.repos[repo.name];
-    return { name: repo.name, configured: true, url: repo.displayUrl, branch: repo.branch ?? entry?.branch ?? null, commit: entry?.commit ?? null, lastRun: entry?.lastRun ?? null };
+    return {
+      name: repo.name,
+      configured: true,
+      url: repo.displayUrl,
+      branch: repo.branch ?? entry?.branch ?? null,
+      commit: entry?.commit ?? null,
+      lastRun: entry?.lastRun ?? null,
+    };
   });
   for (const [name, entry] of Object.entries(state.repos).sort(([a], [b]) => a.localeCompare(b))) {
     if (config.repos.some((r) => r.name === name)) continue;
@@ -44,7 +51,11 @@ function table(rows: readonly StatusRow[], now: Date): string {
     r.lastRun ? `${r.lastRun.status}${r.lastRun.error ? `: ${r.lastRun.error}` : ''}` : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...body.map(line)].join('\n') + '\n';
 }
 

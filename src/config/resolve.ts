@@ -85,7 +85,14 @@ export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: st
 interface RepoContext {
   readonly dir: string;
   readonly workdir: string;
-  readonly base: { intervalMs: number; timeoutMs: number; gitTimeoutMs: number; env: Record<string, string>; sshKey: string | undefined; knownHosts: string | undefined };
+  readonly base: {
+    intervalMs: number;
+    timeoutMs: number;
+    gitTimeoutMs: number;
+    env: Record<string, string>;
+    sshKey: string | undefined;
+    knownHosts: string | undefined;
+  };
 }
 
 function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext): RepoConfig {

@@ -10,7 +10,10 @@ import type { YamlSource } from './yaml-source.js';
 export function schemaDiagnostics(data: unknown, source: YamlSource): Diagnostic[] {
   if (validate(data)) return [];
   // A property name that fails propertyNames yields an inner error too; the outer one says it better.
-  const errors = pruneAnyOf((validate.errors ?? []).filter((e) => !e.schemaPath.includes('/propertyNames/')), data);
+  const errors = pruneAnyOf(
+    (validate.errors ?? []).filter((e) => !e.schemaPath.includes('/propertyNames/')),
+    data,
+  );
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
   for (const err of errors) {
@@ -65,9 +68,7 @@ function pruneAnyOf(errors: readonly ErrorObject[], data: unknown): ErrorObject[
     const prefix = `${any.schemaPath.replace(/\/anyOf$/, '')}/anyOf/`;
     const inBranch = (e: ErrorObject): boolean => e.schemaPath.startsWith(prefix) && e.instancePath.startsWith(any.instancePath);
     const branchOf = (e: ErrorObject): string => e.schemaPath.slice(prefix.length).split('/')[0] ?? '';
-    const wrongType = new Set(
-      kept.filter((e) => inBranch(e) && e.keyword === 'type' && e.instancePath === any.instancePath).map(branchOf),
-    );
+    const wrongType = new Set(kept.filter((e) => inBranch(e) && e.keyword === 'type' && e.instancePath === any.instancePath).map(branchOf));
     const branchErrors = kept.filter(inBranch);
     const rightType = branchErrors.filter((e) => !wrongType.has(branchOf(e)));
     // Errors deeper inside the value (reached through a $ref, so outside the branch's schema path) mean a
@@ -89,7 +90,10 @@ function describeType(type: string): string {
   return type
     .split(/,| or /)
     .map((t) => t.trim())
-    .map((t) => ({ object: 'a map', array: 'a list', string: 'a string', number: 'a number', integer: 'an integer', boolean: 'true or false', null: 'null' })[t] ?? t)
+    .map(
+      (t) =>
+        ({ object: 'a map', array: 'a list', string: 'a string', number: 'a number', integer: 'an integer', boolean: 'true or false', null: 'null' })[t] ?? t,
+    )
     .join(' or ');
 }
 

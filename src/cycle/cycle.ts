@@ -6,7 +6,12 @@ import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { limiter } from '../runtime/limiter.js';
 import { checkRepo, ensureStoreRoot, prepareRun, runPrepared, type Check, type CycleDeps, type Prepared, type RepoOutcome } from './turn.js';
 
-export async function runCycle(config: ResolvedConfig, repos: readonly RepoConfig[], deps: CycleDeps, triggered: ReadonlySet<string> = new Set()): Promise<RepoOutcome[]> {
+export async function runCycle(
+  config: ResolvedConfig,
+  repos: readonly RepoConfig[],
+  deps: CycleDeps,
+  triggered: ReadonlySet<string> = new Set(),
+): Promise<RepoOutcome[]> {
   await ensureStoreRoot(config);
   const checks = checkAll(config, repos, deps);
   // Fetches and checkouts run in parallel too, as soon as their check is in; pipelines wait their turn below.
@@ -49,4 +54,3 @@ function checkAll(config: ResolvedConfig, repos: readonly RepoConfig[], deps: Cy
     return check;
   });
 }
-

@@ -105,15 +105,40 @@ export async function runPrepared(config: ResolvedConfig, repo: RepoConfig, read
   const started = clock.now();
   reporter.emit({ type: 'run-started', repo: repo.name, branch: head.branch, commit: head.sha, previousCommit, steps: repo.pipeline.map((s) => s.name) });
   const log = runLogPath(config.workdir, repo.name, started, head.sha);
-  const result = await runPipeline({ repo, branch: head.branch, commit: head.sha, previousCommit, logFile: log, env: deps.env, reporter, signal: deps.signal, graceMs: deps.graceMs, clock, groups: deps.groups });
+  const result = await runPipeline({
+    repo,
+    branch: head.branch,
+    commit: head.sha,
+    previousCommit,
+    logFile: log,
+    env: deps.env,
+    reporter,
+    signal: deps.signal,
+    graceMs: deps.graceMs,
+    clock,
+    groups: deps.groups,
+  });
   const finished = clock.now();
-  const lastRun: RunRecord = { commit: head.sha, status: result.status, startedAt: started.toISOString(), finishedAt: finished.toISOString(), ...(result.error ? { error: result.error } : {}) };
+  const lastRun: RunRecord = {
+    commit: head.sha,
+    status: result.status,
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    ...(result.error ? { error: result.error } : {}),
+  };
   // Read the entry now, not when prepared: it is the state this run's result goes on top of.
   const entry = state.entry(repo.name);
-  const next: RepoState =
-    result.status === 'succeeded' ? { branch: head.branch, commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun };
+  const next: RepoState = result.status === 'succeeded' ? { branch: head.branch, commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun };
   await state.update(repo.name, next);
   await pruneRunLogs(config.workdir, repo.name);
-  reporter.emit({ type: 'run-finished', repo: repo.name, commit: head.sha, status: result.status, durationMs: finished.getTime() - started.getTime(), error: result.error, log });
+  reporter.emit({
+    type: 'run-finished',
+    repo: repo.name,
+    commit: head.sha,
+    status: result.status,
+    durationMs: finished.getTime() - started.getTime(),
+    error: result.error,
+    log,
+  });
   return result.status;
 }

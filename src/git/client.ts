@@ -98,7 +98,17 @@ export class GitClient {
   /** Fetches exactly `sha` into the store. */
   async fetch(store: string, remote: Remote, sha: string, call: GitCallOptions): Promise<void> {
     assertSha(sha);
-    const args = [`--git-dir=${store}`, 'fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--no-write-fetch-head', '--end-of-options', remote.url, `+${sha}:${TARGET_REF}`];
+    const args = [
+      `--git-dir=${store}`,
+      'fetch',
+      '--quiet',
+      '--no-tags',
+      '--no-recurse-submodules',
+      '--no-write-fetch-head',
+      '--end-of-options',
+      remote.url,
+      `+${sha}:${TARGET_REF}`,
+    ];
     await this.run(args, `fetching ${remote.url}`, call, remote);
   }
 

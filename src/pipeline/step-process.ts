@@ -33,7 +33,6 @@ export interface StepProcessResult {
 /** How long output may still arrive after the step's process has exited. */
 const DRAIN_MS = 100;
 
-
 export async function runStepProcess(options: StepProcessOptions): Promise<StepProcessResult> {
   // Loaded on first use: a cycle with nothing to run never pays for it.
   const { execa } = await import('execa');

@@ -40,7 +40,15 @@ export function parseRemote(url: string, baseDir: string): RemoteResult {
 }
 
 function parseSchemeUrl(url: string, scheme: string): RemoteResult {
-  const allowed: Readonly<Record<string, Transport>> = { https: 'https', http: 'http', ssh: 'ssh', 'git+ssh': 'ssh', 'ssh+git': 'ssh', git: 'git', file: 'file' };
+  const allowed: Readonly<Record<string, Transport>> = {
+    https: 'https',
+    http: 'http',
+    ssh: 'ssh',
+    'git+ssh': 'ssh',
+    'ssh+git': 'ssh',
+    git: 'git',
+    file: 'file',
+  };
   const transport = allowed[scheme];
   if (transport === undefined) return { ok: false, error: `the '${scheme}://' transport is not allowed; use https, http, ssh, git, file or a local path` };
   let parsed: URL;
@@ -51,10 +59,12 @@ function parseSchemeUrl(url: string, scheme: string): RemoteResult {
   }
   if (parsed.hostname.startsWith('-')) return { ok: false, error: `the host in url may not start with '-'` };
   if (decodeURIComponent(parsed.username).startsWith('-')) return { ok: false, error: `the user in url may not start with '-'` };
-  if (/[\r\n]/.test(decodeURIComponent(parsed.username) + decodeURIComponent(parsed.password))) return { ok: false, error: 'url credentials contain a line break' };
+  if (/[\r\n]/.test(decodeURIComponent(parsed.username) + decodeURIComponent(parsed.password)))
+    return { ok: false, error: 'url credentials contain a line break' };
   if (transport !== 'http' && transport !== 'https') {
     // Only http(s) credentials can be handed to git outside the URL; anywhere else a password would leak.
-    if (parsed.password !== '') return { ok: false, error: `a password in a ${scheme}:// URL is not allowed (it would show in process lists and the state); use ssh_key for SSH` };
+    if (parsed.password !== '')
+      return { ok: false, error: `a password in a ${scheme}:// URL is not allowed (it would show in process lists and the state); use ssh_key for SSH` };
     return { ok: true, value: { transport, remote: url, display: url, credentials: undefined } };
   }
   if (parsed.username === '' && parsed.password === '') return { ok: true, value: { transport, remote: url, display: url, credentials: undefined } };

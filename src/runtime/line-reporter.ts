@@ -67,7 +67,11 @@ export function daemonLine(e: DaemonEvent, quiet: boolean): string[] {
     case 'daemon-started':
       return quiet ? [] : [`gitwatch running (pid ${e.pid}), watching ${e.repos.length} repo${e.repos.length === 1 ? '' : 's'}: ${e.repos.join(', ')}`];
     case 'config-reloaded': {
-      const parts = [['added', e.added], ['removed', e.removed], ['changed', e.changed]] as const;
+      const parts = [
+        ['added', e.added],
+        ['removed', e.removed],
+        ['changed', e.changed],
+      ] as const;
       const said = parts.filter(([, names]) => names.length > 0).map(([what, names]) => `${what} ${names.join(', ')}`);
       return [`config reloaded: ${said.length > 0 ? said.join('; ') : 'no repo changed'}`];
     }

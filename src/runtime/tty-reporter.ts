@@ -6,7 +6,11 @@ import { Listr, PRESET_TIMER, type ListrTask } from 'listr2';
 import type { DaemonEvent, GitwatchEvent, Reporter } from './events.js';
 import { daemonLine } from './line-reporter.js';
 
-type StepOutcome = { readonly kind: 'ok' } | { readonly kind: 'fail'; readonly error: string } | { readonly kind: 'skip' } | { readonly kind: 'ignored'; readonly error: string };
+type StepOutcome =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'fail'; readonly error: string }
+  | { readonly kind: 'skip' }
+  | { readonly kind: 'ignored'; readonly error: string };
 
 interface ActiveRun {
   output: (line: string) => void;
@@ -46,7 +50,12 @@ export class TtyReporter implements Reporter {
       case 'step-output':
         return this.runs.get(e.repo)?.output(e.line);
       case 'step-finished': {
-        const outcome: StepOutcome = e.status === 'succeeded' ? { kind: 'ok' } : e.ignored ? { kind: 'ignored', error: e.error ?? e.status } : { kind: 'fail', error: e.error ?? e.status };
+        const outcome: StepOutcome =
+          e.status === 'succeeded'
+            ? { kind: 'ok' }
+            : e.ignored
+              ? { kind: 'ignored', error: e.error ?? e.status }
+              : { kind: 'fail', error: e.error ?? e.status };
         return this.settle(e.repo, e.index, outcome);
       }
       case 'step-skipped':
@@ -127,10 +136,12 @@ export class TtyReporter implements Reporter {
       registerSignalListeners: false,
       rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false, collapseErrors: false },
     });
-    this.queue = this.queue.then(() => list.run()).then(
-      () => undefined,
-      () => undefined,
-    );
+    this.queue = this.queue
+      .then(() => list.run())
+      .then(
+        () => undefined,
+        () => undefined,
+      );
   }
 
   async close(): Promise<void> {

@@ -104,7 +104,14 @@ class RepoWorker {
   }
 
   snapshot(): WorkerSnapshot {
-    return { repo: this.repo.name, phase: this.phase, nextCheckAt: this.nextCheckAt, failures: this.failures, checks: this.checks, lastCheckError: this.lastError };
+    return {
+      repo: this.repo.name,
+      phase: this.phase,
+      nextCheckAt: this.nextCheckAt,
+      failures: this.failures,
+      checks: this.checks,
+      lastCheckError: this.lastError,
+    };
   }
 
   private get active(): boolean {

@@ -93,10 +93,14 @@ async function waitForPort(port: number, child: ChildProcess, limitMs = 10_000):
 /** `git daemon` on 127.0.0.1 serving every repo under `basePath`; stopped when the test ends. */
 export async function startGitDaemon(t: TestContext, basePath: string): Promise<{ url: (name: string) => string; port: number; stop: () => Promise<void> }> {
   const port = await freePort();
-  const child = spawn('git', ['daemon', '--reuseaddr', '--export-all', `--base-path=${basePath}`, '--listen=127.0.0.1', `--port=${port}`, '--enable=upload-pack', basePath], {
-    env: testEnv(basePath),
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'git',
+    ['daemon', '--reuseaddr', '--export-all', `--base-path=${basePath}`, '--listen=127.0.0.1', `--port=${port}`, '--enable=upload-pack', basePath],
+    {
+      env: testEnv(basePath),
+      stdio: 'ignore',
+    },
+  );
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));

@@ -13,7 +13,10 @@ export interface HttpGitOptions {
   readonly onRequest?: (req: IncomingMessage) => Promise<void> | void;
 }
 
-export async function startHttpGit(t: TestContext, options: HttpGitOptions): Promise<{ url: (name: string) => string; requests: () => number; denied: () => number }> {
+export async function startHttpGit(
+  t: TestContext,
+  options: HttpGitOptions,
+): Promise<{ url: (name: string) => string; requests: () => number; denied: () => number }> {
   let requests = 0;
   let denied = 0;
   const expected = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString('base64')}`;

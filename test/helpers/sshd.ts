@@ -64,7 +64,26 @@ export async function startSshd(t: TestContext, dir: string): Promise<Sshd> {
   const until = Date.now() + 10_000;
   for (;;) {
     try {
-      execFileSync('ssh', ['-F', '/dev/null', '-p', String(port), '-i', clientKey, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'BatchMode=yes', `${user}@127.0.0.1`, 'true'], { stdio: 'ignore', timeout: 5000 });
+      execFileSync(
+        'ssh',
+        [
+          '-F',
+          '/dev/null',
+          '-p',
+          String(port),
+          '-i',
+          clientKey,
+          '-o',
+          'IdentitiesOnly=yes',
+          '-o',
+          `UserKnownHostsFile=${knownHosts}`,
+          '-o',
+          'BatchMode=yes',
+          `${user}@127.0.0.1`,
+          'true',
+        ],
+        { stdio: 'ignore', timeout: 5000 },
+      );
       break;
     } catch {
       if (Date.now() > until || child.exitCode !== null) throw new Error(`sshd did not start: ${stderr}`);
