@@ -310,3 +310,42 @@ describe('files gitwatch creates for itself', () => {
     }
   });
 });
+
+describe('a private certificate authority', () => {
+  test('GIT_SSL_CAINFO reaches git, so an https remote signed by a private CA works; without it the check says why', async (t) => {
+    const { generate } = await import('selfsigned');
+    const ca = await generate([{ name: 'commonName', value: 'gitwatch test CA' }], {
+      keyType: 'ec',
+      algorithm: 'sha256',
+      extensions: [
+        { name: 'basicConstraints', cA: true },
+        { name: 'keyUsage', keyCertSign: true, cRLSign: true },
+      ],
+    });
+    const leaf = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+      keyType: 'ec',
+      algorithm: 'sha256',
+      ca: { key: ca.private, cert: ca.cert },
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
+      ],
+    });
+    const root = await tempDir(t);
+    await TestRepo.create(path.join(root, 'served', 'site'));
+    const caFile = path.join(root, 'ca.pem');
+    await writeFile(caFile, ca.cert);
+    const https = await startHttpGit(t, { root: path.join(root, 'served'), user: 'u', password: 'p', tls: { key: leaf.private, cert: leaf.cert } });
+    const project = await makeProject(t);
+    await project.writeConfig({ version: 1, repos: { site: { url: https.url('site').replace('https://', 'https://u:p@'), pipeline: ['true'] } } });
+
+    const untrusted = await project.cli('once');
+    assert.equal(untrusted.code, 1, untrusted.stdout + untrusted.stderr);
+    assert.match(untrusted.stdout, /TLS certificate check failed: .*certificate.*GIT_SSL_CAINFO/);
+
+    project.env['GIT_SSL_CAINFO'] = caFile;
+    const trusted = await project.cli('once');
+    assert.equal(trusted.code, 0, trusted.stdout + trusted.stderr);
+    assert.equal((await project.state()).repos['site']?.lastRun?.status, 'succeeded');
+  });
+});

@@ -7,6 +7,8 @@ import { redactUrls } from '../rules/remote-url.js';
 
 const RULES: readonly (readonly [GitErrorKind, RegExp])[] = [
   ['host-key', /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known/i],
+  // git daemon's refusal says "access denied" too, but it means the path is not served.
+  ['not-found', /repository not exported/i],
   ['tls', /SSL certificate problem|server certificate verification failed|certificate verify failed|unable to get local issuer certificate/i],
   [
     'auth',

@@ -1,7 +1,8 @@
 // `git http-backend` behind HTTP basic auth on 127.0.0.1: a real smart-HTTP remote that wants credentials.
 
 import { spawn } from 'node:child_process';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 
@@ -11,6 +12,8 @@ export interface HttpGitOptions {
   readonly password: string;
   /** Runs before each authorised request is served: a moment when git is waiting on us. */
   readonly onRequest?: (req: IncomingMessage) => Promise<void> | void;
+  /** Serve https with this key and certificate (PEM) instead of http. */
+  readonly tls?: { readonly key: string; readonly cert: string } | undefined;
 }
 
 export async function startHttpGit(
@@ -20,7 +23,7 @@ export async function startHttpGit(
   let requests = 0;
   let denied = 0;
   const expected = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString('base64')}`;
-  const server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     if (req.headers.authorization !== expected) {
       denied++;
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' }).end('unauthorized\n');
@@ -69,10 +72,12 @@ export async function startHttpGit(
       });
       cgi.stdout.on('end', () => res.end());
     });
-  });
+  };
+  const server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
   server.unref();
   const { port } = server.address() as AddressInfo;
-  return { url: (name) => `http://127.0.0.1:${port}/${name}`, requests: () => requests, denied: () => denied };
+  const scheme = options.tls ? 'https' : 'http';
+  return { url: (name) => `${scheme}://127.0.0.1:${port}/${name}`, requests: () => requests, denied: () => denied };
 }
