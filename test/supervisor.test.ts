@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parseConfig } from '../src/config/parse.js';
@@ -6,6 +7,7 @@ import type { ResolvedConfig } from '../src/config/types.js';
 import { GitClient } from '../src/git/client.js';
 import { StateKeeper } from '../src/state/state-keeper.js';
 import { PipelineQueue } from '../src/supervisor/pipeline-queue.js';
+import { Reloader } from '../src/supervisor/reloader.js';
 import { backoffDelay, Supervisor, type WorkerSnapshot } from '../src/supervisor/supervisor.js';
 import { CollectingReporter } from './helpers/collect.js';
 import { FakeClock } from './helpers/fake-clock.js';
@@ -218,5 +220,73 @@ describe('supervisor', () => {
         ['added', 1],
       ],
     );
+  });
+});
+
+describe('reloader', () => {
+  async function reloading(t: import('node:test').TestContext) {
+    const dir = await tempDir(t);
+    const remote = await TestRepo.create(path.join(dir, 'site'));
+    const repos = { site: { url: remote.url, interval: '1h', pipeline: ['true'] } };
+    const s = await start(t, dir, repos);
+    const file = path.join(dir, 'gitwatch.yaml');
+    const text = stringify({ version: 1, repos });
+    await writeFile(file, text);
+    const controller = new AbortController();
+    t.after(() => controller.abort());
+    const reloader = new Reloader({
+      file: 'gitwatch.yaml',
+      absolutePath: file,
+      text,
+      supervisor: s.supervisor,
+      reporter: s.reporter,
+      clock: s.clock,
+      env: {},
+      signal: controller.signal,
+    });
+    await s.settled();
+    /** Writes the file, lets the debounce pass, and waits for the reload to finish. */
+    const edit = async (content: string, force = false): Promise<void> => {
+      await writeFile(file, content);
+      reloader.schedule(force);
+      s.clock.advance(150);
+      await new Promise((r) => setImmediate(r));
+      await reloader.idle();
+    };
+    return { ...s, remote, edit, controller };
+  }
+
+  test('applies a valid edit per repo and ignores a write that changes nothing', async (t) => {
+    const r = await reloading(t);
+    const repos = { site: { url: r.remote.url, interval: '1h', pipeline: ['true'] }, docs: { url: r.remote.url, interval: '1h', pipeline: ['true'] } };
+    await r.edit(stringify({ version: 1, repos }));
+    assert.deepEqual(r.reporter.of('config-reloaded'), [{ type: 'config-reloaded', added: ['docs'], removed: [], changed: [] }]);
+    await r.edit(stringify({ version: 1, repos }));
+    assert.equal(r.reporter.of('config-reloaded').length, 1, 'the same text is not applied twice');
+    await r.edit(stringify({ version: 1, repos }), true);
+    assert.equal(r.reporter.of('config-reloaded').length, 2, 'SIGHUP applies it anyway');
+    // The added repo's first check runs now: let it end before the temp folder goes.
+    await r.supervisor.until((w) => w.every((x) => x.checks >= 1));
+    await r.settled();
+  });
+
+  test('a broken edit is reported like validate, through the reporter, and the running config stays', async (t) => {
+    const r = await reloading(t);
+    await r.edit(`version: 1\nrepos:\n  site:\n    url: ${r.remote.url}\n    interval: soon\n    pipeline: [ "true" ]\n`);
+    const [rejected] = r.reporter.of('config-rejected');
+    assert.equal(rejected?.problems, 1);
+    assert.match(rejected?.detail ?? '', /^gitwatch\.yaml:5:15: expected a duration .* \(at repos\.site\.interval\)\n5 \| {5}interval: soon\n/);
+    assert.equal(r.supervisor.config.repos[0]?.intervalMs, 3_600_000);
+  });
+
+  test("moving 'state' or 'workdir' needs a restart: the running config stays", async (t) => {
+    const r = await reloading(t);
+    await r.edit(stringify({ version: 1, state: 'elsewhere.json', repos: { site: { url: r.remote.url, interval: '1h', pipeline: ['true'] } } }));
+    await r.edit(stringify({ version: 1, workdir: 'other', repos: { site: { url: r.remote.url, interval: '1h', pipeline: ['true'] } } }));
+    assert.deepEqual(
+      r.reporter.of('config-rejected').map((e) => e.detail),
+      ["gitwatch: gitwatch.yaml: 'state' changed; restart gitwatch to apply it", "gitwatch: gitwatch.yaml: 'workdir' changed; restart gitwatch to apply it"],
+    );
+    assert.equal(r.reporter.of('config-reloaded').length, 0);
   });
 });
