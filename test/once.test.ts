@@ -84,11 +84,13 @@ describe('gitwatch once', () => {
     assert.ok(!lines.some((l) => l.includes('step=deploy')), 'the step after the failure ran');
     assert.deepEqual(lines.filter((l) => l.startsWith('bad')).map((l) => l.split(' ')[1]), [firstBad, newer]);
 
-    // The failed commit is not re-run on every cycle.
+    // The failed commit is not re-run on every cycle, but the repo stays red until a newer commit fixes it.
     const again = await project.cli('once');
-    assert.equal(again.code, 0);
+    assert.equal(again.code, 1, again.stdout + again.stderr);
     assert.match(again.stdout, /bad · .* failed before/);
     assert.equal((await project.record()).filter((l) => l.startsWith('bad')).length, 2);
+    // Selecting only the healthy repo leaves the waiting one out of the exit code.
+    assert.equal((await project.cli('once', 'good')).code, 0);
   });
 
   test('a failure after a success leaves the commit where it was', async (t) => {
