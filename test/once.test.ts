@@ -218,6 +218,21 @@ describe('gitwatch once', () => {
     process.kill(bg, 'SIGKILL');
   });
 
+  test("a step whose cwd is missing in the checkout fails with that reason, not as a missing command", async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+    const project = await makeProject(t, {
+      version: 1,
+      repos: { site: { url: remote.url, pipeline: [{ name: 'build', run: RECORD_STEP, cwd: 'web' }, { name: 'deploy', run: RECORD_STEP }] } },
+    });
+    const result = await project.cli('once');
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, /site build ✖ .*cwd 'web' does not exist in the checkout/);
+    assert.doesNotMatch(result.stdout, /command not found/);
+    assert.match(result.stdout, /site deploy - skipped/);
+    assert.deepEqual(await project.record(), []);
+    assert.equal((await project.state()).repos['site']?.lastRun?.error, "step 'build': cwd 'web' does not exist in the checkout");
+  });
+
   test('a local failure (the checkout path is a file) fails that repo only', async (t) => {
     const root = await tempDir(t);
     const remote = await TestRepo.create(path.join(root, 'site'));
