@@ -2,6 +2,7 @@
 // a time limit that kills the whole group (SIGTERM, then SIGKILL), and interruption on shutdown.
 
 import type { WriteStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import type { StepStatus } from '../runtime/events.js';
 import { trackStep, untrackStep } from './running-steps.js';
 
@@ -29,7 +30,6 @@ export interface StepProcessResult {
 /** How long output may still arrive after the step's process has exited. */
 const DRAIN_MS = 100;
 
-
 export async function runStepProcess(options: StepProcessOptions): Promise<StepProcessResult> {
   // Loaded on first use: a cycle with nothing to run never pays for it.
   const { execa } = await import('execa');
@@ -47,12 +47,15 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   const pid = child.pid;
   if (pid !== undefined) trackStep(pid);
   const lines = new LineSplitter(options.onLine);
-  for (const stream of [child.stdout, child.stderr]) {
+  // A read can end inside a multi-byte character; each stream keeps its own partial bytes for the next read.
+  const decoders = [child.stdout, child.stderr].map((stream) => {
+    const decoder = new StringDecoder('utf8');
     stream?.on('data', (chunk: Buffer) => {
       options.log?.write(chunk);
-      lines.push(chunk.toString('utf8'));
+      lines.push(decoder.write(chunk));
     });
-  }
+    return decoder;
+  });
 
   let stopped: StepStatus | undefined;
   let killing: Promise<void> | undefined;
@@ -82,6 +85,7 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   clearTimeout(drainTimer);
   child.stdout?.destroy();
   child.stderr?.destroy();
+  for (const decoder of decoders) lines.push(decoder.end());
   lines.flush();
   // A stop in progress (timeout, shutdown) finishes killing the group before the step counts as ended.
   await killing;
