@@ -123,7 +123,8 @@ describe('gitwatch run', () => {
 
   test('a second instance exits 2 naming the pid; after kill -9 the next start takes over and re-runs', async (t) => {
     const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
-    const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, interval: '1s', pipeline: ['echo x >> "$RECORD"; sleep 300'] } } });
+    const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, interval: '1s', pipeline: ['echo x >> "$RECORD"; while [ -d "$HOME" ]; do sleep 0.1; done'] } } });
+    // The step outlives the daemon killed with -9; it ends when the test's folder ($HOME) is removed.
     const first = startDaemon(t, project);
     await first.until(async () => (await project.record()).length === 1, 'the step');
     const second = startDaemon(t, project);
