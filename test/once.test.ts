@@ -92,11 +92,13 @@ describe('gitwatch once', () => {
       [firstBad, newer],
     );
 
-    // The failed commit is not re-run on every cycle.
+    // The failed commit is not re-run on every cycle, but the repo stays red until a newer commit fixes it.
     const again = await project.cli('once');
-    assert.equal(again.code, 0);
+    assert.equal(again.code, 1, again.stdout + again.stderr);
     assert.match(again.stdout, /bad · .* failed before/);
     assert.equal((await project.record()).filter((l) => l.startsWith('bad')).length, 2);
+    // Selecting only the healthy repo leaves the waiting one out of the exit code.
+    assert.equal((await project.cli('once', 'good')).code, 0);
   });
 
   test('a failure after a success leaves the commit where it was', async (t) => {
@@ -228,6 +230,29 @@ describe('gitwatch once', () => {
     // Background processes a finished step leaves behind are left alone.
     assert.doesNotThrow(() => process.kill(bg, 0));
     process.kill(bg, 'SIGKILL');
+  });
+
+  test('a step whose cwd is missing in the checkout fails with that reason, not as a missing command', async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+    const project = await makeProject(t, {
+      version: 1,
+      repos: {
+        site: {
+          url: remote.url,
+          pipeline: [
+            { name: 'build', run: RECORD_STEP, cwd: 'web' },
+            { name: 'deploy', run: RECORD_STEP },
+          ],
+        },
+      },
+    });
+    const result = await project.cli('once');
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, /site build ✖ .*cwd 'web' does not exist in the checkout/);
+    assert.doesNotMatch(result.stdout, /command not found/);
+    assert.match(result.stdout, /site deploy - skipped/);
+    assert.deepEqual(await project.record(), []);
+    assert.equal((await project.state()).repos['site']?.lastRun?.error, "step 'build': cwd 'web' does not exist in the checkout");
   });
 
   test('a local failure (the checkout path is a file) fails that repo only', async (t) => {

@@ -46,7 +46,8 @@ describe('gitwatch run', () => {
     // An invalid edit is reported like validate, and the running config goes on.
     await writeFile(project.configPath, 'version: 1\nrepos:\n  b:\n    url: x\n    interval: soon\n    pipeline: ["true"]\n');
     await daemon.until(() => /gitwatch\.yaml:5:15: expected a duration/.test(daemon.stderr()), 'the error');
-    assert.match(daemon.stdout(), /config rejected \(1 problem/);
+    // stdout and stderr are two pipes: the notice on stdout may arrive a moment after the error.
+    await daemon.until(() => /config rejected \(1 problem/.test(daemon.stdout()), 'the notice on stdout');
     const shaB = await b.commit();
     await daemon.until(async () => ran(await project.record(), 'b', shaB), 'b still runs under the old config');
     assert.equal(ran(await project.record(), 'a', shaA), false, 'the removed repo still ran');
@@ -124,7 +125,11 @@ describe('gitwatch run', () => {
 
   test('a second instance exits 2 naming the pid; after kill -9 the next start takes over and re-runs', async (t) => {
     const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
-    const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, interval: '1s', pipeline: ['echo x >> "$RECORD"; sleep 300'] } } });
+    const project = await makeProject(t, {
+      version: 1,
+      repos: { site: { url: remote.url, interval: '1s', pipeline: ['echo x >> "$RECORD"; while [ -d "$HOME" ]; do sleep 0.1; done'] } },
+    });
+    // The step outlives the daemon killed with -9; it ends when the test's folder ($HOME) is removed.
     const first = startDaemon(t, project);
     await first.until(async () => (await project.record()).length === 1, 'the step');
     const second = startDaemon(t, project);

@@ -38,10 +38,10 @@ export interface CommandContext {
 export async function makeReporter(ctx: CommandContext): Promise<Reporter> {
   const verbosity: Verbosity = ctx.global.quiet ? 'quiet' : ctx.global.verbose ? 'verbose' : 'normal';
   if (ctx.global.logFormat === 'json') return new JsonReporter({ out: ctx.stdout, err: ctx.stderr, verbosity, now: () => ctx.clock.now() });
-  if (ctx.stdoutIsTTY && !ctx.global.verbose && ctx.env['CI'] === undefined) {
+  if (ctx.stdoutIsTTY && ctx.env['CI'] === undefined) {
     // listr2 is loaded only when a terminal will show it.
     const { TtyReporter } = await import('../runtime/tty-reporter.js');
-    return new TtyReporter({ out: ctx.stdout, err: ctx.stderr, quiet: ctx.global.quiet, color: ctx.global.color });
+    return new TtyReporter({ out: ctx.stdout, err: ctx.stderr, quiet: ctx.global.quiet, verbose: ctx.global.verbose, color: ctx.global.color });
   }
   return new PlainReporter({ out: ctx.stdout, err: ctx.stderr, verbosity });
 }

@@ -8,6 +8,7 @@ import { describeError } from './describe-error.js';
 import { systemClock } from '../runtime/clock.js';
 import { ProcessGroups } from '../runtime/processes.js';
 import type { CommandContext, GlobalOptions } from './context.js';
+import { GuardedOutput } from './output.js';
 
 import pkg from '../../package.json' with { type: 'json' };
 
@@ -64,6 +65,9 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
   return program;
 }
 
+const stdout = new GuardedOutput(process.stdout);
+const stderr = new GuardedOutput(process.stderr);
+
 async function main(argv: readonly string[]): Promise<ExitCode> {
   let code: ExitCode = EXIT.ok;
   const processes = new ProcessGroups({ pid: process.pid, kill: (pid, signal) => process.kill(pid, signal) });
@@ -80,7 +84,7 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
       processes.killAll();
       process.exit(EXIT.failed);
     }
-    process.stderr.write(`gitwatch: ${signal}: stopping (send it again to exit at once)\n`);
+    stderr.write(`gitwatch: ${signal}: stopping (send it again to exit at once)\n`);
     controller.abort();
   };
   const program = buildProgram(async (action, cmd) => {
@@ -95,8 +99,8 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
     const ctx: CommandContext = {
       cwd: process.cwd(),
       env: process.env,
-      stdout: process.stdout,
-      stderr: process.stderr,
+      stdout,
+      stderr,
       stdoutIsTTY: process.stdout.isTTY === true,
       clock: systemClock,
       signal: controller.signal,
@@ -114,7 +118,7 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
     try {
       code = await action(ctx);
     } catch (err) {
-      process.stderr.write(`${describeError(err)}\n`);
+      stderr.write(`${describeError(err)}\n`);
       code = exitCodeFor(err);
     }
   });
@@ -132,7 +136,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`${describeError(err)}\n`);
+    stderr.write(`${describeError(err)}\n`);
     process.exitCode = EXIT.failed;
   },
 );

@@ -11,7 +11,8 @@ export async function onceCommand(names: readonly string[], ctx: CommandContext)
   const repos = selectRepos(config, names);
   return withStateSession(ctx, config, async (deps) => {
     const outcomes = await runCycle(config, repos, deps);
-    const bad = outcomes.some((o) => o.outcome === 'failed' || o.outcome === 'interrupted' || o.outcome === 'check-failed');
+    // A head that failed before and waits for a newer commit is still broken: cron and CI stay red.
+    const bad = outcomes.some((o) => o.outcome === 'failed' || o.outcome === 'waiting' || o.outcome === 'interrupted' || o.outcome === 'check-failed');
     return bad ? EXIT.failed : EXIT.ok;
   });
 }

@@ -2,16 +2,15 @@
 // and the rule that the first failure (without continue_on_error) ends the run.
 
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { formatDuration } from '../rules/duration.js';
-import type { Env } from '../domain.js';
+import type { Env, StepStatus } from '../domain.js';
 import type { RepoConfig, Step } from '../config/types.js';
-import type { StepStatus } from '../domain.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Reporter } from '../runtime/events.js';
 import type { ProcessGroups } from '../runtime/processes.js';
-import { runStepProcess } from './step-process.js';
+import { runStepProcess, type StepProcessResult } from './step-process.js';
 
 export interface PipelineRun {
   readonly repo: RepoConfig;
@@ -64,23 +63,29 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
     log.write(`==> ${step.name}${step.name === step.run ? '' : ` (${step.run})`}\n`);
     const tail: string[] = [];
     const started = run.clock.now().getTime();
-    const result = await runStepProcess({
-      command: step.run,
-      cwd: step.cwd === undefined ? repo.checkout : path.join(repo.checkout, step.cwd),
-      env: stepEnv(run, step),
-      timeoutMs: step.timeoutMs,
-      signal: run.signal,
-      graceMs: run.graceMs,
-      clock: run.clock,
-      groups: run.groups,
-      log,
-      onLine: (line) => {
-        tail.push(line);
-        if (tail.length > TAIL_LINES) tail.shift();
-        reporter.emit({ type: 'step-output', repo: repo.name, step: step.name, line });
-      },
-    });
-    const error = stepError(step, result.status, result.exitCode, result.signal);
+    const cwd = step.cwd === undefined ? repo.checkout : path.join(repo.checkout, step.cwd);
+    // The shell would report a missing folder as a missing command (127), which points the wrong way.
+    const noCwd = step.cwd !== undefined && !(await isFolder(cwd)) ? `step '${step.name}': cwd '${step.cwd}' does not exist in the checkout` : undefined;
+    const result =
+      noCwd !== undefined
+        ? NOT_STARTED
+        : await runStepProcess({
+            command: step.run,
+            cwd,
+            env: stepEnv(run, step),
+            timeoutMs: step.timeoutMs,
+            signal: run.signal,
+            graceMs: run.graceMs,
+            clock: run.clock,
+            groups: run.groups,
+            log,
+            onLine: (line) => {
+              tail.push(line);
+              if (tail.length > TAIL_LINES) tail.shift();
+              reporter.emit({ type: 'step-output', repo: repo.name, step: step.name, line });
+            },
+          });
+    const error = noCwd ?? stepError(step, result.status, result.exitCode, result.signal);
     const ignored = error !== undefined && step.continueOnError && result.status !== 'interrupted';
     log.write(`<== ${step.name}: ${error ?? 'succeeded'}${ignored ? ' (continue_on_error)' : ''}\n`);
     const durationMs = run.clock.now().getTime() - started;
@@ -90,6 +95,12 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
   }
   if (skippedByShutdown && failure === undefined) return { status: 'interrupted', error: 'interrupted before all steps ran' };
   return failure === undefined ? { status: 'succeeded' } : { status: 'failed', error: failure };
+}
+
+const NOT_STARTED: StepProcessResult = { status: 'failed', exitCode: undefined, signal: undefined };
+
+async function isFolder(folder: string): Promise<boolean> {
+  return (await stat(folder).catch(() => undefined))?.isDirectory() === true;
 }
 
 function stepError(step: Step, status: StepStatus, code: number | undefined, signal: string | undefined): string | undefined {

@@ -2,6 +2,7 @@
 // a time limit that kills the whole group (SIGTERM, then SIGKILL), and interruption on shutdown.
 
 import type { WriteStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import type { StepStatus } from '../domain.js';
 import type { Clock } from '../runtime/clock.js';
 import type { ProcessGroups } from '../runtime/processes.js';
@@ -51,12 +52,15 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   const { groups, clock } = options;
   if (pid !== undefined) groups.track(pid);
   const lines = new LineSplitter(options.onLine);
-  for (const stream of [child.stdout, child.stderr]) {
+  // A read can end inside a multi-byte character; each stream keeps its own partial bytes for the next read.
+  const decoders = [child.stdout, child.stderr].map((stream) => {
+    const decoder = new StringDecoder('utf8');
     stream?.on('data', (chunk: Buffer) => {
       options.log?.write(chunk);
-      lines.push(chunk.toString('utf8'));
+      lines.push(decoder.write(chunk));
     });
-  }
+    return decoder;
+  });
 
   let stopped: StepStatus | undefined;
   let killing: Promise<void> | undefined;
@@ -90,6 +94,7 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   drain.abort();
   child.stdout?.destroy();
   child.stderr?.destroy();
+  for (const decoder of decoders) lines.push(decoder.end());
   lines.flush();
   // A stop in progress (timeout, shutdown) finishes killing the group before the step counts as ended.
   await killing;

@@ -1,150 +1,91 @@
-// Output on a terminal: listr2 shows each repo's run with a spinner per step, its duration and the last
-// lines of its output. listr2 drives the display; the pipeline's events settle its tasks.
+// Output on a terminal. Each run is drawn live by listr2 (see tty-run.ts) and, once over, erased and
+// replaced by its summary; everything else is a plain line. One thing is on screen at a time: lines that
+// come in while a run is drawn wait for it to end, so the live view never has to share the screen.
 
 import type { Writable } from 'node:stream';
-import { Listr, PRESET_TIMER, type ListrTask } from 'listr2';
 import type { DaemonEvent, GitwatchEvent, Reporter } from './events.js';
-import { daemonLine } from './line-reporter.js';
-
-type StepOutcome =
-  | { readonly kind: 'ok' }
-  | { readonly kind: 'fail'; readonly error: string }
-  | { readonly kind: 'skip' }
-  | { readonly kind: 'ignored'; readonly error: string };
-
-interface ActiveRun {
-  output: (line: string) => void;
-  readonly outcomes: Map<number, StepOutcome>;
-  readonly waiters: Map<number, (o: StepOutcome) => void>;
-  readonly finished: (error: string | undefined) => void;
-}
+import { LiveRun } from './tty-run.js';
+import { eventLines, makeStyle, runSummary, type SummaryOptions } from './tty-summary.js';
 
 export interface TtyReporterOptions {
   readonly out: Writable;
-  /** Diagnostics: a rejected config's problems. */
+  /** Written by others while a run is drawn; held back until the view is erased. */
   readonly err: Writable;
   readonly quiet: boolean;
+  readonly verbose: boolean;
   readonly color: boolean;
 }
 
-const short = (sha: string): string => sha.slice(0, 12);
+/** The running step's latest lines on screen: enough to see progress, few enough to fit any terminal. */
+const OUTPUT_LINES = 5;
+const VERBOSE_OUTPUT_LINES = 10;
 
 export class TtyReporter implements Reporter {
   private queue: Promise<void> = Promise.resolve();
-  private readonly runs = new Map<string, ActiveRun>();
+  private run: LiveRun | undefined;
+  private readonly summary: SummaryOptions;
 
-  constructor(private readonly options: TtyReporterOptions) {}
+  constructor(private readonly options: TtyReporterOptions) {
+    this.summary = { quiet: options.quiet, verbose: options.verbose, style: makeStyle(options.color) };
+  }
 
   emit(e: GitwatchEvent | DaemonEvent): void {
     switch (e.type) {
-      case 'check-failed':
-        return this.show(e.repo, `check failed: ${e.error}`, false);
-      case 'up-to-date':
-        return this.options.quiet ? undefined : this.show(e.repo, `up to date at ${short(e.commit)}`, true);
-      case 'waiting':
-        return this.options.quiet ? undefined : this.show(e.repo, `${short(e.commit)} ${e.reason}`, true);
       case 'run-started':
-        return this.startRun(e.repo, `${e.repo} ${short(e.commit)} on ${e.branch}`, e.steps);
+        return this.startRun(e);
       case 'step-started':
-        return;
+        return this.runOf(e.repo)?.stepStarted(e.index);
       case 'step-output':
-        return this.runs.get(e.repo)?.output(e.line);
-      case 'step-finished': {
-        const outcome: StepOutcome =
-          e.status === 'succeeded'
-            ? { kind: 'ok' }
-            : e.ignored
-              ? { kind: 'ignored', error: e.error ?? e.status }
-              : { kind: 'fail', error: e.error ?? e.status };
-        return this.settle(e.repo, e.index, outcome);
-      }
+        return this.runOf(e.repo)?.output(e.line);
+      case 'step-finished':
+        return this.runOf(e.repo)?.stepFinished(e);
       case 'step-skipped':
-        return this.settle(e.repo, e.index, { kind: 'skip' });
+        return this.runOf(e.repo)?.stepSkipped(e.index);
       case 'run-finished': {
-        const run = this.runs.get(e.repo);
-        this.runs.delete(e.repo);
-        const ok = e.status === 'succeeded' || e.status === 'skipped';
-        return run?.finished(ok ? undefined : `${e.status}: ${e.error ?? ''}${e.log ? ` (log: ${e.log})` : ''}`);
+        const run = this.runOf(e.repo);
+        this.run = undefined;
+        return run?.finish({ status: e.status, durationMs: e.durationMs, error: e.error, log: e.log });
       }
-      default:
-        if (e.type === 'config-rejected') this.options.err.write(`${e.detail}\n`);
-        for (const line of daemonLine(e, this.options.quiet)) this.enqueue([{ title: line, task: () => undefined }]);
+      default: {
+        // The problems themselves go to stderr, like `validate` prints them, once the screen is free.
+        if (e.type === 'config-rejected') this.enqueue(() => void this.options.err.write(`${e.detail}\n`));
+        const lines = eventLines(e, this.summary);
+        if (lines.length > 0) this.enqueue(() => this.write(lines));
+      }
     }
   }
 
-  private settle(repo: string, index: number, outcome: StepOutcome): void {
-    const run = this.runs.get(repo);
-    if (!run) return;
-    run.outcomes.set(index, outcome);
-    run.waiters.get(index)?.(outcome);
+  private runOf(repo: string): LiveRun | undefined {
+    return this.run?.repo === repo ? this.run : undefined;
   }
 
-  private show(repo: string, title: string, ok: boolean): void {
-    this.enqueue([
-      {
-        title: `${repo} ${title}`,
-        task: () => {
-          if (!ok) throw new Error(`${repo} ${title}`);
-        },
-      },
-    ]);
-  }
-
-  private startRun(repo: string, title: string, steps: readonly string[]): void {
-    let finished: (error: string | undefined) => void = () => undefined;
-    const done = new Promise<string | undefined>((resolve) => (finished = resolve));
-    const run: ActiveRun = { output: () => undefined, outcomes: new Map(), waiters: new Map(), finished };
-    this.runs.set(repo, run);
-    const stepTasks: ListrTask[] = steps.map((name, index) => ({
-      title: name,
-      rendererOptions: { outputBar: 5, persistentOutput: false },
-      task: async (_ctx, task) => {
-        // Output lines go to whichever step listr2 is showing now.
-        run.output = (line: string) => (task.output = line);
-        const outcome = run.outcomes.get(index) ?? (await new Promise<StepOutcome>((resolve) => run.waiters.set(index, resolve)));
-        switch (outcome.kind) {
-          case 'ok':
-            return;
-          case 'skip':
-            task.skip(`${name} (skipped)`);
-            return;
-          case 'ignored':
-            task.title = `${name} (failed, continue_on_error: ${outcome.error})`;
-            return;
-          case 'fail':
-            throw new Error(outcome.error);
-        }
-      },
-    }));
-    this.enqueue([
-      {
-        title,
-        task: async (_ctx, task) => {
-          const list = task.newListr(stepTasks, { concurrent: false, exitOnError: false });
-          await list.run();
-          const error = await done;
-          if (error !== undefined) throw new Error(`${repo} ${error}`);
-        },
-      },
-    ]);
-  }
-
-  private enqueue(tasks: ListrTask[]): void {
-    const list = new Listr(tasks, {
-      renderer: 'default',
-      exitOnError: false,
-      registerSignalListeners: false,
-      rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false, collapseErrors: false },
+  private startRun(e: Extract<GitwatchEvent, { type: 'run-started' }>): void {
+    // Pipelines run one at a time; a run still open here will never hear its end.
+    this.run?.finish(undefined);
+    const { out, err, quiet, verbose, color } = this.options;
+    const run = new LiveRun(e, { out, err, color, outputLines: verbose ? VERBOSE_OUTPUT_LINES : OUTPUT_LINES, keepLines: verbose });
+    this.run = run;
+    this.enqueue(async () => {
+      // Quiet shows failures only: no live view, just the summary of a run that went wrong.
+      await (quiet ? run.finished : run.show());
+      this.write(runSummary(run.view, this.summary));
     });
-    this.queue = this.queue
-      .then(() => list.run())
-      .then(
-        () => undefined,
-        () => undefined,
-      );
+  }
+
+  private write(lines: readonly string[]): void {
+    if (lines.length > 0) this.options.out.write(`${lines.join('\n')}\n`);
+  }
+
+  private enqueue(work: () => Promise<void> | void): void {
+    this.queue = this.queue.then(work).catch((err: unknown) => {
+      this.options.err.write(`gitwatch: the terminal view failed (this is a bug): ${(err as Error).message}\n`);
+    });
   }
 
   async close(): Promise<void> {
+    // A run that never reported its end (gitwatch is stopping) must not keep its view up.
+    this.run?.finish(undefined);
+    this.run = undefined;
     await this.queue;
   }
 }

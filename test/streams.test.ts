@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { BIN } from './helpers/cli.js';
+import { TestRepo } from './helpers/git-fixtures.js';
+import { makeProject, RECORD_STEP } from './helpers/project.js';
+import { tempDir } from './helpers/temp.js';
+
+test('a reader that goes away (`gitwatch once | head -1`) neither kills the run nor leaves a trace', async (t) => {
+  const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+  // Each step waits a moment, so most output is written after the reader has gone.
+  const steps = ['one', 'two', 'three'].map((name) => ({ name, run: `sleep 0.3; echo ${name}; ${RECORD_STEP}` }));
+  const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, pipeline: steps } } });
+  const child = spawn(process.execPath, [BIN, 'once'], { cwd: project.dir, env: project.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let first = '';
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (d: Buffer) => {
+      first += d.toString();
+      // What `head -1` does: read one line, then close the pipe.
+      if (first.includes('\n')) {
+        child.stdout.destroy();
+        resolve();
+      }
+    });
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  assert.match(first, /^site ▶ /);
+  assert.equal(code, 0, stderr);
+  assert.equal(stderr, '');
+  assert.deepEqual(
+    (await project.record()).map((l) => l.split('step=')[1]),
+    ['one', 'two', 'three'],
+  );
+  const state = await project.state();
+  assert.equal(state.repos['site']?.lastRun?.status, 'succeeded');
+  assert.equal(state.repos['site']?.commit, remote.head());
+  assert.equal(existsSync(`${project.statePath}.pid`), false, 'the pid file was left behind');
+});
+
+test('a UTF-8 character split across two reads of a step reaches events and JSON intact', async (t) => {
+  const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+  const project = await makeProject(t, {
+    version: 1,
+    repos: { site: { url: remote.url, pipeline: [{ name: 'split', run: "printf 'caf\\303'; sleep 0.3; printf '\\251 ok\\n'" }] } },
+  });
+  const plain = await project.cli('once', '-v');
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.match(plain.stdout, /^site split │ café ok$/m);
+  assert.doesNotMatch(plain.stdout, /\uFFFD/);
+
+  await remote.commit();
+  const json = await project.cli('--log-format', 'json', '-v', 'once');
+  assert.equal(json.code, 0, json.stderr);
+  const events = json.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; line?: string });
+  assert.deepEqual(
+    events.filter((e) => e.event === 'step-output').map((e) => e.line),
+    ['café ok'],
+  );
+});
