@@ -42,8 +42,11 @@ export function shortSha(sha: string): string {
 export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted';
 export const RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'skipped', 'interrupted'];
 
-/** How a step ended. */
-export type StepStatus = 'succeeded' | 'failed' | 'timed-out' | 'interrupted';
+/** How a step ended. `canceled`: stopped by `gitwatch cancel`. */
+export type StepStatus = 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'canceled';
+
+/** What a daemon's repo worker does now. */
+export type Phase = 'idle' | 'checking' | 'queued' | 'running' | 'backoff' | 'paused' | 'stopped';
 
 /** A config problem located in its file; it prints as `FILE:LINE:COL: message (at key.path)`. */
 export interface Diagnostic {

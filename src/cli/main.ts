@@ -58,6 +58,37 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
       run(async (ctx) => (await import('./status.js')).statusCommand({ json: opts.json ?? false }, ctx), cmd),
     );
   program
+    .command('trigger')
+    .description("run the named repos' pipelines now, new commit or not (through the daemon, or here when none runs)")
+    .option('--wait', "wait for the daemon's run and exit with its result")
+    .argument('<repo...>', 'repos to run')
+    .action((repos: string[], opts: { wait?: boolean }, cmd: Command) =>
+      run(async (ctx) => (await import('./control-commands.js')).triggerCommand(repos, { wait: opts.wait ?? false }, ctx), cmd),
+    );
+  program
+    .command('logs')
+    .description("print the newest run's output; -f follows it, and the runs after it, until Ctrl-C")
+    .option('-f, --follow', 'keep following')
+    .argument('<repo>', 'the repo')
+    .action((repo: string, opts: { follow?: boolean }, cmd: Command) =>
+      run(async (ctx) => (await import('./logs.js')).logsCommand(repo, { follow: opts.follow ?? false }, ctx), cmd),
+    );
+  program
+    .command('pause')
+    .description('stop checking the named repos (a running pipeline finishes); lasts across restarts')
+    .argument('<repo...>', 'repos to pause')
+    .action((repos: string[], _opts, cmd: Command) => run(async (ctx) => (await import('./control-commands.js')).pauseCommand(repos, true, ctx), cmd));
+  program
+    .command('resume')
+    .description('check the named repos again, at once')
+    .argument('<repo...>', 'repos to resume')
+    .action((repos: string[], _opts, cmd: Command) => run(async (ctx) => (await import('./control-commands.js')).pauseCommand(repos, false, ctx), cmd));
+  program
+    .command('cancel')
+    .description("stop the repo's running pipeline (needs a running daemon)")
+    .argument('<repo>', 'the repo')
+    .action((repo: string, _opts, cmd: Command) => run(async (ctx) => (await import('./control-commands.js')).cancelCommand(repo, ctx), cmd));
+  program
     .command('init')
     .description('write a commented starter config (refuses to overwrite)')
     .argument('[file]', 'where to write it (default: ./gitwatch.yaml)')

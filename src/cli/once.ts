@@ -1,6 +1,7 @@
 // `gitwatch once [REPO...]`: one cycle over all (or the named) repos, then exit.
 
 import { runCycle } from '../cycle/cycle.js';
+import type { RepoOutcome } from '../cycle/turn.js';
 import { EXIT, type ExitCode } from '../errors.js';
 import { loadForCommand, selectRepos } from './config-input.js';
 import type { CommandContext } from './context.js';
@@ -9,10 +10,11 @@ import { withStateSession } from './session.js';
 export async function onceCommand(names: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const { config } = await loadForCommand(ctx);
   const repos = selectRepos(config, names);
-  return withStateSession(ctx, config, async (deps) => {
-    const outcomes = await runCycle(config, repos, deps);
-    // A head that failed before and waits for a newer commit is still broken: cron and CI stay red.
-    const bad = outcomes.some((o) => o.outcome === 'failed' || o.outcome === 'waiting' || o.outcome === 'interrupted' || o.outcome === 'check-failed');
-    return bad ? EXIT.failed : EXIT.ok;
-  });
+  return withStateSession(ctx, config, async (deps) => onceExitCode(await runCycle(config, repos, deps)));
+}
+
+/** A head that failed before and waits for a newer commit is still broken: cron and CI stay red. */
+export function onceExitCode(outcomes: readonly RepoOutcome[]): ExitCode {
+  const bad = outcomes.some((o) => o.outcome === 'failed' || o.outcome === 'waiting' || o.outcome === 'interrupted' || o.outcome === 'check-failed');
+  return bad ? EXIT.failed : EXIT.ok;
 }

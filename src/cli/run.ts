@@ -1,23 +1,37 @@
 // `gitwatch run`: the daemon. A supervisor per repo until SIGINT/SIGTERM; the config is hot-reloaded on
-// change and on SIGHUP (supervisor/reloader.ts), and a broken edit is reported while the previous config
-// keeps running.
+// change and on SIGHUP (supervisor/reloader.ts), a broken edit is reported while the previous config keeps
+// running, and the control socket answers `status`, `trigger`, `pause`, `resume` and `cancel`.
 
 import { locateConfig } from '../config/load.js';
 import { watchConfigFile } from '../config/watch.js';
+import { startControlServer, type ControlServer } from '../control/server.js';
 import { EXIT, type ExitCode } from '../errors.js';
+import { Activity } from '../runtime/activity.js';
 import { Reloader } from '../supervisor/reloader.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { loadForCommand } from './config-input.js';
 import type { CommandContext } from './context.js';
+import { daemonControl } from './daemon-control.js';
 import { withStateSession } from './session.js';
 
 export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
   const loaded = await loadForCommand(ctx);
   const location = locateConfig(ctx.global.config, ctx.cwd, ctx.env);
   return withStateSession(ctx, loaded.config, async (deps) => {
-    const { reporter } = deps;
-    const supervisor = new Supervisor(loaded.config, { ...deps, random: ctx.random });
+    const reporter = new Activity(deps.reporter, ctx.clock);
+    const startedAt = ctx.clock.now();
+    const supervisor = new Supervisor(loaded.config, { ...deps, reporter, random: ctx.random });
     reporter.emit({ type: 'daemon-started', repos: loaded.config.repos.map((r) => r.name), pid: ctx.processes.pid });
+    const control = await startControl(
+      ctx,
+      loaded.config.statePath,
+      daemonControl({
+        supervisor,
+        activity: reporter,
+        state: deps.state,
+        info: { pid: ctx.processes.pid, startedAt: startedAt.toISOString(), config: location.absolutePath },
+      }),
+    );
     const reloader = new Reloader({
       file: location.file,
       absolutePath: location.absolutePath,
@@ -36,8 +50,21 @@ export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
     } finally {
       offHangup();
       await watcher.close();
+      await control?.close();
       reporter.emit({ type: 'daemon-stopped' });
     }
     return EXIT.ok;
   });
+}
+
+/** Without its socket the daemon still does its work; it says why `status` and friends cannot reach it. */
+async function startControl(ctx: CommandContext, statePath: string, handler: Parameters<typeof startControlServer>[1]): Promise<ControlServer | undefined> {
+  try {
+    return await startControlServer(statePath, handler);
+  } catch (error) {
+    ctx.stderr.write(
+      `gitwatch: no control socket at ${statePath}.sock (${(error as Error).message}); status, trigger, pause and cancel cannot reach this daemon\n`,
+    );
+    return undefined;
+  }
 }

@@ -1,54 +1,49 @@
-// `gitwatch status [--json]`: per repo, the branch, the processed commit, the last run and its result.
-// Repos removed from the config but still in the state are listed as removed.
+// `gitwatch status [--json]`: per repo, the branch, the processed commit, the last run and its result; with
+// a daemon on the same state, also what each repo does now. Removed repos still in the state are listed.
 
+import { askDaemon, firstReply } from '../control/client.js';
+import type { RepoStatus, StatusReport } from '../control/protocol.js';
+import { shortSha } from '../domain.js';
 import { EXIT, type ExitCode } from '../errors.js';
-import { readState, type RepoState } from '../state/state-file.js';
+import { formatDuration } from '../rules/duration.js';
+import { readState } from '../state/state-file.js';
 import { loadForCommand } from './config-input.js';
 import type { CommandContext } from './context.js';
-
-interface StatusRow {
-  readonly name: string;
-  readonly configured: boolean;
-  readonly url: string | null;
-  readonly branch: string | null;
-  readonly commit: string | null;
-  readonly lastRun: RepoState['lastRun'] | null;
-}
+import { daemonError } from './control-commands.js';
+import { buildStatus } from './status-report.js';
 
 export async function statusCommand(options: { json: boolean }, ctx: CommandContext): Promise<ExitCode> {
   const { config } = await loadForCommand(ctx);
-  const state = await readState(config.statePath);
-  const rows: StatusRow[] = config.repos.map((repo) => {
-    const entry = state.repos[repo.name];
-    return {
-      name: repo.name,
-      configured: true,
-      url: repo.displayUrl,
-      branch: repo.branch ?? entry?.branch ?? null,
-      commit: entry?.commit ?? null,
-      lastRun: entry?.lastRun ?? null,
-    };
-  });
-  for (const [name, entry] of Object.entries(state.repos).sort(([a], [b]) => a.localeCompare(b))) {
-    if (config.repos.some((r) => r.name === name)) continue;
-    rows.push({ name, configured: false, url: entry.url ?? null, branch: entry.branch ?? null, commit: entry.commit ?? null, lastRun: entry.lastRun ?? null });
+  const connection = await askDaemon(config.statePath, { op: 'status' });
+  let report: StatusReport;
+  if (connection.daemon) {
+    const reply = await firstReply(connection);
+    if (!reply.ok) throw daemonError(reply);
+    if (!('status' in reply)) throw daemonError({ ok: false, error: 'unexpected answer to status', usage: false });
+    report = reply.status;
+  } else {
+    report = buildStatus(config, await readState(config.statePath), null);
   }
   if (options.json) {
-    ctx.stdout.write(`${JSON.stringify({ state: config.statePath, repos: rows }, null, 2)}\n`);
+    ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return EXIT.ok;
   }
-  ctx.stdout.write(table(rows, ctx.clock.now()));
+  ctx.stdout.write(render(report, ctx.clock.now()));
   return EXIT.ok;
 }
 
-function table(rows: readonly StatusRow[], now: Date): string {
-  const header = ['REPO', 'BRANCH', 'COMMIT', 'LAST RUN', 'RESULT'];
-  const body = rows.map((r) => [
+function render(report: StatusReport, now: Date): string {
+  const { daemon } = report;
+  // Without a daemon the table is all there is, as scripts that read it have always seen it.
+  const head = daemon ? [`gitwatch running (pid ${daemon.pid}, up ${since(daemon.startedAt, now)}), config ${daemon.config}`, ''] : [];
+  const header = ['REPO', 'BRANCH', 'COMMIT', ...(daemon ? ['NOW', 'NEXT CHECK'] : []), 'LAST RUN', 'RESULT'];
+  const body = report.repos.map((r) => [
     r.configured ? r.name : `${r.name} (removed)`,
     r.branch ?? '(default)',
-    r.commit?.slice(0, 12) ?? '-',
-    r.lastRun ? `${ago(new Date(r.lastRun.finishedAt), now)} (${r.lastRun.commit.slice(0, 12)})` : 'never',
-    r.lastRun ? `${r.lastRun.status}${r.lastRun.error ? `: ${r.lastRun.error}` : ''}` : '-',
+    r.commit ? shortSha(r.commit) : '-',
+    ...(daemon ? [phaseText(r, now), r.nextCheckAt ? `in ${until(r.nextCheckAt, now)}` : '-'] : []),
+    r.lastRun ? `${ago(r.lastRun.finishedAt, now)} (${shortSha(r.lastRun.commit)})` : 'never',
+    `${r.paused && !daemon ? 'paused; ' : ''}${r.lastRun ? `${r.lastRun.status}${r.lastRun.error ? `: ${r.lastRun.error}` : ''}` : '-'}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
@@ -56,11 +51,37 @@ function table(rows: readonly StatusRow[], now: Date): string {
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  return [line(header), ...body.map(line)].join('\n') + '\n';
+  const errors = report.repos.filter((r) => r.lastCheckError).map((r) => `${r.name}: check failed: ${r.lastCheckError}`);
+  return [...head, line(header), ...body.map(line), ...(errors.length > 0 ? ['', ...errors] : [])].join('\n') + '\n';
 }
 
-function ago(then: Date, now: Date): string {
-  const s = Math.max(0, Math.round((now.getTime() - then.getTime()) / 1000));
+function phaseText(r: RepoStatus, now: Date): string {
+  if (r.phase === 'running' && r.step) return `running ${r.step}${r.stepStartedAt ? ` (${since(r.stepStartedAt, now)})` : ''}`;
+  return r.phase ?? '-';
+}
+
+function seconds(from: string, to: Date): number | undefined {
+  const t = Date.parse(from);
+  return Number.isNaN(t) ? undefined : Math.max(0, Math.round((to.getTime() - t) / 1000));
+}
+
+function span(s: number | undefined): string {
+  if (s === undefined) return '?';
+  return s < 60 ? `${s}s` : formatDuration(s * 1000);
+}
+
+function since(iso: string, now: Date): string {
+  return span(seconds(iso, now));
+}
+
+function until(iso: string, now: Date): string {
+  const t = Date.parse(iso);
+  return span(Number.isNaN(t) ? undefined : Math.max(0, Math.round((t - now.getTime()) / 1000)));
+}
+
+function ago(iso: string, now: Date): string {
+  const s = seconds(iso, now);
+  if (s === undefined) return 'unknown';
   if (s < 60) return `${s}s ago`;
   if (s < 3600) return `${Math.floor(s / 60)}m ago`;
   if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;

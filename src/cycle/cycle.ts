@@ -8,11 +8,18 @@ import { checkRepo, ensureStoreRoot, prepareRun, runPrepared, type Check, type C
 
 export async function runCycle(
   config: ResolvedConfig,
-  repos: readonly RepoConfig[],
+  selected: readonly RepoConfig[],
   deps: CycleDeps,
   triggered: ReadonlySet<string> = new Set(),
 ): Promise<RepoOutcome[]> {
   await ensureStoreRoot(config);
+  // A paused repo is not checked; a trigger names it on purpose and runs it anyway.
+  const isPaused = (repo: RepoConfig): boolean => deps.state.entry(repo.name)?.paused === true && !triggered.has(repo.name);
+  const paused: RepoOutcome[] = selected.filter(isPaused).map((repo) => {
+    deps.reporter.emit({ type: 'paused', repo: repo.name });
+    return { repo: repo.name, outcome: 'paused' };
+  });
+  const repos = selected.filter((repo) => !isPaused(repo));
   const checks = checkAll(config, repos, deps);
   // Fetches and checkouts run in parallel too, as soon as their check is in; pipelines wait their turn below.
   const limit = limiter(deps.concurrency);
@@ -26,7 +33,7 @@ export async function runCycle(
       return { kind: 'done', outcome: 'check-failed', error: new GitError('other', `${repo.name}: ${(error as Error).message}`) };
     }
   });
-  const outcomes: RepoOutcome[] = [];
+  const outcomes: RepoOutcome[] = [...paused];
   for (const [i, repo] of repos.entries()) {
     const ready = await prepared[i];
     if (ready === undefined) continue;

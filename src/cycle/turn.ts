@@ -33,7 +33,7 @@ export interface CycleDeps {
   readonly reportIdle?: boolean;
 }
 
-export type Outcome = 'up-to-date' | 'waiting' | 'check-failed' | 'succeeded' | 'failed' | 'skipped' | 'interrupted';
+export type Outcome = 'up-to-date' | 'waiting' | 'paused' | 'check-failed' | 'succeeded' | 'failed' | 'skipped' | 'interrupted';
 
 export interface RepoOutcome {
   readonly repo: string;
@@ -98,8 +98,17 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
   return { kind: 'ready', head, previousCommit: entry?.commit };
 }
 
-/** Runs the pipeline of a prepared repo and records the result. Callers run one at a time. */
-export async function runPrepared(config: ResolvedConfig, repo: RepoConfig, ready: Extract<Prepared, { kind: 'ready' }>, deps: CycleDeps): Promise<Outcome> {
+/**
+ * Runs the pipeline of a prepared repo and records the result. Callers run one at a time. `cancel`
+ * (`gitwatch cancel`) stops it like a timeout; the run counts as failed.
+ */
+export async function runPrepared(
+  config: ResolvedConfig,
+  repo: RepoConfig,
+  ready: Extract<Prepared, { kind: 'ready' }>,
+  deps: CycleDeps,
+  cancel?: AbortSignal,
+): Promise<Outcome> {
   const { reporter, state, clock } = deps;
   const { head, previousCommit } = ready;
   const started = clock.now();
@@ -114,6 +123,7 @@ export async function runPrepared(config: ResolvedConfig, repo: RepoConfig, read
     env: deps.env,
     reporter,
     signal: deps.signal,
+    cancel,
     graceMs: deps.graceMs,
     clock,
     groups: deps.groups,
@@ -126,10 +136,10 @@ export async function runPrepared(config: ResolvedConfig, repo: RepoConfig, read
     finishedAt: finished.toISOString(),
     ...(result.error ? { error: result.error } : {}),
   };
-  // Read the entry now, not when prepared: it is the state this run's result goes on top of.
-  const entry = state.entry(repo.name);
-  const next: RepoState = result.status === 'succeeded' ? { branch: head.branch, commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun };
-  await state.update(repo.name, next);
+  // The result goes on top of the entry as it is when written, not when prepared (a pause may come between).
+  await state.update(repo.name, (entry): RepoState =>
+    result.status === 'succeeded' ? { ...entry, branch: head.branch, commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun },
+  );
   await pruneRunLogs(config.workdir, repo.name);
   reporter.emit({
     type: 'run-finished',

@@ -22,6 +22,8 @@ export interface PipelineRun {
   readonly env: Env;
   readonly reporter: Reporter;
   readonly signal?: AbortSignal | undefined;
+  /** Aborted by `gitwatch cancel`: the running step is stopped like a timeout and the run fails. */
+  readonly cancel?: AbortSignal | undefined;
   readonly graceMs?: number;
   readonly clock: Clock;
   readonly groups: ProcessGroups;
@@ -75,6 +77,7 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
             env: stepEnv(run, step),
             timeoutMs: step.timeoutMs,
             signal: run.signal,
+            cancel: run.cancel,
             graceMs: run.graceMs,
             clock: run.clock,
             groups: run.groups,
@@ -91,6 +94,10 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
     const durationMs = run.clock.now().getTime() - started;
     reporter.emit({ type: 'step-finished', repo: repo.name, step: step.name, index, status: result.status, durationMs, error, tail, ignored });
     if (result.status === 'interrupted') return { status: 'interrupted', error: `interrupted during step '${step.name}'` };
+    if (result.status === 'canceled') {
+      skipRest(run, index + 1);
+      return { status: 'failed', error: 'canceled' };
+    }
     if (error !== undefined && !ignored) failure = error;
   }
   if (skippedByShutdown && failure === undefined) return { status: 'interrupted', error: 'interrupted before all steps ran' };
@@ -103,6 +110,13 @@ async function isFolder(folder: string): Promise<boolean> {
   return (await stat(folder).catch(() => undefined))?.isDirectory() === true;
 }
 
+/** The steps after `from` never run: say so, so every view settles them. */
+function skipRest(run: PipelineRun, from: number): void {
+  for (const [index, step] of run.repo.pipeline.entries()) {
+    if (index >= from) run.reporter.emit({ type: 'step-skipped', repo: run.repo.name, step: step.name, index });
+  }
+}
+
 function stepError(step: Step, status: StepStatus, code: number | undefined, signal: string | undefined): string | undefined {
   switch (status) {
     case 'succeeded':
@@ -111,6 +125,8 @@ function stepError(step: Step, status: StepStatus, code: number | undefined, sig
       return `step '${step.name}' timed out after ${formatDuration(step.timeoutMs)}`;
     case 'interrupted':
       return `step '${step.name}' was interrupted`;
+    case 'canceled':
+      return `step '${step.name}' was canceled`;
     case 'failed':
       if (code === 127) return `step '${step.name}' exited with code 127 (command not found)`;
       return signal !== undefined ? `step '${step.name}' was killed by ${signal}` : `step '${step.name}' exited with code ${code ?? '?'}`;

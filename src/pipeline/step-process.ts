@@ -14,6 +14,8 @@ export interface StepProcessOptions {
   readonly timeoutMs: number;
   /** Aborted on shutdown: the step is stopped and counts as interrupted. */
   readonly signal?: AbortSignal | undefined;
+  /** Aborted by `gitwatch cancel`: the step is stopped like a timeout and counts as canceled. */
+  readonly cancel?: AbortSignal | undefined;
   /** SIGTERM → SIGKILL delay after a timeout. */
   readonly killAfterMs?: number;
   /** SIGTERM → SIGKILL delay on shutdown. */
@@ -77,6 +79,9 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   const onAbort = (): void => stop('interrupted', options.graceMs ?? 10_000);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
+  const onCancel = (): void => stop('canceled', options.killAfterMs ?? 5000);
+  options.cancel?.addEventListener('abort', onCancel, { once: true });
+  if (options.cancel?.aborted) onCancel();
 
   // Listen for 'close' from the start: it may come right after 'exit', before we would get to it.
   const closed = new Promise((resolve) => child.once('close', resolve));
@@ -87,6 +92,7 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   });
   timer.abort();
   options.signal?.removeEventListener('abort', onAbort);
+  options.cancel?.removeEventListener('abort', onCancel);
   if (pid !== undefined) groups.untrack(pid);
   // A background process the step started may hold the pipes open; the step is over when its shell exits.
   const drain = new AbortController();

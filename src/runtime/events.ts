@@ -6,6 +6,7 @@ export type GitwatchEvent =
   | { readonly type: 'check-failed'; readonly repo: string; readonly error: string; readonly kind: string }
   | { readonly type: 'up-to-date'; readonly repo: string; readonly commit: string }
   | { readonly type: 'waiting'; readonly repo: string; readonly commit: string; readonly reason: string }
+  | { readonly type: 'paused'; readonly repo: string }
   | {
       readonly type: 'run-started';
       readonly repo: string;

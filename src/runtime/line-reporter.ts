@@ -34,6 +34,8 @@ export class PlainReporter implements Reporter {
         return quiet ? [] : [`${e.repo} ✔ up to date at ${short(e.commit)}`];
       case 'waiting':
         return quiet ? [] : [`${e.repo} · ${short(e.commit)} ${e.reason}`];
+      case 'paused':
+        return quiet ? [] : [`${e.repo} · paused; 'gitwatch resume ${e.repo}' checks it again`];
       case 'run-started':
         return quiet ? [] : [`${e.repo} ▶ ${short(e.commit)} on ${e.branch} (${e.previousCommit ? `was ${short(e.previousCommit)}` : 'first run'})`];
       case 'step-started':

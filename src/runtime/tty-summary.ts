@@ -101,7 +101,10 @@ function stepLine(step: StepView, style: Style): string {
 }
 
 /** Everything that is not a run: one plain line each, marked by what it means, never ✔ for a problem. */
-export function eventLines(e: Extract<GitwatchEvent, { type: 'check-failed' | 'up-to-date' | 'waiting' }> | DaemonEvent, options: SummaryOptions): string[] {
+export function eventLines(
+  e: Extract<GitwatchEvent, { type: 'check-failed' | 'up-to-date' | 'waiting' | 'paused' }> | DaemonEvent,
+  options: SummaryOptions,
+): string[] {
   const { style, quiet } = options;
   switch (e.type) {
     case 'check-failed':
@@ -110,6 +113,8 @@ export function eventLines(e: Extract<GitwatchEvent, { type: 'check-failed' | 'u
       return quiet ? [] : [`${style.ok('✔')} ${e.repo} up to date at ${short(e.commit)}`];
     case 'waiting':
       return quiet ? [] : [`${style.warn('⏸')} ${e.repo} ${short(e.commit)} ${e.reason}`];
+    case 'paused':
+      return quiet ? [] : [`${style.warn('⏸')} ${e.repo} paused; 'gitwatch resume ${e.repo}' checks it again`];
     case 'config-rejected':
       return daemonLine(e, quiet).map((l) => `${style.bad('✖')} ${l}`);
     default:

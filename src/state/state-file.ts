@@ -22,6 +22,8 @@ export interface RepoState {
   readonly lastRun?: RunRecord;
   /** The URL `commit` was processed from, credentials removed. */
   readonly url?: string;
+  /** Set by `gitwatch pause`: the repo is not checked until `gitwatch resume`. */
+  readonly paused?: true;
 }
 
 export interface State {
@@ -59,6 +61,7 @@ function stateProblem(data: unknown): string | undefined {
   for (const [name, entry] of Object.entries(data['repos'])) {
     if (!isObject(entry)) return `repos.${name} must be an object`;
     if (entry['commit'] !== undefined && !(typeof entry['commit'] === 'string' && isSha(entry['commit']))) return `repos.${name}.commit is not a commit id`;
+    if (entry['paused'] !== undefined && entry['paused'] !== true) return `repos.${name}.paused must be true when present`;
     const run = entry['lastRun'];
     if (run !== undefined && !(isObject(run) && typeof run['commit'] === 'string' && STATUSES.includes(String(run['status'])))) {
       return `repos.${name}.lastRun is malformed`;

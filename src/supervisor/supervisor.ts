@@ -4,27 +4,39 @@
 //     ▲                                          │
 //     └──────(delay)── backoff ◀──(check failed)─┘
 //
+//   idle, backoff ──(pause)──▶ paused ──(resume, trigger)──▶ checking
+//
 // Stop (repo removed) or shutdown ends a worker from any state; a running pipeline finishes (removal) or
-// is interrupted (shutdown). Every phase change goes through TRANSITIONS, so a move the diagram does not
+// is interrupted (shutdown). A pause lets a running pipeline finish; `cancel` stops it. Every phase change goes through TRANSITIONS, so a move the diagram does not
 // allow is a bug caught where it happens. Time comes from the injected clock, so tests drive scheduling
 // without waiting.
 
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { checkRepo, prepareRun, runPrepared, type CycleDeps } from '../cycle/turn.js';
+import type { Phase } from '../domain.js';
 import type { GitError } from '../errors.js';
 import { limiter, type Limit } from '../runtime/limiter.js';
 import { PipelineQueue } from './pipeline-queue.js';
 
-export type Phase = 'idle' | 'checking' | 'queued' | 'running' | 'backoff' | 'stopped';
+export type { Phase };
 
 const TRANSITIONS: Readonly<Record<Phase, readonly Phase[]>> = {
-  idle: ['checking', 'stopped'],
+  idle: ['checking', 'paused', 'stopped'],
   checking: ['queued', 'idle', 'backoff', 'stopped'],
   queued: ['running', 'idle', 'backoff', 'stopped'],
   running: ['idle', 'backoff', 'stopped'],
-  backoff: ['checking', 'stopped'],
+  backoff: ['checking', 'paused', 'stopped'],
+  paused: ['checking', 'stopped'],
   stopped: [],
 };
+
+/** How a triggered run ended, for `trigger --wait`; `check-failed` when the remote could not be reached. */
+export interface TriggerResult {
+  readonly status: 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'check-failed';
+  readonly error?: string | undefined;
+}
+
+type TriggerWaiter = (result: TriggerResult) => void;
 
 export interface WorkerSnapshot {
   readonly repo: string;
@@ -34,6 +46,7 @@ export interface WorkerSnapshot {
   readonly checks: number;
   /** The message of the last failed check, until a check succeeds. */
   readonly lastCheckError: string | undefined;
+  readonly paused: boolean;
 }
 
 export interface SupervisorDeps extends CycleDeps {
@@ -57,6 +70,8 @@ interface WorkerHost {
   readonly deps: SupervisorDeps;
   readonly limit: Limit;
   config(): ResolvedConfig;
+  /** Paused in the state file: lasts across restarts and reloads. */
+  isPaused(repo: string): boolean;
   /** Runs `task` when it is `repo`'s turn in the pipeline queue. */
   exclusive(repo: string, task: () => Promise<void>): Promise<void>;
   phaseChanged(): void;
@@ -71,6 +86,10 @@ class RepoWorker {
   private stopped = false;
   private wake = new AbortController();
   private triggered = false;
+  private waiters: TriggerWaiter[] = [];
+  private paused: boolean;
+  /** Aborts the pipeline running now (`gitwatch cancel`). */
+  private cancelRun: AbortController | undefined;
   readonly done: Promise<void>;
 
   constructor(
@@ -79,6 +98,7 @@ class RepoWorker {
     /** A removed worker of the same name that is still finishing: two workers never share a checkout. */
     predecessor: Promise<void> = Promise.resolve(),
   ) {
+    this.paused = host.isPaused(repo.name);
     this.done = predecessor.then(() => this.loop());
   }
 
@@ -98,9 +118,34 @@ class RepoWorker {
     this.wake.abort();
   }
 
+  /** Runs the pipeline at the next check, new commit or not; `onRun` hears how that run ended. */
+  trigger(onRun?: TriggerWaiter): void {
+    if (onRun) this.waiters.push(onRun);
+    this.poke(true);
+  }
+
+  /** Not checked until resumed; a running pipeline finishes. */
+  pause(): void {
+    this.paused = true;
+    this.wake.abort();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.poke();
+  }
+
+  /** Stops the running pipeline; false when none runs. */
+  cancel(): boolean {
+    if (this.cancelRun === undefined || this.cancelRun.signal.aborted) return false;
+    this.cancelRun.abort();
+    return true;
+  }
+
   stop(): void {
     this.stopped = true;
     this.wake.abort();
+    this.settleWaiters({ status: 'interrupted', error: 'the repo was removed from the config' });
   }
 
   snapshot(): WorkerSnapshot {
@@ -111,6 +156,7 @@ class RepoWorker {
       failures: this.failures,
       checks: this.checks,
       lastCheckError: this.lastError,
+      paused: this.paused,
     };
   }
 
@@ -119,6 +165,7 @@ class RepoWorker {
   }
 
   private set(phase: Phase): void {
+    if (phase === this.phase) return;
     if (!TRANSITIONS[this.phase].includes(phase)) {
       throw new Error(`worker ${this.repo.name}: no transition from ${this.phase} to ${phase}`);
     }
@@ -130,6 +177,13 @@ class RepoWorker {
     const { deps } = this.host;
     while (this.active) {
       this.wake = new AbortController();
+      if (this.paused && !this.triggered) {
+        this.nextCheckAt = undefined;
+        this.set('paused');
+        // No timer: only resume, trigger, removal or shutdown wake a paused worker.
+        await woken(this.wake.signal);
+        continue;
+      }
       this.set('checking');
       const repo = this.repo;
       let delay: number;
@@ -140,6 +194,8 @@ class RepoWorker {
         delay = this.failed(repo, { message: (error as Error).message, kind: 'other', permanent: false });
       }
       if (!this.active) break;
+      // Paused during the check or the run: back to waiting for resume, not for the interval.
+      if (this.paused && !this.triggered) continue;
       this.nextCheckAt = new Date(deps.clock.now().getTime() + delay);
       this.set(this.failures > 0 ? 'backoff' : 'idle');
       // Shutdown aborts every worker's wake signal (see Supervisor), so one signal per sleep is enough.
@@ -147,6 +203,13 @@ class RepoWorker {
     }
     this.nextCheckAt = undefined;
     this.set('stopped');
+    this.settleWaiters({ status: 'interrupted', error: 'gitwatch is stopping' });
+  }
+
+  private settleWaiters(result: TriggerResult): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter(result);
   }
 
   /** One check, and the run it calls for; returns the delay until the next check. */
@@ -154,27 +217,44 @@ class RepoWorker {
     const { deps, limit } = this.host;
     const check = await limit(() => checkRepo(this.host.config(), repo, deps));
     this.checks++;
-    if (!check.ok) return check.error.kind === 'aborted' ? 0 : this.failed(repo, check.error);
+    if (!check.ok) {
+      if (check.error.kind === 'aborted') return 0;
+      // A trigger stays pending until the remote answers; whoever waits for it hears why it has not run.
+      this.settleWaiters({ status: 'check-failed', error: check.error.message });
+      return this.failed(repo, check.error);
+    }
     const trigger = this.triggered;
+    const waiters = this.waiters;
     this.triggered = false;
+    this.waiters = [];
     const quiet = { ...deps, reportIdle: this.checks === 1 };
     // Fetch and checkout happen here, outside the queue, so a slow fetch never holds up another repo's pipeline.
     const prepared = this.active ? await limit(() => prepareRun(this.host.config(), repo, check.value, quiet, trigger)) : undefined;
     if (prepared?.kind === 'done' && prepared.error) {
       // A trigger whose fetch failed still runs when the remote answers again.
       this.triggered ||= trigger;
+      for (const waiter of waiters) waiter({ status: 'check-failed', error: prepared.error.message });
       return this.failed(repo, prepared.error);
     }
     this.succeeded();
+    let result: TriggerResult = { status: 'interrupted', error: 'gitwatch is stopping' };
     if (prepared?.kind === 'ready' && this.active) {
       this.set('queued');
       await this.host.exclusive(repo.name, async () => {
         // The repo may have been removed, or the daemon stopped, while it waited its turn.
         if (!this.active) return;
         this.set('running');
-        await runPrepared(this.host.config(), repo, prepared, quiet);
+        this.cancelRun = new AbortController();
+        try {
+          const status = await runPrepared(this.host.config(), repo, prepared, quiet, this.cancelRun.signal);
+          const lastRun = deps.state.entry(repo.name)?.lastRun;
+          result = { status: status === 'succeeded' || status === 'skipped' || status === 'interrupted' ? status : 'failed', error: lastRun?.error };
+        } finally {
+          this.cancelRun = undefined;
+        }
       });
     }
+    for (const waiter of waiters) waiter(result);
     return this.jittered(repo.intervalMs);
   }
 
@@ -202,6 +282,10 @@ class RepoWorker {
   }
 }
 
+function woken(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+}
+
 export class Supervisor {
   private readonly queue = new PipelineQueue();
   private readonly workers = new Map<string, RepoWorker>();
@@ -221,6 +305,7 @@ export class Supervisor {
       deps,
       limit,
       config: () => this.current,
+      isPaused: (repo) => deps.state.entry(repo)?.paused === true,
       exclusive: (repo, task) => this.queue.exclusive(this.rank(repo), task),
       phaseChanged: () => this.changed(),
     };
@@ -276,11 +361,30 @@ export class Supervisor {
     return { added, removed, changed };
   }
 
-  /** Runs the repo's pipeline next, new commit or not. */
-  trigger(name: string): boolean {
+  /** Runs the repo's pipeline next, new commit or not; `onRun` hears how that run ended. False for an unknown repo. */
+  trigger(name: string, onRun?: (result: TriggerResult) => void): boolean {
     const worker = this.workers.get(name);
-    worker?.poke(true);
+    worker?.trigger(onRun);
     return worker !== undefined;
+  }
+
+  /** Stops checking the repo (the caller records it in the state). */
+  pause(name: string): boolean {
+    const worker = this.workers.get(name);
+    worker?.pause();
+    return worker !== undefined;
+  }
+
+  /** Checks the repo again, at once. */
+  resume(name: string): boolean {
+    const worker = this.workers.get(name);
+    worker?.resume();
+    return worker !== undefined;
+  }
+
+  /** Stops the repo's running pipeline; false when none runs. */
+  cancel(name: string): boolean {
+    return this.workers.get(name)?.cancel() ?? false;
   }
 
   snapshot(): WorkerSnapshot[] {

@@ -1,0 +1,72 @@
+// What the daemon answers on its control socket: status, trigger (and waiting for the run), pause,
+// resume and cancel, each applied to the supervisor and, for pause and resume, recorded in the state.
+
+import type { ControlHandler } from '../control/server.js';
+import type { ControlReply, DaemonInfo } from '../control/protocol.js';
+import type { Activity } from '../runtime/activity.js';
+import type { StateKeeper } from '../state/state-keeper.js';
+import type { Supervisor, TriggerResult } from '../supervisor/supervisor.js';
+import { buildStatus } from './status-report.js';
+
+export interface DaemonParts {
+  readonly supervisor: Supervisor;
+  readonly activity: Activity;
+  readonly state: StateKeeper;
+  readonly info: DaemonInfo;
+}
+
+export function daemonControl(parts: DaemonParts): ControlHandler {
+  const { supervisor, activity, state, info } = parts;
+  const unknown = (names: readonly string[]): ControlReply | undefined => {
+    const known = new Set(supervisor.config.repos.map((r) => r.name));
+    const missing = names.filter((n) => !known.has(n));
+    if (missing.length === 0 && names.length > 0) return undefined;
+    const what = names.length === 0 ? 'no repo named' : `unknown repo${missing.length > 1 ? 's' : ''} ${missing.map((n) => `'${n}'`).join(', ')}`;
+    return { ok: false, error: `${what} (configured: ${[...known].join(', ')})`, usage: true };
+  };
+  return async (request, reply) => {
+    switch (request.op) {
+      case 'status': {
+        const live = new Map(supervisor.snapshot().map((w) => [w.repo, w]));
+        const status = buildStatus(supervisor.config, state.current, info, (name) => {
+          const w = live.get(name);
+          return w && { phase: w.phase, step: activity.running(name), nextCheckAt: w.nextCheckAt, lastCheckError: w.lastCheckError };
+        });
+        return reply({ ok: true, status });
+      }
+      case 'trigger': {
+        const bad = unknown(request.repos);
+        if (bad) return reply(bad);
+        const results = request.repos.map(
+          (repo) =>
+            new Promise<{ repo: string } & TriggerResult>((resolve) => supervisor.trigger(repo, request.wait ? (r) => resolve({ repo, ...r }) : undefined)),
+        );
+        reply({ ok: true, accepted: request.repos });
+        if (request.wait) reply({ ok: true, finished: await Promise.all(results) });
+        return;
+      }
+      case 'pause':
+      case 'resume': {
+        const bad = unknown(request.repos);
+        if (bad) return reply(bad);
+        for (const repo of request.repos) {
+          await state.update(repo, (entry) => withPaused(entry, request.op === 'pause'));
+          if (request.op === 'pause') supervisor.pause(repo);
+          else supervisor.resume(repo);
+        }
+        return reply({ ok: true, accepted: request.repos });
+      }
+      case 'cancel': {
+        const bad = unknown([request.repo]);
+        if (bad) return reply(bad);
+        return reply({ ok: true, canceled: supervisor.cancel(request.repo) });
+      }
+    }
+  };
+}
+
+/** The entry with `paused` set or removed; the rest as it was. */
+export function withPaused<T extends { readonly paused?: true }>(entry: T | undefined, paused: boolean): T {
+  const { paused: _was, ...rest } = entry ?? ({} as T);
+  return (paused ? { ...rest, paused: true } : rest) as T;
+}

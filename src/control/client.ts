@@ -1,0 +1,69 @@
+// The commands' end of the control socket. No socket file, or one nobody listens on (a killed daemon's),
+// means no daemon: the command works on the state file alone. A socket that accepts but does not answer
+// within the limit is an error, never a hang.
+
+import { connect, type Socket } from 'node:net';
+import { UsageError } from '../errors.js';
+import { socketPath } from './server.js';
+import type { ControlReply, ControlRequest } from './protocol.js';
+
+const ANSWER_MS = 2000;
+
+export type Connection = { readonly daemon: false } | { readonly daemon: true; readonly replies: AsyncIterable<ControlReply> };
+
+/**
+ * Sends `request` to the daemon on `statePath`. The first reply must come within 2 s; later ones (a run
+ * that is waited for) may take as long as they take, until `signal` aborts.
+ */
+export async function askDaemon(statePath: string, request: ControlRequest, signal?: AbortSignal): Promise<Connection> {
+  const file = socketPath(statePath);
+  const socket = connect(file);
+  const connected = await new Promise<boolean>((resolve, reject) => {
+    socket.once('connect', () => resolve(true));
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') resolve(false);
+      else reject(new UsageError(`cannot reach the daemon at ${file}: ${error.message}`));
+    });
+  });
+  if (!connected) {
+    socket.destroy();
+    return { daemon: false };
+  }
+  socket.write(`${JSON.stringify(request)}\n`);
+  signal?.addEventListener('abort', () => socket.destroy(), { once: true });
+  return { daemon: true, replies: readReplies(socket, file, signal) };
+}
+
+class NoAnswer extends Error {}
+
+async function* readReplies(socket: Socket, file: string, signal: AbortSignal | undefined): AsyncGenerator<ControlReply> {
+  let answered = false;
+  let buffer = '';
+  const timer = setTimeout(() => socket.destroy(new NoAnswer()), ANSWER_MS);
+  try {
+    for await (const chunk of socket) {
+      answered = true;
+      clearTimeout(timer);
+      buffer += (chunk as Buffer).toString('utf8');
+      let end: number;
+      while ((end = buffer.indexOf('\n')) !== -1) {
+        yield JSON.parse(buffer.slice(0, end)) as ControlReply;
+        buffer = buffer.slice(end + 1);
+      }
+    }
+  } catch (error) {
+    if (error instanceof NoAnswer) throw new UsageError(`the daemon at ${file} did not answer within ${ANSWER_MS / 1000} s`);
+    if (signal?.aborted) return;
+    throw new UsageError(`lost the daemon at ${file}: ${(error as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+    socket.destroy();
+  }
+  if (!answered && !signal?.aborted) throw new UsageError(`the daemon at ${file} closed the connection without an answer`);
+}
+
+/** The one reply of a request that has one. */
+export async function firstReply(connection: Extract<Connection, { daemon: true }>): Promise<ControlReply> {
+  for await (const reply of connection.replies) return reply;
+  throw new UsageError('the daemon closed the connection without an answer');
+}

@@ -1,0 +1,50 @@
+// The control socket's protocol: one JSON request per connection, answered by JSON lines. Most requests
+// get one line; `trigger` with `wait` gets a line when the daemon accepts and one when the run ends.
+
+import type { Phase } from '../domain.js';
+import type { RunRecord } from '../state/state-file.js';
+
+export type ControlRequest =
+  | { readonly op: 'status' }
+  | { readonly op: 'trigger'; readonly repos: readonly string[]; readonly wait: boolean }
+  | { readonly op: 'pause'; readonly repos: readonly string[] }
+  | { readonly op: 'resume'; readonly repos: readonly string[] }
+  | { readonly op: 'cancel'; readonly repo: string };
+
+/** One repo as `status --json` prints it; `phase`, `step` and `nextCheckAt` are null without a daemon. */
+export interface RepoStatus {
+  readonly name: string;
+  readonly configured: boolean;
+  readonly url: string | null;
+  readonly branch: string | null;
+  readonly commit: string | null;
+  readonly lastRun: RunRecord | null;
+  readonly paused: boolean;
+  readonly phase: Phase | null;
+  readonly step: string | null;
+  /** When the running step started (ISO), so a reader can say how long it runs. */
+  readonly stepStartedAt: string | null;
+  readonly nextCheckAt: string | null;
+  readonly lastCheckError: string | null;
+}
+
+export interface DaemonInfo {
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly config: string;
+}
+
+export interface StatusReport {
+  readonly daemon: DaemonInfo | null;
+  readonly repos: readonly RepoStatus[];
+}
+
+export type ControlReply =
+  | { readonly ok: true; readonly status: StatusReport }
+  | { readonly ok: true; readonly accepted: readonly string[] }
+  | { readonly ok: true; readonly canceled: boolean }
+  | { readonly ok: true; readonly finished: readonly { readonly repo: string; readonly status: string; readonly error?: string | undefined }[] }
+  | { readonly ok: false; readonly error: string; readonly usage: boolean };
+
+/** Requests are small; anything longer is not a gitwatch client. */
+export const MAX_REQUEST_BYTES = 64 * 1024;

@@ -1,0 +1,81 @@
+// The daemon's end of the control socket, `<state>.sock`. It is made owner-only before anyone can reach
+// it: bound inside a private folder, made 0600, then renamed into place (a Unix socket keeps working
+// under its new name). A socket file left by a killed daemon is replaced; the instance lock, held
+// before this runs, already keeps a second daemon away.
+
+import { mkdtemp, rename, rm, chmod } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import path from 'node:path';
+import { MAX_REQUEST_BYTES, type ControlReply, type ControlRequest } from './protocol.js';
+
+/** What the daemon answers with. `reply` may be called more than once for streaming answers. */
+export type ControlHandler = (request: ControlRequest, reply: (answer: ControlReply) => void, closed: AbortSignal) => Promise<void>;
+
+export interface ControlServer {
+  readonly path: string;
+  close(): Promise<void>;
+}
+
+export function socketPath(statePath: string): string {
+  return `${statePath}.sock`;
+}
+
+export async function startControlServer(statePath: string, handler: ControlHandler): Promise<ControlServer> {
+  const target = socketPath(statePath);
+  const dir = await mkdtemp(path.join(path.dirname(target), '.gitwatch-sock-'));
+  const server = createServer((socket) => serve(socket, handler));
+  try {
+    const staging = path.join(dir, 's');
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(staging, () => resolve());
+    });
+    await chmod(staging, 0o600);
+    await rm(target, { force: true });
+    await rename(staging, target);
+  } catch (error) {
+    server.close();
+    throw error;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  server.on('error', () => undefined);
+  return { path: target, close: () => closeServer(server, target) };
+}
+
+async function closeServer(server: Server, target: string): Promise<void> {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await rm(target, { force: true });
+}
+
+function serve(socket: Socket, handler: ControlHandler): void {
+  const closed = new AbortController();
+  socket.on('close', () => closed.abort());
+  socket.on('error', () => undefined);
+  let buffer = '';
+  const onData = (chunk: Buffer): void => {
+    buffer += chunk.toString('utf8');
+    if (buffer.length > MAX_REQUEST_BYTES) return void socket.destroy();
+    const end = buffer.indexOf('\n');
+    if (end === -1) return;
+    socket.off('data', onData);
+    const reply = (answer: ControlReply): void => {
+      if (!socket.destroyed) socket.write(`${JSON.stringify(answer)}\n`);
+    };
+    let request: ControlRequest;
+    try {
+      request = JSON.parse(buffer.slice(0, end)) as ControlRequest;
+    } catch {
+      reply({ ok: false, error: 'not a gitwatch control request', usage: true });
+      return void socket.end();
+    }
+    handler(request, reply, closed.signal).then(
+      () => socket.end(),
+      (error: unknown) => {
+        reply({ ok: false, error: (error as Error).message, usage: false });
+        socket.end();
+      },
+    );
+  };
+  socket.on('data', onData);
+}
