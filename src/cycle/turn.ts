@@ -31,6 +31,22 @@ export interface CycleDeps {
   readonly graceMs?: number;
   /** Report repos that are up to date or waiting (off in the daemon after its first check, to keep logs quiet). */
   readonly reportIdle?: boolean;
+  /** Told the result of every check that ran to its end (metrics). */
+  readonly onCheck?: (repo: string, ok: boolean) => void;
+  /** Told every finished run, after it is recorded (notifications). Must not block. */
+  readonly onRunFinished?: (run: FinishedRun) => void;
+}
+
+/** A run as the state recorded it, with what came before it. */
+export interface FinishedRun {
+  readonly repo: RepoConfig;
+  readonly branch: string;
+  readonly previousCommit: string | undefined;
+  /** The status of the repo's run before this one: `recovered` is a success after a failure. */
+  readonly previousStatus: RunRecord['status'] | undefined;
+  readonly run: RunRecord;
+  readonly durationMs: number;
+  readonly log: string;
 }
 
 export type Outcome = 'up-to-date' | 'waiting' | 'check-failed' | 'succeeded' | 'failed' | 'skipped' | 'interrupted';
@@ -56,10 +72,14 @@ export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: 
   const store = storeDir(config.workdir, repo.name);
   try {
     await deps.git.ensureStore(store, call);
-    return ok(await deps.git.lsRemote(store, remoteOf(repo), repo.branch, call));
+    const head = await deps.git.lsRemote(store, remoteOf(repo), repo.branch, call);
+    deps.onCheck?.(repo.name, true);
+    return ok(head);
   } catch (error) {
-    if (error instanceof GitError) return err(error);
-    throw error;
+    if (!(error instanceof GitError)) throw error;
+    // Shutdown cut it short: that says nothing about the remote.
+    if (error.kind !== 'aborted') deps.onCheck?.(repo.name, false);
+    return err(error);
   }
 }
 
@@ -131,12 +151,14 @@ export async function runPrepared(config: ResolvedConfig, repo: RepoConfig, read
   const next: RepoState = result.status === 'succeeded' ? { branch: head.branch, commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun };
   await state.update(repo.name, next);
   await pruneRunLogs(config.workdir, repo.name);
+  const durationMs = finished.getTime() - started.getTime();
+  deps.onRunFinished?.({ repo, branch: head.branch, previousCommit, previousStatus: entry?.lastRun?.status, run: lastRun, durationMs, log });
   reporter.emit({
     type: 'run-finished',
     repo: repo.name,
     commit: head.sha,
     status: result.status,
-    durationMs: finished.getTime() - started.getTime(),
+    durationMs,
     error: result.error,
     log,
   });
