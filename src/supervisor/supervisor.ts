@@ -283,6 +283,13 @@ export class Supervisor {
     return worker !== undefined;
   }
 
+  /** Checks the repo at once (a push webhook); runs only if the check finds something to run. */
+  checkNow(name: string): boolean {
+    const worker = this.workers.get(name);
+    worker?.poke();
+    return worker !== undefined;
+  }
+
   snapshot(): WorkerSnapshot[] {
     return [...this.workers.values()].map((w) => w.snapshot());
   }
