@@ -2,7 +2,7 @@
 // alternating, on the same repos. Prints medians and ratios (gitwatch / baseline). Not part of npm test.
 //
 // Environment: BENCH_SIZES (default "1,50,200,1000"), BENCH_ROUNDS (default 5), BENCH_SOAK_MINUTES
-// (default 2; the daemon memory case), BENCH_SOAK_REPOS (default 1000).
+// (default 2; the daemon memory case), BENCH_SOAK_REPOS (default 1000), BENCH_WEBHOOK_ROUNDS (default 20).
 
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { addCommit, GIT_ENV, makeRepos, type Fixture } from './fixtures.js';
 import { startDelayProxy } from './proxy.js';
+import { webhookCase } from './webhook.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/gitwatch.js');
@@ -210,4 +211,7 @@ function printTable(soak: string): void {
 await startupCases();
 await repoCases();
 await slowRemoteCase();
+console.error('webhook latency');
+const webhook = await webhookCase();
 printTable(await soakCase());
+console.log(`\n${webhook}`);

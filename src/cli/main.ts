@@ -42,7 +42,8 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
   program
     .command('run')
     .description('run as a daemon: check every repo on its interval until SIGINT/SIGTERM; hot-reload the config')
-    .action((_opts, cmd: Command) => run(async (ctx) => (await import('./run.js')).runCommand(ctx), cmd));
+    .option('--listen <host:port>', 'serve /healthz, /metrics and /hooks/<repo> over HTTP (off by default)')
+    .action((opts: { listen?: string }, cmd: Command) => run(async (ctx) => (await import('./run.js')).runCommand(ctx, { listen: opts.listen }), cmd));
   program
     .command('validate')
     .description('check the config file; print every problem; change nothing')

@@ -5,7 +5,8 @@
 import { locateConfig } from '../config/load.js';
 import { watchConfigFile } from '../config/watch.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
-import { EXIT, type ExitCode } from '../errors.js';
+import { EXIT, UsageError, type ExitCode } from '../errors.js';
+import { parseListen } from '../http/address.js';
 import { Activity } from '../runtime/activity.js';
 import { Reloader } from '../supervisor/reloader.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -14,14 +15,26 @@ import type { CommandContext } from './context.js';
 import { daemonControl } from './daemon-control.js';
 import { withStateSession } from './session.js';
 
-export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
+export interface RunOptions {
+  /** `--listen HOST:PORT`. */
+  readonly listen?: string | undefined;
+}
+
+export async function runCommand(ctx: CommandContext, options: RunOptions = {}): Promise<ExitCode> {
+  const address = options.listen === undefined ? undefined : parseListen(options.listen);
+  if (address?.ok === false) throw new UsageError(address.error);
   const loaded = await loadForCommand(ctx);
   const location = locateConfig(ctx.global.config, ctx.cwd, ctx.env);
-  return withStateSession(ctx, loaded.config, async (deps) => {
+  return withStateSession(ctx, loaded.config, async (session) => {
+    // Bound before any worker starts: a port in use stops the daemon before it does anything.
+    const listener = address?.ok ? await (await import('./listen.js')).openListener(address.value, session, loaded.config) : undefined;
+    const deps = listener?.deps ?? session;
     const reporter = new Activity(deps.reporter, ctx.clock);
     const startedAt = ctx.clock.now();
     const supervisor = new Supervisor(loaded.config, { ...deps, reporter, random: ctx.random });
+    listener?.attach(supervisor);
     reporter.emit({ type: 'daemon-started', repos: loaded.config.repos.map((r) => r.name), pid: ctx.processes.pid });
+    if (listener) reporter.emit({ type: 'listening', url: listener.url });
     const control = await startControl(
       ctx,
       loaded.config.statePath,
@@ -48,6 +61,7 @@ export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
     try {
       await supervisor.finished();
     } finally {
+      await listener?.close();
       offHangup();
       await watcher.close();
       await control?.close();

@@ -1,13 +1,17 @@
 // What `once` and `run` share: hold the state's instance lock, open the state, build the cycle's deps,
 // and always close the reporter and release the lock, whatever happens.
 
+import path from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import type { CycleDeps } from '../cycle/turn.js';
 import { GitClient } from '../git/client.js';
+import { Notifier } from '../notify/notifier.js';
 import { acquireInstanceLock } from '../state/instance-lock.js';
 import { StateKeeper } from '../state/state-keeper.js';
 import { makeReporter, type CommandContext } from './context.js';
 import { defaultConcurrency } from './defaults.js';
+
+const NOTIFY_DRAIN_MS = 10_000;
 
 export async function withStateSession<T>(ctx: CommandContext, config: ResolvedConfig, work: (deps: CycleDeps) => Promise<T>): Promise<T> {
   const { statePath } = config;
@@ -15,6 +19,7 @@ export async function withStateSession<T>(ctx: CommandContext, config: ResolvedC
   try {
     const state = await StateKeeper.open(statePath, ctx.processes.pid);
     const reporter = await makeReporter(ctx);
+    const notifier = new Notifier({ reporter, clock: ctx.clock, env: ctx.env, groups: ctx.processes, cwd: path.dirname(config.file) });
     try {
       return await work({
         git: new GitClient(ctx.env),
@@ -25,8 +30,11 @@ export async function withStateSession<T>(ctx: CommandContext, config: ResolvedC
         groups: ctx.processes,
         signal: ctx.signal,
         concurrency: config.concurrency ?? defaultConcurrency(),
+        onRunFinished: notifier.notify,
       });
     } finally {
+      // Pending notifications hold up the exit at most this long (SPEC: 10 s).
+      await notifier.close(NOTIFY_DRAIN_MS);
       await reporter.close();
     }
   } finally {

@@ -8,9 +8,9 @@ import { err, ok, WORKDIR_LAYOUT, type Diagnostic, type Result } from '../domain
 import type { KeyPath } from './diagnostics.js';
 import { formatDuration, parseDuration } from '../rules/duration.js';
 import { interpolate } from './interpolate.js';
-import type { RawConfig, RawEnv, RawRepo, RawStep } from './raw.js';
+import type { RawConfig, RawEnv, RawNotify, RawRepo, RawStep } from './raw.js';
 import type { Env } from '../domain.js';
-import type { RepoConfig, ResolvedConfig, Step } from './types.js';
+import type { NotifyTarget, RepoConfig, ResolvedConfig, Step } from './types.js';
 import type { YamlSource } from './yaml-source.js';
 
 export const BUILT_IN = { intervalMs: 60_000, timeoutMs: 30 * 60_000, gitTimeoutMs: 2 * 60_000 } as const;
@@ -35,6 +35,10 @@ class Resolver {
     if (r.ok) return r.value;
     this.problems.push(this.source.diagnostic(path, r.error.message, this.source.positionInScalar(path, r.error.index)));
     return { value, vars: [] };
+  }
+
+  envValue(name: string): string | undefined {
+    return this.env[name];
   }
 
   /** An optional string setting, interpolated; a value of the wrong type was already reported by the schema. */
@@ -72,6 +76,7 @@ export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: st
     env: r.envMap(['defaults', 'env'], defaults.env),
     sshKey: r.optionalText(['defaults', 'ssh_key'], defaults.ssh_key),
     knownHosts: r.optionalText(['defaults', 'known_hosts'], defaults.known_hosts),
+    notify: resolveNotify(r, ['defaults', 'notify'], defaults.notify),
   };
   const repos = Object.entries(isObject(raw.repos) ? raw.repos : {})
     .filter(([, repo]) => isObject(repo))
@@ -92,6 +97,7 @@ interface RepoContext {
     env: Record<string, string>;
     sshKey: string | undefined;
     knownHosts: string | undefined;
+    notify: readonly NotifyTarget[];
   };
 }
 
@@ -123,7 +129,29 @@ function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext)
     pipeline: (Array.isArray(repo.pipeline) ? repo.pipeline : [])
       .map((step, i) => resolveStep(r, at('pipeline', i), step, timeoutMs))
       .filter((step): step is Step => step !== undefined),
+    webhookSecret: r.optionalText(at('webhook_secret'), repo.webhook_secret),
+    // A repo's list replaces the defaults' one, so a repo can also turn notifications off with `notify: []`.
+    notify: repo.notify === undefined ? ctx.base.notify : resolveNotify(r, at('notify'), repo.notify),
   };
+}
+
+function resolveNotify(r: Resolver, at: KeyPath, list: RawNotify | undefined): NotifyTarget[] {
+  const out: NotifyTarget[] = [];
+  for (const [i, target] of (Array.isArray(list) ? list : []).entries()) {
+    if (!isObject(target) || !Array.isArray(target.on)) continue;
+    const on = [...target.on];
+    if ('command' in target && typeof target.command === 'string') {
+      out.push({ kind: 'command', on, command: target.command });
+      continue;
+    }
+    if (!('url' in target) || typeof target.url !== 'string') continue;
+    const { value, vars } = r.text([...at, i, 'url'], target.url);
+    // The message leaves the URL out: it may hold a token.
+    if (!/^https?:$/.test(URL.canParse(value) ? new URL(value).protocol : '')) r.fail([...at, i, 'url'], 'expected an http:// or https:// URL');
+    const secrets = vars.map((name) => r.envValue(name)).filter((v): v is string => v !== undefined && v !== '');
+    out.push({ kind: 'url', on, url: value, format: target.format ?? 'json', secrets });
+  }
+  return out;
 }
 
 function resolveStep(r: Resolver, at: KeyPath, step: RawStep, timeoutMs: number): Step | undefined {

@@ -22,6 +22,14 @@ export type SshKey = string
  */
 export type KnownHosts = string
 /**
+ * A notification target: an HTTP(S) URL that gets a POST, or a shell command that gets the run as JSON on stdin.
+ */
+export type RawNotifyTarget = (RawNotifyUrl | RawNotifyCommand)
+/**
+ * Notification targets, called after each finished run that matches their `on`. A repo's list replaces the one in defaults.
+ */
+export type RawNotify = RawNotifyTarget[]
+/**
  * A step: a shell command string, or an object with a name and options.
  */
 export type RawStep = (string | RawStepObject)
@@ -64,12 +72,41 @@ git_timeout?: RawDuration2
 env?: RawEnv
 ssh_key?: SshKey
 known_hosts?: KnownHosts
+notify?: RawNotify
 }
 /**
  * Environment variables for the pipeline's steps. Values may use ${VAR} and ${VAR:-default}.
  */
 export interface RawEnv {
 [k: string]: (string | number | boolean)
+}
+export interface RawNotifyUrl {
+/**
+ * The runs to notify about: failure (a failed run), success (a succeeded run), recovered (a succeeded run after a failed one of the same repo).
+ * 
+ * @minItems 1
+ */
+on: [("failure" | "success" | "recovered"), ...(("failure" | "success" | "recovered"))[]]
+/**
+ * http(s) URL to POST to. May use ${VAR} (for tokens); never printed.
+ */
+url: string
+/**
+ * Body of the POST: json (the run as a JSON object), slack ({"text": ...}) or discord ({"content": ...}). Default: json
+ */
+format?: ("json" | "slack" | "discord")
+}
+export interface RawNotifyCommand {
+/**
+ * The runs to notify about: failure (a failed run), success (a succeeded run), recovered (a succeeded run after a failed one of the same repo).
+ * 
+ * @minItems 1
+ */
+on: [("failure" | "success" | "recovered"), ...(("failure" | "success" | "recovered"))[]]
+/**
+ * Command run with /bin/sh -c, the run as a JSON object on stdin; killed after 10s. Never interpolated by gitwatch.
+ */
+command: string
 }
 /**
  * One watched repository and its pipeline.
@@ -99,6 +136,11 @@ env?: RawEnv
 pipeline: [RawStep, ...(RawStep)[]]
 ssh_key?: SshKey
 known_hosts?: KnownHosts
+notify?: RawNotify
+/**
+ * Shared secret of this repo's push webhook (POST /hooks/<name> on `gitwatch run --listen`): the HMAC key of GitHub's and Gitea's signatures, or GitLab's token. May use ${VAR}; never printed. Without it the repo has no webhook.
+ */
+webhook_secret?: string
 }
 export interface RawStepObject {
 /**

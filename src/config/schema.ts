@@ -76,7 +76,11 @@ function pruneAnyOf(errors: readonly ErrorObject[], data: unknown): ErrorObject[
     const deeper = kept.some((e) => !inBranch(e) && e.instancePath.startsWith(`${any.instancePath}/`));
     kept = kept.filter((e) => !inBranch(e));
     if (rightType.length > 0 || deeper) {
-      kept.push(...rightType);
+      // Of several map branches (a notify target by url or by command), the closest explains best.
+      const counts = new Map<string, number>();
+      for (const e of rightType) counts.set(branchOf(e), (counts.get(branchOf(e)) ?? 0) + 1);
+      const fewest = Math.min(...counts.values());
+      kept.push(...rightType.filter((e) => counts.get(branchOf(e)) === fewest));
     } else {
       const expected = [...new Set(branchErrors.filter((e) => e.keyword === 'type').map((e) => String(e.params['type'])))];
       const value = valueAt(data, toPath(any.instancePath));

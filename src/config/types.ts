@@ -31,7 +31,25 @@ export interface RepoConfig {
   readonly checkout: string;
   readonly env: Readonly<Record<string, string>>;
   readonly pipeline: readonly Step[];
+  /** The push webhook's shared secret (interpolated); undefined: no webhook. */
+  readonly webhookSecret: string | undefined;
+  /** The repo's own list, or else the defaults' one. */
+  readonly notify: readonly NotifyTarget[];
 }
+
+export type NotifyOn = 'failure' | 'success' | 'recovered';
+
+export type NotifyTarget =
+  | {
+      readonly kind: 'url';
+      readonly on: readonly NotifyOn[];
+      /** Interpolated; may hold a token, so it is never printed. */
+      readonly url: string;
+      readonly format: 'json' | 'slack' | 'discord';
+      /** Values of the variables interpolated into `url`: masked in any message. */
+      readonly secrets: readonly string[];
+    }
+  | { readonly kind: 'command'; readonly on: readonly NotifyOn[]; readonly command: string };
 
 export interface ResolvedConfig {
   /** The config path as given (made absolute, symlinks not resolved). */

@@ -31,6 +31,22 @@ export interface CycleDeps {
   readonly graceMs?: number;
   /** Report repos that are up to date or waiting (off in the daemon after its first check, to keep logs quiet). */
   readonly reportIdle?: boolean;
+  /** Told the result of every check that ran to its end (metrics). */
+  readonly onCheck?: (repo: string, ok: boolean) => void;
+  /** Told every finished run, after it is recorded (notifications). Must not block. */
+  readonly onRunFinished?: (run: FinishedRun) => void;
+}
+
+/** A run as the state recorded it, with what came before it. */
+export interface FinishedRun {
+  readonly repo: RepoConfig;
+  readonly branch: string;
+  readonly previousCommit: string | undefined;
+  /** The status of the repo's run before this one: `recovered` is a success after a failure. */
+  readonly previousStatus: RunRecord['status'] | undefined;
+  readonly run: RunRecord;
+  readonly durationMs: number;
+  readonly log: string;
 }
 
 export type Outcome = 'up-to-date' | 'waiting' | 'paused' | 'check-failed' | 'succeeded' | 'failed' | 'skipped' | 'interrupted';
@@ -56,10 +72,14 @@ export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: 
   const store = storeDir(config.workdir, repo.name);
   try {
     await deps.git.ensureStore(store, call);
-    return ok(await deps.git.lsRemote(store, remoteOf(repo), repo.branch, call));
+    const head = await deps.git.lsRemote(store, remoteOf(repo), repo.branch, call);
+    deps.onCheck?.(repo.name, true);
+    return ok(head);
   } catch (error) {
-    if (error instanceof GitError) return err(error);
-    throw error;
+    if (!(error instanceof GitError)) throw error;
+    // Shutdown cut it short: that says nothing about the remote.
+    if (error.kind !== 'aborted') deps.onCheck?.(repo.name, false);
+    return err(error);
   }
 }
 
@@ -136,17 +156,21 @@ export async function runPrepared(
     finishedAt: finished.toISOString(),
     ...(result.error ? { error: result.error } : {}),
   };
+  // The run before this one, for `recovered`: read before this run's record replaces it.
+  const previousStatus = state.entry(repo.name)?.lastRun?.status;
   // The result goes on top of the entry as it is when written, not when prepared (a pause may come between).
   await state.update(repo.name, (entry): RepoState =>
     result.status === 'succeeded' ? { ...entry, branch: head.branch, commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun },
   );
   await pruneRunLogs(config.workdir, repo.name);
+  const durationMs = finished.getTime() - started.getTime();
+  deps.onRunFinished?.({ repo, branch: head.branch, previousCommit, previousStatus, run: lastRun, durationMs, log });
   reporter.emit({
     type: 'run-finished',
     repo: repo.name,
     commit: head.sha,
     status: result.status,
-    durationMs: finished.getTime() - started.getTime(),
+    durationMs,
     error: result.error,
     log,
   });

@@ -46,6 +46,10 @@ export type DaemonEvent =
   /** `detail` is what `validate` would print (or why the file could not be applied); reporters put it on stderr. */
   | { readonly type: 'config-rejected'; readonly problems: number; readonly detail: string }
   | { readonly type: 'daemon-stopping'; readonly signal: string }
+  /** `run --listen` serves HTTP at `url` (the port the system chose, when it was 0). */
+  | { readonly type: 'listening'; readonly url: string }
+  /** A notification target failed; `target` names it without its URL, which may hold a token. */
+  | { readonly type: 'notify-failed'; readonly repo: string; readonly target: string; readonly error: string; readonly retrying: boolean }
   | { readonly type: 'daemon-stopped' };
 
 export interface Reporter {

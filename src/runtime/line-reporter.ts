@@ -79,6 +79,10 @@ export function daemonLine(e: DaemonEvent, quiet: boolean): string[] {
     }
     case 'config-rejected':
       return [`config rejected (${e.problems} problem${e.problems === 1 ? '' : 's'}, see stderr); still running the previous config`];
+    case 'listening':
+      return quiet ? [] : [`listening on ${e.url} (/healthz, /metrics, /hooks/<repo>)`];
+    case 'notify-failed':
+      return [`${e.repo} ✖ notification ${e.target} failed: ${e.error}${e.retrying ? '; trying once more' : ''}`];
     case 'daemon-stopping':
       return [`stopping (${e.signal}): no new work; a running step gets SIGTERM`];
     case 'daemon-stopped':

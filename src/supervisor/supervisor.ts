@@ -387,6 +387,13 @@ export class Supervisor {
     return this.workers.get(name)?.cancel() ?? false;
   }
 
+  /** Checks the repo at once (a push webhook); runs only if the check finds something to run. */
+  checkNow(name: string): boolean {
+    const worker = this.workers.get(name);
+    worker?.poke();
+    return worker !== undefined;
+  }
+
   snapshot(): WorkerSnapshot[] {
     return [...this.workers.values()].map((w) => w.snapshot());
   }

@@ -1,0 +1,86 @@
+// The daemon's Prometheus metrics, counted from what it reports: a tee in front of its reporter sees every
+// finished run, and the cycle's `onCheck` hook sees every check (the daemon reports idle checks only once).
+// A registry of its own, not prom-client's global one, so nothing else can add to or reset it.
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Reporter } from '../runtime/events.js';
+import type { StateKeeper } from '../state/state-keeper.js';
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly checks = new Counter({
+    name: 'gitwatch_checks_total',
+    help: 'Checks of a remote for a new commit, by result (ok or failed).',
+    labelNames: ['repo', 'result'] as const,
+    registers: [this.registry],
+  });
+  private readonly runs = new Counter({
+    name: 'gitwatch_runs_total',
+    help: 'Finished pipeline runs, by status (succeeded, failed, skipped, interrupted).',
+    labelNames: ['repo', 'status'] as const,
+    registers: [this.registry],
+  });
+  private readonly duration = new Histogram({
+    name: 'gitwatch_run_duration_seconds',
+    help: 'Wall time of finished pipeline runs.',
+    labelNames: ['repo'] as const,
+    buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [this.registry],
+  });
+  private readonly lastSuccess = new Gauge({
+    name: 'gitwatch_last_success_timestamp_seconds',
+    help: 'When the last succeeded run finished, in seconds since the epoch.',
+    labelNames: ['repo'] as const,
+    registers: [this.registry],
+  });
+  private readonly up = new Gauge({
+    name: 'gitwatch_repo_up',
+    help: '1 when the last check of the remote succeeded, else 0.',
+    labelNames: ['repo'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(private readonly now: () => Date) {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Zeroes for each repo, so rates work from the first scrape; the last success comes from the state. */
+  seed(repos: readonly string[], state: StateKeeper): void {
+    for (const repo of repos) {
+      this.checks.inc({ repo, result: 'ok' }, 0);
+      this.checks.inc({ repo, result: 'failed' }, 0);
+      this.up.set({ repo }, 0);
+      const last = state.entry(repo)?.lastRun;
+      if (last?.status === 'succeeded') this.lastSuccess.set({ repo }, Date.parse(last.finishedAt) / 1000);
+    }
+  }
+
+  readonly onCheck = (repo: string, ok: boolean): void => {
+    this.checks.inc({ repo, result: ok ? 'ok' : 'failed' });
+    this.up.set({ repo }, ok ? 1 : 0);
+  };
+
+  /** `inner`, with every finished run counted on the way. */
+  tee(inner: Reporter): Reporter {
+    return {
+      emit: (event) => {
+        if (event.type === 'run-finished') {
+          const { repo, status } = event;
+          this.runs.inc({ repo, status });
+          this.duration.observe({ repo }, event.durationMs / 1000);
+          if (status === 'succeeded') this.lastSuccess.set({ repo }, this.now().getTime() / 1000);
+        }
+        inner.emit(event);
+      },
+      close: () => inner.close(),
+    };
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

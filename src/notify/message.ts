@@ -1,0 +1,74 @@
+// What a notification says: which runs a target wants, and the body each format gets.
+
+import type { NotifyOn, NotifyTarget } from '../config/types.js';
+import type { FinishedRun } from '../cycle/turn.js';
+import { formatDuration } from '../rules/duration.js';
+
+/** The run as every target sees it (SPEC: the json format's fields, exactly). */
+export interface RunReport {
+  readonly repo: string;
+  readonly branch: string;
+  readonly commit: string;
+  readonly previousCommit: string | null;
+  readonly status: string;
+  readonly error: string | null;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationMs: number;
+  /** Without credentials. */
+  readonly url: string;
+  /** The run log's path. */
+  readonly log: string;
+}
+
+/** What kinds of news a run is: a success after a failure is both `success` and `recovered`. */
+export function newsOf(run: FinishedRun): NotifyOn[] {
+  switch (run.run.status) {
+    case 'failed':
+      return ['failure'];
+    case 'succeeded':
+      return run.previousStatus === 'failed' ? ['success', 'recovered'] : ['success'];
+    default:
+      // Interrupted runs run again at the next start, and skipped ones ran nothing: neither is news.
+      return [];
+  }
+}
+
+export function wants(target: NotifyTarget, run: FinishedRun): boolean {
+  return newsOf(run).some((news) => target.on.includes(news));
+}
+
+export function reportOf(run: FinishedRun): RunReport {
+  return {
+    repo: run.repo.name,
+    branch: run.branch,
+    commit: run.run.commit,
+    previousCommit: run.previousCommit ?? null,
+    status: run.run.status,
+    error: run.run.error ?? null,
+    startedAt: run.run.startedAt,
+    finishedAt: run.run.finishedAt,
+    durationMs: run.durationMs,
+    url: run.repo.displayUrl,
+    log: run.log,
+  };
+}
+
+/** One line for chat: `gitwatch: site recovered: succeeded 3f2a9c1d04be on main in 4.1s`. */
+export function summary(run: FinishedRun): string {
+  const r = reportOf(run);
+  const what = newsOf(run).includes('recovered') ? 'recovered: succeeded' : r.status;
+  const error = r.error === null ? '' : `: ${r.error}`;
+  return `gitwatch: ${r.repo} ${what} ${r.commit.slice(0, 12)} on ${r.branch} in ${formatDuration(r.durationMs)}${error}`;
+}
+
+export function bodyFor(format: 'json' | 'slack' | 'discord', run: FinishedRun): string {
+  switch (format) {
+    case 'json':
+      return JSON.stringify(reportOf(run));
+    case 'slack':
+      return JSON.stringify({ text: summary(run) });
+    case 'discord':
+      return JSON.stringify({ content: summary(run) });
+  }
+}

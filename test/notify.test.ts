@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { startDaemon } from './helpers/daemon.js';
+import { TestRepo } from './helpers/git-fixtures.js';
+import { makeProject, RECORD_STEP } from './helpers/project.js';
+import { startReceiver } from './helpers/receiver.js';
+import { tempDir } from './helpers/temp.js';
+
+/** Fails when the commit's status.txt says so: the test chooses each run's result by what it commits. */
+const CHECK_STEP = '! grep -q fail status.txt 2>/dev/null';
+const TOKEN = 'tok-5ecr3t-0123456789';
+const ALL = ['failure', 'success', 'recovered'];
+
+describe('notify', () => {
+  test('once: one body per matching run, json/slack/discord/command, recovered after a failure; the token never shows', async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+    const receiver = await startReceiver(t);
+    const project = await makeProject(t);
+    const commandLog = path.join(project.dir, 'command.log');
+    await project.writeConfig({
+      version: 1,
+      repos: {
+        site: {
+          url: remote.url,
+          pipeline: [CHECK_STEP],
+          notify: [
+            { on: ALL, url: `${receiver.url}/json?token=\${NOTIFY_TOKEN}` },
+            { on: ['recovered'], url: `${receiver.url}/slack`, format: 'slack' },
+            { on: ['failure'], url: `${receiver.url}/discord`, format: 'discord' },
+            { on: ['failure', 'recovered'], command: `cat >> '${commandLog}' && echo >> '${commandLog}'` },
+            // Nothing listens on port 1: every delivery fails, is reported, and retried once.
+            { on: ['failure'], url: `http://user:\${NOTIFY_TOKEN}@127.0.0.1:1/down?token=\${NOTIFY_TOKEN}` },
+          ],
+        },
+      },
+    });
+    const env = { ...project.env, NOTIFY_TOKEN: TOKEN };
+    const { runCli } = await import('./helpers/cli.js');
+    const once = (): ReturnType<typeof runCli> => runCli(['once'], { cwd: project.dir, env });
+
+    const first = remote.head();
+    assert.equal((await once()).code, 0);
+    const bad = await remote.commit({ 'status.txt': 'fail\n' });
+    const failed = await once();
+    assert.equal(failed.code, 1);
+    const good = await remote.commit({ 'status.txt': 'ok\n' });
+    const recovered = await once();
+    assert.equal(recovered.code, 0);
+
+    const at = (p: string): string[] => receiver.bodies.filter((b) => b.path.split('?')[0] === p).map((b) => b.body);
+    const json = at('/json').map((b) => JSON.parse(b) as Record<string, unknown>);
+    assert.deepEqual(
+      json.map((b) => [b['commit'], b['status'], b['previousCommit']]),
+      [
+        [first, 'succeeded', null],
+        [bad, 'failed', first],
+        [good, 'succeeded', first],
+      ],
+    );
+    assert.deepEqual(Object.keys(json[1] ?? {}).sort(), [
+      'branch',
+      'commit',
+      'durationMs',
+      'error',
+      'finishedAt',
+      'log',
+      'previousCommit',
+      'repo',
+      'startedAt',
+      'status',
+      'url',
+    ]);
+    assert.equal(json[1]?.['error'], `step '${CHECK_STEP}' exited with code 1`);
+    assert.equal(json[1]?.['url'], remote.url);
+    assert.equal(json[1]?.['branch'], 'main');
+    assert.equal(receiver.bodies[0]?.path, `/json?token=${TOKEN}`, 'the token is interpolated into the URL');
+
+    const slack = at('/slack').map((b) => JSON.parse(b) as { text: string });
+    assert.equal(slack.length, 1);
+    assert.match(slack[0]?.text ?? '', new RegExp(`^gitwatch: site recovered: succeeded ${good.slice(0, 12)} on main`));
+    const discord = at('/discord').map((b) => JSON.parse(b) as { content: string });
+    assert.equal(discord.length, 1);
+    assert.match(discord[0]?.content ?? '', new RegExp(`^gitwatch: site failed ${bad.slice(0, 12)} on main in .*exited with code 1$`));
+
+    const fromCommand = (await readFile(commandLog, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { commit: string; status: string });
+    assert.deepEqual(
+      fromCommand.map((b) => [b.commit, b.status]),
+      [
+        [bad, 'failed'],
+        [good, 'succeeded'],
+      ],
+    );
+
+    assert.match(failed.stdout, /site ✖ notification 5 \(json\) failed: ECONNREFUSED; trying once more\n/);
+    assert.match(failed.stdout, /site ✖ notification 5 \(json\) failed: ECONNREFUSED\n/);
+    for (const r of [failed, recovered]) {
+      const output = r.stdout + r.stderr;
+      assert.doesNotMatch(output, new RegExp(TOKEN));
+      assert.doesNotMatch(output, /127\.0\.0\.1:1\b|\/down/);
+    }
+  });
+
+  test('run: a receiver that hangs or answers 500 delays no pipeline, gets one retry, and holds shutdown at most 10 s', async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+    const hang = await startReceiver(t, 'hang');
+    const fail = await startReceiver(t, 'fail');
+    const project = await makeProject(t, {
+      version: 1,
+      repos: {
+        site: {
+          url: remote.url,
+          interval: '1s',
+          pipeline: [RECORD_STEP],
+          notify: [
+            { on: ALL, url: `${hang.url}/hang` },
+            { on: ALL, url: `${fail.url}/fail` },
+          ],
+        },
+      },
+    });
+    const daemon = startDaemon(t, project);
+    const ran = async (sha: string): Promise<boolean> => (await project.record()).some((l) => l.startsWith(`site ${sha} `));
+    await daemon.until(() => ran(remote.head()), 'the first run');
+    await hang.received(1);
+    for (let i = 0; i < 2; i++) {
+      const sha = await remote.commit();
+      const committed = Date.now();
+      await daemon.until(() => ran(sha), 'the next run while the receiver hangs', 5000);
+      // One interval (1 s, plus jitter) and the run itself: the hanging receiver adds nothing.
+      assert.ok(Date.now() - committed < 3500, `the run waited ${Date.now() - committed} ms`);
+    }
+    // Each run's failing delivery is tried exactly twice.
+    await fail.received(6);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(fail.bodies.length, 6);
+    assert.match(daemon.stdout(), /site ✖ notification 2 \(json\) failed: HTTP 500; trying once more\n/);
+    const state = await project.state();
+    assert.equal(state.repos['site']?.lastRun?.status, 'succeeded');
+
+    const stopping = Date.now();
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0);
+    const took = Date.now() - stopping;
+    assert.ok(took < 12_000, `shutdown took ${took} ms`);
+  });
+});
