@@ -56,6 +56,9 @@ describe('remote URLs', () => {
       'https://h/x\nq',
       'ssh://-oProxyCommand=x/y',
       'x'.repeat(3000),
+      // A '%' that starts no escape: rejected, not thrown.
+      'https://%@example.com/site.git',
+      'https://u:50%off@example.com/site.git',
     ]) {
       assert.equal(parseRemote(url, '/base').ok, false, url);
     }

@@ -58,9 +58,12 @@ function parseSchemeUrl(url: string, scheme: string): RemoteResult {
     return { ok: false, error: `url is not a valid ${scheme} URL` };
   }
   if (parsed.hostname.startsWith('-')) return { ok: false, error: `the host in url may not start with '-'` };
-  if (decodeURIComponent(parsed.username).startsWith('-')) return { ok: false, error: `the user in url may not start with '-'` };
-  if (/[\r\n]/.test(decodeURIComponent(parsed.username) + decodeURIComponent(parsed.password)))
-    return { ok: false, error: 'url credentials contain a line break' };
+  const username = decoded(parsed.username);
+  const password = decoded(parsed.password);
+  // A token with a stray '%' is a config mistake to point at, not a crash.
+  if (username === undefined || password === undefined) return { ok: false, error: `the credentials in url have a '%' that is not followed by two hex digits` };
+  if (username.startsWith('-')) return { ok: false, error: `the user in url may not start with '-'` };
+  if (/[\r\n]/.test(username + password)) return { ok: false, error: 'url credentials contain a line break' };
   if (transport !== 'http' && transport !== 'https') {
     // Only http(s) credentials can be handed to git outside the URL; anywhere else a password would leak.
     if (parsed.password !== '')
@@ -69,7 +72,7 @@ function parseSchemeUrl(url: string, scheme: string): RemoteResult {
   }
   if (parsed.username === '' && parsed.password === '') return { ok: true, value: { transport, remote: url, display: url, credentials: undefined } };
   // Any userinfo of an http(s) URL may be a token, a lone user name included.
-  const credentials = { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };
+  const credentials = { username, password };
   parsed.username = '';
   parsed.password = '';
   const bare = parsed.toString();
@@ -79,4 +82,12 @@ function parseSchemeUrl(url: string, scheme: string): RemoteResult {
 /** Removes userinfo from any http(s) URL inside `text`: for error messages that quote git. */
 export function redactUrls(text: string): string {
   return text.replace(/(https?:\/\/)[^/@\s]+@/gi, '$1');
+}
+
+function decoded(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
 }
