@@ -184,6 +184,7 @@ class RepoWorker {
         await woken(this.wake.signal);
         continue;
       }
+      this.nextCheckAt = undefined;
       this.set('checking');
       const repo = this.repo;
       let delay: number;
