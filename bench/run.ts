@@ -2,7 +2,8 @@
 // alternating, on the same repos. Prints medians and ratios (gitwatch / baseline). Not part of npm test.
 //
 // Environment: BENCH_SIZES (default "1,50,200,1000"), BENCH_ROUNDS (default 5), BENCH_SOAK_MINUTES
-// (default 2; the daemon memory case), BENCH_SOAK_REPOS (default 1000), BENCH_WEBHOOK_ROUNDS (default 20).
+// (default 2; the daemon memory case), BENCH_SOAK_REPOS (default 1000), BENCH_WEBHOOK_ROUNDS (default 20),
+// BENCH_STATUS_REPOS (default 1000; `status` against a daemon).
 
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { addCommit, GIT_ENV, makeRepos, type Fixture } from './fixtures.js';
 import { startDelayProxy } from './proxy.js';
+import { statusCase } from './status.js';
 import { webhookCase } from './webhook.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -208,7 +210,21 @@ function printTable(soak: string): void {
   if (soak) console.log(`\n${soak}`);
 }
 
+async function daemonStatusCase(): Promise<void> {
+  const repos = Number(process.env['BENCH_STATUS_REPOS'] ?? 1000);
+  console.error(`status against a daemon with ${repos} repos`);
+  const { statusMs, nodeMs } = await statusCase(BIN, repos, ROUNDS * 4);
+  rows.push({
+    name: `gitwatch status, daemon with ${repos} repos`,
+    gitwatchMs: median(statusMs),
+    baselineMs: median(nodeMs),
+    baseline: 'node -e 0',
+    target: '≤ 1.5×',
+  });
+}
+
 await startupCases();
+await daemonStatusCase();
 await repoCases();
 await slowRemoteCase();
 console.error('webhook latency');

@@ -68,6 +68,9 @@ export const WORKDIR_LAYOUT = {
   gitStore: '.git-store',
 } as const;
 
+/** The state file when the config names none, beside the config. */
+export const DEFAULT_STATE_FILE = '.gitwatch.lock.json';
+
 /** The private bare repository gitwatch fetches into for `repo`. */
 export function storeDir(workdir: string, repo: string): string {
   return `${workdir}/${WORKDIR_LAYOUT.gitStore}/${repo}.git`;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parseDuration, formatDuration } from '../src/rules/duration.js';
 import { parseConfig } from '../src/config/parse.js';
+import { quickStateValue, scanStateValue } from '../src/config/state-path.js';
 import type { ResolvedConfig } from '../src/config/types.js';
 
 const DIR = '/srv/app';
@@ -206,5 +207,42 @@ repos:
   test('reports every problem at once', () => {
     const found = errors('version: 1\nrepos:\n  site:\n    url: -x\n    interval: soon\n    pipline: [a]\n    branch: a b\n');
     assert.equal(found.length, 5, found.join('\n'));
+  });
+});
+
+describe('the state path without a full parse', () => {
+  const cases: readonly [string, string | null | undefined][] = [
+    ['version: 1\nrepos: {}\n', null],
+    ['version: 1\nstate: run/lock.json\nrepos: {}\n', 'run/lock.json'],
+    ['# comment\n---\nstate: "quoted.json"   # why\nversion: 1\n', 'quoted.json'],
+    ["state: 'single.json'\n", 'single.json'],
+    ['state: ${STATE_DIR:-/var/lib/gw}/lock.json\n', '${STATE_DIR:-/var/lib/gw}/lock.json'],
+    ['{version: 1, state: flow.json}\n', undefined],
+    ['state: &a anchored.json\n', undefined],
+    ['state: *a\n', undefined],
+    ['state: |\n  block\n', undefined],
+    ['state: a.json\nstate: b.json\n', undefined],
+    ['state: "esc\\"aped.json"\n', undefined],
+    ['state:\n', undefined],
+    ['version: 1\nrepos:\n  site:\n    state: not-top-level\n', null],
+  ];
+  for (const [text, expected] of cases) {
+    test(JSON.stringify(text), () => assert.equal(scanStateValue(text), expected));
+  }
+
+  test('agrees with the full parse whenever it answers', () => {
+    const env = { STATE_DIR: '/srv/state' };
+    let compared = 0;
+    for (const [text] of cases) {
+      const repos = 'repos:\n  site:\n    url: /srv/site.git\n    pipeline: ["true"]\n';
+      const withVersion = /^version:/m.test(text) ? text : `${text.trimEnd()}\nversion: 1\n`;
+      const body = withVersion.includes('repos: {}') ? withVersion.replace('repos: {}\n', repos) : `${withVersion}${repos}`;
+      const full = parseConfig(body, { file: 'gitwatch.yaml', absolutePath: '/etc/gw/gitwatch.yaml', env });
+      const quick = quickStateValue(body, env);
+      if (quick === undefined || !full.ok) continue;
+      assert.equal(path.resolve('/etc/gw', quick ?? '.gitwatch.lock.json'), full.value.statePath, body);
+      compared++;
+    }
+    assert.ok(compared >= 5, `compared ${compared}`);
   });
 });

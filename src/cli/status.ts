@@ -6,6 +6,7 @@ import type { RepoStatus, StatusReport } from '../control/protocol.js';
 import { shortSha } from '../domain.js';
 import { EXIT, type ExitCode } from '../errors.js';
 import { formatDuration } from '../rules/duration.js';
+import { locateConfig, locateState } from '../config/load.js';
 import { readState } from '../state/state-file.js';
 import { loadForCommand } from './config-input.js';
 import type { CommandContext } from './context.js';
@@ -13,8 +14,9 @@ import { daemonError } from './control-commands.js';
 import { buildStatus } from './status-report.js';
 
 export async function statusCommand(options: { json: boolean }, ctx: CommandContext): Promise<ExitCode> {
-  const { config } = await loadForCommand(ctx);
-  const connection = await askDaemon(config.statePath, { op: 'status' });
+  // With a daemon, its config is the one that counts: only the state path is needed to reach it.
+  const statePath = await locateState(locateConfig(ctx.global.config, ctx.cwd, ctx.env), ctx.env);
+  const connection = await askDaemon(statePath, { op: 'status' });
   let report: StatusReport;
   if (connection.daemon) {
     const reply = await firstReply(connection);
@@ -22,6 +24,7 @@ export async function statusCommand(options: { json: boolean }, ctx: CommandCont
     if (!('status' in reply)) throw daemonError({ ok: false, error: 'unexpected answer to status', usage: false });
     report = reply.status;
   } else {
+    const { config } = await loadForCommand(ctx);
     report = buildStatus(config, await readState(config.statePath), null);
   }
   if (options.json) {

@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, UsageError } from '../errors.js';
 import { parseConfig } from './parse.js';
-import type { Env } from '../domain.js';
+import { DEFAULT_STATE_FILE, type Env } from '../domain.js';
+import { quickStateValue } from './state-path.js';
 import type { ResolvedConfig } from './types.js';
 
 export interface ConfigLocation {
@@ -41,4 +42,15 @@ export async function loadConfig(location: ConfigLocation, env: Env): Promise<Lo
   const result = parseConfig(text, { file: location.file, absolutePath: location.absolutePath, env });
   if (!result.ok) throw new ConfigError(result.error, text);
   return { config: result.value, text };
+}
+
+/**
+ * The state file's path, found without resolving the whole config when the text makes it plain; else
+ * from the full load (which also reports a broken config).
+ */
+export async function locateState(location: ConfigLocation, env: Env): Promise<string> {
+  const text = await readFile(location.absolutePath, 'utf8').catch(() => undefined);
+  const value = text === undefined ? undefined : quickStateValue(text, env);
+  if (value !== undefined) return path.resolve(path.dirname(location.absolutePath), value ?? DEFAULT_STATE_FILE);
+  return (await loadConfig(location, env)).config.statePath;
 }

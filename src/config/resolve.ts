@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { branchNameProblem } from '../rules/ref-name.js';
 import { parseRemote } from '../rules/remote-url.js';
-import { err, ok, WORKDIR_LAYOUT, type Diagnostic, type Result } from '../domain.js';
+import { DEFAULT_STATE_FILE, err, ok, WORKDIR_LAYOUT, type Diagnostic, type Result } from '../domain.js';
 import type { KeyPath } from './diagnostics.js';
 import { formatDuration, parseDuration } from '../rules/duration.js';
 import { interpolate } from './interpolate.js';
@@ -66,7 +66,7 @@ export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: st
   const r = new Resolver(source, env);
   const dir = path.dirname(configPath);
   if (!isObject(raw)) return err(r.problems);
-  const statePath = path.resolve(dir, r.optionalText(['state'], raw.state) ?? '.gitwatch.lock.json');
+  const statePath = path.resolve(dir, r.optionalText(['state'], raw.state) ?? DEFAULT_STATE_FILE);
   const workdir = path.resolve(dir, r.optionalText(['workdir'], raw.workdir) ?? '.gitwatch');
   const defaults = isObject(raw.defaults) ? raw.defaults : {};
   const base = {
