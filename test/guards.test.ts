@@ -73,7 +73,7 @@ describe('git arguments', () => {
   test('a URL that looks like an option reaches git as a URL, never as an option', async (t) => {
     const dir = await tempDir(t);
     const source = await TestRepo.create(path.join(dir, 'source'));
-    const git = new GitClient(testEnv(dir));
+    const git = new GitClient(testEnv(dir), testProcesses());
     const call = { timeoutMs: 30_000 };
     const store = path.join(dir, 'store.git');
     await git.ensureStore(store, call);
