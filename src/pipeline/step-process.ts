@@ -113,20 +113,45 @@ async function waitForGroupGone(groups: ProcessGroups, clock: Clock, pgid: numbe
   return !groups.alive(pgid);
 }
 
-/** Splits streamed output into lines; a partial last line is flushed at the end. */
+/** Longest line kept for events; the run log keeps every byte. */
+export const MAX_LINE = 64 * 1024;
+export const LINE_CUT_MARK = ' … (line cut at 64 KiB)';
+
+/**
+ * Splits streamed output into lines; a partial last line is flushed at the end. Only the first MAX_LINE
+ * characters of a line are kept, so output without newlines costs linear time and bounded memory.
+ */
 class LineSplitter {
   private rest = '';
+  private cut = false;
   constructor(private readonly onLine: ((line: string) => void) | undefined) {}
 
   push(text: string): void {
     if (!this.onLine) return;
-    const parts = (this.rest + text).split(/\r?\n/);
-    this.rest = parts.pop() ?? '';
-    for (const line of parts) this.onLine(line);
+    for (let start = 0; ;) {
+      const end = text.indexOf('\n', start);
+      this.keep(text.slice(start, end === -1 ? undefined : end));
+      if (end === -1) return;
+      this.emit();
+      start = end + 1;
+    }
   }
 
   flush(): void {
-    if (this.rest !== '') this.onLine?.(this.rest);
+    if (this.rest !== '' || this.cut) this.emit();
+  }
+
+  private keep(piece: string): void {
+    if (this.cut) return;
+    const room = MAX_LINE - this.rest.length;
+    this.cut = piece.length > room;
+    this.rest += this.cut ? piece.slice(0, room) : piece;
+  }
+
+  private emit(): void {
+    const line = this.cut ? `${this.rest}${LINE_CUT_MARK}` : this.rest.replace(/\r$/, '');
     this.rest = '';
+    this.cut = false;
+    this.onLine?.(line);
   }
 }
