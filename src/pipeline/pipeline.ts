@@ -74,6 +74,7 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
       clock: run.clock,
       groups: run.groups,
       log,
+      backlog: () => reporter.backlog?.(),
       onLine: (line) => {
         tail.push(line);
         if (tail.length > TAIL_LINES) tail.shift();

@@ -18,6 +18,8 @@ export interface StepProcessOptions {
   /** SIGTERM → SIGKILL delay on shutdown. */
   readonly graceMs?: number;
   readonly onLine?: (line: string) => void;
+  /** A wait while whoever takes the lines is behind (see Reporter.backlog); the step's output is paused meanwhile. */
+  readonly backlog?: () => Promise<void> | undefined;
   readonly log?: WriteStream | undefined;
   readonly clock: Clock;
   /** Where the step's group is registered while it runs, so a hard exit can kill it. */
@@ -51,10 +53,16 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   const { groups, clock } = options;
   if (pid !== undefined) groups.track(pid);
   const lines = new LineSplitter(options.onLine);
+  let exited = false;
   for (const stream of [child.stdout, child.stderr]) {
     stream?.on('data', (chunk: Buffer) => {
       options.log?.write(chunk);
       lines.push(chunk.toString('utf8'));
+      // A paused pipe fills up and blocks the step's writes: the reader's pace becomes the step's.
+      const wait = exited ? undefined : options.backlog?.();
+      if (wait === undefined) return;
+      stream.pause();
+      void wait.then(() => stream.resume());
     });
   }
 
@@ -84,6 +92,10 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   timer.abort();
   options.signal?.removeEventListener('abort', onAbort);
   if (pid !== undefined) groups.untrack(pid);
+  // What is left in the pipes is at most their capacity: read it now, so the drain below gets it all.
+  exited = true;
+  child.stdout?.resume();
+  child.stderr?.resume();
   // A background process the step started may hold the pipes open; the step is over when its shell exits.
   const drain = new AbortController();
   await Promise.race([closed, clock.sleep(DRAIN_MS, drain.signal)]);

@@ -49,6 +49,11 @@ export type DaemonEvent =
 
 export interface Reporter {
   emit(event: GitwatchEvent | DaemonEvent): void;
+  /**
+   * Resolves when the output has room again, or is undefined when it has room now. A step's output is
+   * read no faster than this, so a slow reader of `-v` slows the step instead of filling gitwatch's memory.
+   */
+  backlog?(): Promise<void> | undefined;
   /** Waits until everything reported has been written. */
   close(): Promise<void>;
 }

@@ -59,7 +59,23 @@ export class PlainReporter implements Reporter {
     }
   }
 
+  backlog(): Promise<void> | undefined {
+    return roomIn(this.options.out);
+  }
+
   async close(): Promise<void> {}
+}
+
+/** Waits for 'drain' when `out` holds more than its buffer; a stream that closes or fails has room enough. */
+export function roomIn(out: Writable): Promise<void> | undefined {
+  if (!out.writableNeedDrain) return undefined;
+  return new Promise((resolve) => {
+    const done = (): void => {
+      for (const event of ['drain', 'close', 'error']) out.off(event, done);
+      resolve();
+    };
+    for (const event of ['drain', 'close', 'error']) out.on(event, done);
+  });
 }
 
 export function daemonLine(e: DaemonEvent, quiet: boolean): string[] {
@@ -92,6 +108,10 @@ export class JsonReporter implements Reporter {
     if (event.type === 'config-rejected') this.options.err.write(`${event.detail}\n`);
     const time = (this.options.now?.() ?? new Date()).toISOString();
     this.options.out.write(`${JSON.stringify({ time, event: event.type, ...withoutType(event) })}\n`);
+  }
+
+  backlog(): Promise<void> | undefined {
+    return roomIn(this.options.out);
   }
 
   async close(): Promise<void> {}
