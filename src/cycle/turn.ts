@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { err, ok, storeDir, type Env, type Result } from '../domain.js';
-import { GitError } from '../errors.js';
+import { GitError, IoError } from '../errors.js';
 import type { GitClient, Remote, RemoteHead } from '../git/client.js';
 import { runPipeline } from '../pipeline/pipeline.js';
 import { pruneRunLogs, runLogPath } from '../pipeline/run-log.js';
@@ -129,16 +129,25 @@ export async function runPrepared(config: ResolvedConfig, repo: RepoConfig, read
   // Read the entry now, not when prepared: it is the state this run's result goes on top of.
   const entry = state.entry(repo.name);
   const next: RepoState = result.status === 'succeeded' ? { branch: head.branch, commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun };
-  await state.update(repo.name, next);
+  const recordError = await state.update(repo.name, next).then(
+    () => undefined,
+    (error: unknown) => {
+      // A state that cannot be written (full disk, read-only folder) fails this repo's run, not the cycle.
+      if (error instanceof IoError) return error.message;
+      throw error;
+    },
+  );
   await pruneRunLogs(config.workdir, repo.name);
+  const status = recordError !== undefined && result.status !== 'interrupted' ? 'failed' : result.status;
+  const said = result.error ?? `the pipeline ${result.status}`;
   reporter.emit({
     type: 'run-finished',
     repo: repo.name,
     commit: head.sha,
-    status: result.status,
+    status,
     durationMs: finished.getTime() - started.getTime(),
-    error: result.error,
+    error: recordError === undefined ? result.error : `${said}, but the result was not recorded (it runs again): ${recordError}`,
     log,
   });
-  return result.status;
+  return status;
 }
