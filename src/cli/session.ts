@@ -30,6 +30,7 @@ export async function withStateSession<T>(ctx: CommandContext, config: ResolvedC
       await reporter.close();
     }
   } finally {
-    await lock.release();
+    const warning = await lock.release();
+    if (warning !== undefined) ctx.stderr.write(`gitwatch: warning: ${warning}\n`);
   }
 }
