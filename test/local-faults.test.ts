@@ -2,6 +2,8 @@
 // repos still run.
 
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { TestRepo } from './helpers/git-fixtures.js';
@@ -44,5 +46,37 @@ describe('local faults in once', () => {
     const again = await project.cli('once');
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.equal((await project.state()).repos['a']?.commit, a.head());
+  });
+
+  test('what a run left in its checkout is removed before the next fetch, and said', async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+    const project = await makeProject(t, {
+      version: 1,
+      repos: { site: { url: remote.url, pipeline: ['head -c 1048576 /dev/zero > junk.bin && mkdir -p out/deep && touch out/deep/x', RECORD_STEP] } },
+    });
+    const checkout = path.join(project.dir, '.gitwatch', 'site');
+    assert.equal((await project.cli('once')).code, 0);
+    assert.ok(existsSync(path.join(checkout, 'junk.bin')));
+
+    await remote.commit();
+    const second = await project.cli('once');
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.match(second.stdout, /site · removed 2 paths the last run left in the checkout, before fetching: (junk\.bin, out\/|out\/, junk\.bin)\n/);
+
+    // A fetch that fails stands for one that needs the space the last run took: the space is freed first.
+    const third = await remote.commit();
+    const object = path.join(remote.dir, '.git', 'objects', third.slice(0, 2), third.slice(2));
+    await rename(object, `${object}.aside`);
+    const failed = await project.cli('once');
+    assert.equal(failed.code, 1, failed.stdout + failed.stderr);
+    assert.match(failed.stdout, /site ✖ check failed: fetching/);
+    assert.equal(existsSync(path.join(checkout, 'junk.bin')), false, 'the last run left its file in the checkout');
+    assert.equal(existsSync(path.join(checkout, 'out')), false, 'the last run left its folder in the checkout');
+    assert.ok(existsSync(path.join(checkout, 'README.md')), 'the tracked files went too');
+
+    await rename(`${object}.aside`, object);
+    const recovered = await project.cli('once');
+    assert.equal(recovered.code, 0, recovered.stdout + recovered.stderr);
+    assert.equal((await project.state()).repos['site']?.commit, third);
   });
 });

@@ -66,7 +66,7 @@ export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: 
 /** A repo after its check: nothing to run, or fetched and checked out, ready for its pipeline. */
 export type Prepared =
   | { readonly kind: 'done'; readonly outcome: Outcome; readonly error?: GitError }
-  | { readonly kind: 'ready'; readonly head: RemoteHead; readonly previousCommit: string | undefined };
+  | { readonly kind: 'ready'; readonly head: RemoteHead; readonly previousCommit: string | undefined; readonly cleaned: readonly string[] };
 
 /** Decides, and when the pipeline is to run, fetches exactly the head and makes the checkout that commit. */
 export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head: RemoteHead, deps: CycleDeps, trigger: boolean): Promise<Prepared> {
@@ -85,9 +85,11 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
   }
   const store = storeDir(config.workdir, repo.name);
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
+  let cleaned: string[];
   try {
     // Repos on the same remote share one check, made in one of their stores: each fetches into its own.
     await deps.git.ensureStore(store, call);
+    cleaned = await deps.git.clean(store, repo.checkout, call);
     await deps.git.fetch(store, remoteOf(repo), head.sha, call);
     await deps.git.checkout(store, repo.checkout, head.sha, call);
   } catch (error) {
@@ -95,15 +97,16 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
     // A failed fetch is a failed check: not written to the state, tried again on the next cycle.
     return error.kind === 'aborted' ? { kind: 'done', outcome: 'interrupted' } : { kind: 'done', outcome: 'check-failed', error };
   }
-  return { kind: 'ready', head, previousCommit: entry?.commit };
+  return { kind: 'ready', head, previousCommit: entry?.commit, cleaned };
 }
 
 /** Runs the pipeline of a prepared repo and records the result. Callers run one at a time. */
 export async function runPrepared(config: ResolvedConfig, repo: RepoConfig, ready: Extract<Prepared, { kind: 'ready' }>, deps: CycleDeps): Promise<Outcome> {
   const { reporter, state, clock } = deps;
-  const { head, previousCommit } = ready;
+  const { head, previousCommit, cleaned } = ready;
   const started = clock.now();
-  reporter.emit({ type: 'run-started', repo: repo.name, branch: head.branch, commit: head.sha, previousCommit, steps: repo.pipeline.map((s) => s.name) });
+  const steps = repo.pipeline.map((s) => s.name);
+  reporter.emit({ type: 'run-started', repo: repo.name, branch: head.branch, commit: head.sha, previousCommit, steps, cleaned });
   const log = runLogPath(config.workdir, repo.name, started, head.sha);
   const result = await runPipeline({
     repo,

@@ -5,7 +5,7 @@
 // Each command runs in its own process group (git-process.ts), so stopping it stops its helpers too.
 
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isSha, type Credentials, type Env, type SshSettings } from '../domain.js';
 import { GitError } from '../errors.js';
@@ -121,13 +121,34 @@ export class GitClient {
     await this.run(args, `fetching ${remote.url}`, call, remote);
   }
 
-  /** Makes `worktree` exactly `sha`: tracked files reset, untracked and ignored files removed. */
+  /**
+   * Removes what the last run left in `worktree` (untracked and ignored files), before a fetch needs the
+   * space: a step that filled the disk inside its checkout would otherwise make every later fetch or
+   * checkout fail before anything could free it. Returns the paths removed (folders once).
+   */
+  async clean(store: string, worktree: string, call: GitCallOptions): Promise<string[]> {
+    if (
+      !(await stat(worktree).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    )
+      return [];
+    // The checkout's own .git is rebuilt on every run; it is not something the last run left.
+    const args = [`--git-dir=${store}`, `--work-tree=${worktree}`, 'clean', '-ffdx', '--exclude=/.git'];
+    const out = await this.run(args, `cleaning ${worktree}`, call);
+    return out
+      .split('\n')
+      .filter((line) => line.startsWith('Removing '))
+      .map((line) => line.slice('Removing '.length));
+  }
+
+  /** Makes `worktree` exactly `sha`, tracked files reset; `clean` has removed everything else before. */
   async checkout(store: string, worktree: string, sha: string, call: GitCallOptions): Promise<void> {
     assertSha(sha);
     await mkdir(worktree, { recursive: true });
     const base = [`--git-dir=${store}`, `--work-tree=${worktree}`];
     await this.run([...base, 'checkout', '--quiet', '--force', '--detach', sha], `checking out ${sha.slice(0, 12)}`, call);
-    await this.run([...base, 'clean', '-ffdxq'], `cleaning ${worktree}`, call);
     await writeStepGitDir(store, worktree, sha);
   }
 }

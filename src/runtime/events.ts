@@ -13,6 +13,8 @@ export type GitwatchEvent =
       readonly commit: string;
       readonly previousCommit: string | undefined;
       readonly steps: readonly string[];
+      /** What the last run had left in the checkout, removed before the fetch (folders once). */
+      readonly cleaned?: readonly string[] | undefined;
     }
   | { readonly type: 'step-started'; readonly repo: string; readonly step: string; readonly index: number }
   | { readonly type: 'step-output'; readonly repo: string; readonly step: string; readonly line: string }

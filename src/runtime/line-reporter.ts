@@ -34,8 +34,11 @@ export class PlainReporter implements Reporter {
         return quiet ? [] : [`${e.repo} ✔ up to date at ${short(e.commit)}`];
       case 'waiting':
         return quiet ? [] : [`${e.repo} · ${short(e.commit)} ${e.reason}`];
-      case 'run-started':
-        return quiet ? [] : [`${e.repo} ▶ ${short(e.commit)} on ${e.branch} (${e.previousCommit ? `was ${short(e.previousCommit)}` : 'first run'})`];
+      case 'run-started': {
+        if (quiet) return [];
+        const head = `${e.repo} ▶ ${short(e.commit)} on ${e.branch} (${e.previousCommit ? `was ${short(e.previousCommit)}` : 'first run'})`;
+        return e.cleaned?.length ? [head, cleanedLine(e.repo, e.cleaned)] : [head];
+      }
       case 'step-started':
         return quiet ? [] : [`${e.repo} ${e.step} ▶`];
       case 'step-output':
@@ -64,6 +67,11 @@ export class PlainReporter implements Reporter {
   }
 
   async close(): Promise<void> {}
+}
+
+function cleanedLine(repo: string, paths: readonly string[]): string {
+  const shown = paths.slice(0, 5).join(', ') + (paths.length > 5 ? ', …' : '');
+  return `${repo} · removed ${paths.length} path${paths.length === 1 ? '' : 's'} the last run left in the checkout, before fetching: ${shown}`;
 }
 
 /** Waits for 'drain' when `out` holds more than its buffer; a stream that closes or fails has room enough. */
