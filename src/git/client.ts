@@ -143,6 +143,17 @@ export class GitClient {
       .map((line) => line.slice('Removing '.length));
   }
 
+  /**
+   * Packs the store and drops every object no ref reaches: each fetch leaves the previous commit's objects
+   * behind, and a store that is never compacted grows by every commit's size. Only the daemon calls it,
+   * never while the same repo fetches.
+   */
+  async compact(store: string, call: GitCallOptions): Promise<void> {
+    // The checkouts log HEAD's moves in the store; those entries would keep every old commit alive.
+    const expire = ['-c', 'gc.reflogExpire=now', '-c', 'gc.reflogExpireUnreachable=now'];
+    await this.run([`--git-dir=${store}`, ...expire, 'gc', '--prune=now', '--quiet'], `compacting ${store}`, call);
+  }
+
   /** Makes `worktree` exactly `sha`, tracked files reset; `clean` has removed everything else before. */
   async checkout(store: string, worktree: string, sha: string, call: GitCallOptions): Promise<void> {
     assertSha(sha);

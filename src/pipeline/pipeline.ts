@@ -1,7 +1,7 @@
 // Runs a repo's steps in order in its checkout: the step environment, the run log, events per step,
 // and the rule that the first failure (without continue_on_error) ends the run.
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { formatDuration } from '../rules/duration.js';
@@ -11,6 +11,7 @@ import type { StepStatus } from '../domain.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Reporter } from '../runtime/events.js';
 import type { ProcessGroups } from '../runtime/processes.js';
+import { CappedRunLog } from './run-log.js';
 import { runStepProcess } from './step-process.js';
 
 export interface PipelineRun {
@@ -26,6 +27,8 @@ export interface PipelineRun {
   readonly graceMs?: number;
   readonly clock: Clock;
   readonly groups: ProcessGroups;
+  /** Most step output one run log keeps (default RUN_LOG_CAP). */
+  readonly logCap?: number;
 }
 
 export interface PipelineResult {
@@ -40,9 +43,11 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   const log = createWriteStream(run.logFile, { flags: 'a', mode: 0o600 });
   // The run log is best effort: a full disk must not crash gitwatch mid-step (the state write reports it).
   log.on('error', () => undefined);
+  const capped = new CappedRunLog(log, run.logCap);
   try {
-    return await runSteps(run, log);
+    return await runSteps(run, capped);
   } finally {
+    capped.finish();
     await new Promise<void>((resolve) => {
       log.once('error', () => resolve());
       log.end(() => resolve());
@@ -50,7 +55,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   }
 }
 
-async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineResult> {
+async function runSteps(run: PipelineRun, log: CappedRunLog): Promise<PipelineResult> {
   const { repo, reporter } = run;
   let failure: string | undefined;
   let skippedByShutdown = false;
@@ -61,7 +66,7 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
       continue;
     }
     reporter.emit({ type: 'step-started', repo: repo.name, step: step.name, index });
-    log.write(`==> ${step.name}${step.name === step.run ? '' : ` (${step.run})`}\n`);
+    log.note(`==> ${step.name}${step.name === step.run ? '' : ` (${step.run})`}`);
     const tail: string[] = [];
     const started = run.clock.now().getTime();
     const result = await runStepProcess({
@@ -83,7 +88,7 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
     });
     const error = stepError(step, result.status, result.exitCode, result.signal);
     const ignored = error !== undefined && step.continueOnError && result.status !== 'interrupted';
-    log.write(`<== ${step.name}: ${error ?? 'succeeded'}${ignored ? ' (continue_on_error)' : ''}\n`);
+    log.note(`<== ${step.name}: ${error ?? 'succeeded'}${ignored ? ' (continue_on_error)' : ''}`);
     const durationMs = run.clock.now().getTime() - started;
     reporter.emit({ type: 'step-finished', repo: repo.name, step: step.name, index, status: result.status, durationMs, error, tail, ignored });
     if (result.status === 'interrupted') return { status: 'interrupted', error: `interrupted during step '${step.name}'` };

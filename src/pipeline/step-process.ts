@@ -1,7 +1,6 @@
 // One step as a process: `/bin/sh -c` in its own process group, output streamed line by line,
 // a time limit that kills the whole group (SIGTERM, then SIGKILL), and interruption on shutdown.
 
-import type { WriteStream } from 'node:fs';
 import type { StepStatus } from '../domain.js';
 import type { Clock } from '../runtime/clock.js';
 import type { ProcessGroups } from '../runtime/processes.js';
@@ -20,7 +19,8 @@ export interface StepProcessOptions {
   readonly onLine?: (line: string) => void;
   /** A wait while whoever takes the lines is behind (see Reporter.backlog); the step's output is paused meanwhile. */
   readonly backlog?: () => Promise<void> | undefined;
-  readonly log?: WriteStream | undefined;
+  /** The run log: every byte of output goes there (it decides what to keep). */
+  readonly log?: { write(chunk: Buffer): unknown } | undefined;
   readonly clock: Clock;
   /** Where the step's group is registered while it runs, so a hard exit can kill it. */
   readonly groups: ProcessGroups;

@@ -47,6 +47,8 @@ export type DaemonEvent =
   /** `detail` is what `validate` would print (or why the file could not be applied); reporters put it on stderr. */
   | { readonly type: 'config-rejected'; readonly problems: number; readonly detail: string }
   | { readonly type: 'daemon-stopping'; readonly signal: string }
+  /** A repo's git store was compacted (sizes in bytes), or the attempt failed (`error`). */
+  | { readonly type: 'store-compacted'; readonly repo: string; readonly beforeBytes: number; readonly afterBytes: number; readonly error?: string | undefined }
   | { readonly type: 'daemon-stopped' };
 
 export interface Reporter {

@@ -69,6 +69,8 @@ export class PlainReporter implements Reporter {
   async close(): Promise<void> {}
 }
 
+const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+
 function cleanedLine(repo: string, paths: readonly string[]): string {
   const shown = paths.slice(0, 5).join(', ') + (paths.length > 5 ? ', …' : '');
   return `${repo} · removed ${paths.length} path${paths.length === 1 ? '' : 's'} the last run left in the checkout, before fetching: ${shown}`;
@@ -101,6 +103,9 @@ export function daemonLine(e: DaemonEvent, quiet: boolean): string[] {
     }
     case 'config-rejected':
       return [`config rejected (${e.problems} problem${e.problems === 1 ? '' : 's'}, see stderr); still running the previous config`];
+    case 'store-compacted':
+      if (e.error !== undefined) return [`${e.repo} · git store not compacted: ${e.error}`];
+      return quiet ? [] : [`${e.repo} · git store compacted: ${mib(e.beforeBytes)} → ${mib(e.afterBytes)}`];
     case 'daemon-stopping':
       return [`stopping (${e.signal}): no new work; a running step gets SIGTERM`];
     case 'daemon-stopped':
