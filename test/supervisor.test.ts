@@ -29,7 +29,7 @@ async function start(t: import('node:test').TestContext, dir: string, repos: Rec
   const controller = new AbortController();
   const env = testEnv(dir, { RECORD: path.join(dir, 'record.txt') });
   const supervisor = new Supervisor(config, {
-    git: new GitClient(env),
+    git: new GitClient(env, testProcesses()),
     env,
     reporter,
     clock,

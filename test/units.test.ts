@@ -124,13 +124,6 @@ describe('state file', () => {
       await assert.rejects(readState(path.join(dir, 'bad.json')), /bad\.json/);
     }
   });
-  test('a write that fails leaves the old file intact', async (t) => {
-    const dir = await tempDir(t);
-    const file = path.join(dir, 'state.json');
-    await writeState(file, { version: 1, repos: { a: { commit: A } } }, process.pid);
-    await assert.rejects(writeState(path.join(dir, 'missing-folder', 'state.json'), { version: 1, repos: {} }, process.pid), /cannot write state file/);
-    assert.equal((await readState(file)).repos['a']?.commit, A);
-  });
 });
 
 describe('instance lock', () => {

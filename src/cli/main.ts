@@ -14,6 +14,23 @@ import pkg from '../../package.json' with { type: 'json' };
 
 const { version } = pkg;
 
+/**
+ * SIGHUP's default action ends the process, and `run` is ready for a reload only once its config is
+ * loaded and its state locked. Caught from here on, a hangup waits until the daemon listens, and is
+ * then applied once; any other command treats it like SIGTERM.
+ */
+const hangup = {
+  listener: undefined as (() => void) | undefined,
+  pending: false,
+  /** Set when a command other than `run` starts. */
+  stop: undefined as (() => void) | undefined,
+};
+process.on('SIGHUP', () => {
+  if (hangup.listener) hangup.listener();
+  else if (hangup.stop) hangup.stop();
+  else hangup.pending = true;
+});
+
 interface RawGlobal {
   config?: string;
   logFormat: 'pretty' | 'json';
@@ -138,8 +155,14 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
       signal: controller.signal,
       signalName: () => lastSignal,
       onHangup: (listener) => {
-        process.on('SIGHUP', listener);
-        return () => process.off('SIGHUP', listener);
+        hangup.listener = listener;
+        if (hangup.pending) {
+          hangup.pending = false;
+          listener();
+        }
+        return () => {
+          if (hangup.listener === listener) hangup.listener = undefined;
+        };
       },
       processes,
       random: Math.random,
@@ -147,6 +170,10 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    if (cmd.name() !== 'run') {
+      hangup.stop = () => onSignal('SIGHUP');
+      if (hangup.pending) hangup.stop();
+    }
     try {
       code = await action(ctx);
     } catch (err) {

@@ -22,7 +22,7 @@ export async function withStateSession<T>(ctx: CommandContext, config: ResolvedC
     const notifier = new Notifier({ reporter, clock: ctx.clock, env: ctx.env, groups: ctx.processes, cwd: path.dirname(config.file) });
     try {
       return await work({
-        git: new GitClient(ctx.env),
+        git: new GitClient(ctx.env, ctx.processes, ctx.clock),
         env: ctx.env,
         reporter,
         clock: ctx.clock,
@@ -38,6 +38,7 @@ export async function withStateSession<T>(ctx: CommandContext, config: ResolvedC
       await reporter.close();
     }
   } finally {
-    await lock.release();
+    const warning = await lock.release();
+    if (warning !== undefined) ctx.stderr.write(`gitwatch: warning: ${warning}\n`);
   }
 }

@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { err, ok, storeDir, type Env, type Result } from '../domain.js';
-import { GitError } from '../errors.js';
+import { GitError, IoError } from '../errors.js';
 import type { GitClient, Remote, RemoteHead } from '../git/client.js';
 import { runPipeline } from '../pipeline/pipeline.js';
 import { pruneRunLogs, runLogPath } from '../pipeline/run-log.js';
@@ -86,7 +86,7 @@ export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: 
 /** A repo after its check: nothing to run, or fetched and checked out, ready for its pipeline. */
 export type Prepared =
   | { readonly kind: 'done'; readonly outcome: Outcome; readonly error?: GitError }
-  | { readonly kind: 'ready'; readonly head: RemoteHead; readonly previousCommit: string | undefined };
+  | { readonly kind: 'ready'; readonly head: RemoteHead; readonly previousCommit: string | undefined; readonly cleaned: readonly string[] };
 
 /** Decides, and when the pipeline is to run, fetches exactly the head and makes the checkout that commit. */
 export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head: RemoteHead, deps: CycleDeps, trigger: boolean): Promise<Prepared> {
@@ -105,9 +105,11 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
   }
   const store = storeDir(config.workdir, repo.name);
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
+  let cleaned: string[];
   try {
     // Repos on the same remote share one check, made in one of their stores: each fetches into its own.
     await deps.git.ensureStore(store, call);
+    cleaned = await deps.git.clean(store, repo.checkout, call);
     await deps.git.fetch(store, remoteOf(repo), head.sha, call);
     await deps.git.checkout(store, repo.checkout, head.sha, call);
   } catch (error) {
@@ -115,7 +117,7 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
     // A failed fetch is a failed check: not written to the state, tried again on the next cycle.
     return error.kind === 'aborted' ? { kind: 'done', outcome: 'interrupted' } : { kind: 'done', outcome: 'check-failed', error };
   }
-  return { kind: 'ready', head, previousCommit: entry?.commit };
+  return { kind: 'ready', head, previousCommit: entry?.commit, cleaned };
 }
 
 /**
@@ -130,9 +132,10 @@ export async function runPrepared(
   cancel?: AbortSignal,
 ): Promise<Outcome> {
   const { reporter, state, clock } = deps;
-  const { head, previousCommit } = ready;
+  const { head, previousCommit, cleaned } = ready;
   const started = clock.now();
-  reporter.emit({ type: 'run-started', repo: repo.name, branch: head.branch, commit: head.sha, previousCommit, steps: repo.pipeline.map((s) => s.name) });
+  const steps = repo.pipeline.map((s) => s.name);
+  reporter.emit({ type: 'run-started', repo: repo.name, branch: head.branch, commit: head.sha, previousCommit, steps, cleaned });
   const log = runLogPath(config.workdir, repo.name, started, head.sha);
   const result = await runPipeline({
     repo,
@@ -159,20 +162,31 @@ export async function runPrepared(
   // The run before this one, for `recovered`: read before this run's record replaces it.
   const previousStatus = state.entry(repo.name)?.lastRun?.status;
   // The result goes on top of the entry as it is when written, not when prepared (a pause may come between).
-  await state.update(repo.name, (entry): RepoState =>
-    result.status === 'succeeded' ? { ...entry, branch: head.branch, commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun },
-  );
+  const recordError = await state
+    .update(repo.name, (entry): RepoState =>
+      result.status === 'succeeded' ? { ...entry, branch: head.branch, commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun },
+    )
+    .then(
+      () => undefined,
+      (error: unknown) => {
+        // A state that cannot be written (full disk, read-only folder) fails this repo's run, not the cycle.
+        if (error instanceof IoError) return error.message;
+        throw error;
+      },
+    );
   await pruneRunLogs(config.workdir, repo.name);
   const durationMs = finished.getTime() - started.getTime();
-  deps.onRunFinished?.({ repo, branch: head.branch, previousCommit, previousStatus, run: lastRun, durationMs, log });
+  const status = recordError !== undefined && result.status !== 'interrupted' ? 'failed' : result.status;
+  const said = result.error ?? `the pipeline ${result.status}`;
+  if (recordError === undefined) deps.onRunFinished?.({ repo, branch: head.branch, previousCommit, previousStatus, run: lastRun, durationMs, log });
   reporter.emit({
     type: 'run-finished',
     repo: repo.name,
     commit: head.sha,
-    status: result.status,
+    status,
     durationMs,
-    error: result.error,
+    error: recordError === undefined ? result.error : `${said}, but the result was not recorded (it runs again): ${recordError}`,
     log,
   });
-  return result.status;
+  return status;
 }

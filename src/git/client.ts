@@ -1,17 +1,20 @@
 // gitwatch's git commands. Each runs against gitwatch's own git store (never a checkout's .git, which steps
 // may rewrite), with a hard time limit and the isolated environment of git-env.ts. They run through Node's
-// execFile: simple-git waits 50 ms after every command that prints nothing (a checkout took ten times
+// child_process directly: simple-git waits 50 ms after every command that prints nothing (a checkout took ten times
 // longer), and execa costs 3-4 ms more per process than execFile, which counts at hundreds of checks a cycle.
+// Each command runs in its own process group (git-process.ts), so stopping it stops its helpers too.
 
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
 import { isSha, type Credentials, type Env, type SshSettings } from '../domain.js';
 import { GitError } from '../errors.js';
 import { classifyGitFailure } from './classify.js';
 import { branchNameProblem } from '../rules/ref-name.js';
 import { gitEnv } from './git-env.js';
+import { runGitProcess } from './git-process.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
+import type { ProcessGroups } from '../runtime/processes.js';
 
 export interface Remote {
   /** What git is given: no credentials in it. */
@@ -37,7 +40,12 @@ export class GitClient {
   /** The environment per remote's credentials and SSH settings, built once: it is the same for every call. */
   private readonly envs = new Map<string, Record<string, string>>();
 
-  constructor(private readonly env: Env) {}
+  constructor(
+    private readonly env: Env,
+    /** Each git command's process group is registered here while it runs, so a hard exit kills it too. */
+    private readonly groups: ProcessGroups,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   private envFor(remote: Remote | undefined): Record<string, string> {
     const url = remote?.credentials ? remote.url : undefined;
@@ -51,18 +59,19 @@ export class GitClient {
   }
 
   async run(args: readonly string[], context: string, call: GitCallOptions, remote?: Remote): Promise<string> {
-    const outcome = await new Promise<{ error: (Error & { code?: unknown; killed?: boolean }) | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        'git',
-        args,
-        { env: this.envFor(remote), timeout: call.timeoutMs, killSignal: 'SIGKILL', signal: call.signal, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
-        (error, stdout, stderr) => resolve({ error, stdout, stderr }),
-      ).stdin?.end();
+    const outcome = await runGitProcess(args, {
+      env: this.envFor(remote),
+      timeoutMs: call.timeoutMs,
+      signal: call.signal,
+      groups: this.groups,
+      clock: this.clock,
     });
-    if (outcome.error === null) return outcome.stdout;
-    if (call.signal?.aborted) throw new GitError('aborted', `${context}: stopped`);
-    if (outcome.error.killed === true) throw new GitError('timeout', `${context}: git timed out after ${Math.round(call.timeoutMs / 1000)}s`);
-    throw classifyGitFailure(outcome.stderr || outcome.error.message, context);
+    if (outcome.stopped === 'aborted' || (outcome.stopped === undefined && call.signal?.aborted)) throw new GitError('aborted', `${context}: stopped`);
+    if (outcome.stopped === 'timeout') throw new GitError('timeout', `${context}: git timed out after ${Math.round(call.timeoutMs / 1000)}s`);
+    if (outcome.stopped === 'too-much-output') throw new GitError('other', `${context}: git printed more output than gitwatch reads`);
+    if (outcome.spawnError !== undefined) throw new GitError('other', `${context}: cannot start git: ${outcome.spawnError.message}`);
+    if (outcome.code === 0) return outcome.stdout;
+    throw classifyGitFailure(outcome.stderr || `git exited with code ${outcome.code ?? '?'}`, context);
   }
 
   /** A bare store that only gitwatch writes: fetch target and index for the checkout. */
@@ -112,13 +121,45 @@ export class GitClient {
     await this.run(args, `fetching ${remote.url}`, call, remote);
   }
 
-  /** Makes `worktree` exactly `sha`: tracked files reset, untracked and ignored files removed. */
+  /**
+   * Removes what the last run left in `worktree` (untracked and ignored files), before a fetch needs the
+   * space: a step that filled the disk inside its checkout would otherwise make every later fetch or
+   * checkout fail before anything could free it. Returns the paths removed (folders once).
+   */
+  async clean(store: string, worktree: string, call: GitCallOptions): Promise<string[]> {
+    if (
+      !(await stat(worktree).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    )
+      return [];
+    // The checkout's own .git is rebuilt on every run; it is not something the last run left.
+    const args = [`--git-dir=${store}`, `--work-tree=${worktree}`, 'clean', '-ffdx', '--exclude=/.git'];
+    const out = await this.run(args, `cleaning ${worktree}`, call);
+    return out
+      .split('\n')
+      .filter((line) => line.startsWith('Removing '))
+      .map((line) => line.slice('Removing '.length));
+  }
+
+  /**
+   * Packs the store and drops every object no ref reaches: each fetch leaves the previous commit's objects
+   * behind, and a store that is never compacted grows by every commit's size. Only the daemon calls it,
+   * never while the same repo fetches.
+   */
+  async compact(store: string, call: GitCallOptions): Promise<void> {
+    // The checkouts log HEAD's moves in the store; those entries would keep every old commit alive.
+    const expire = ['-c', 'gc.reflogExpire=now', '-c', 'gc.reflogExpireUnreachable=now'];
+    await this.run([`--git-dir=${store}`, ...expire, 'gc', '--prune=now', '--quiet'], `compacting ${store}`, call);
+  }
+
+  /** Makes `worktree` exactly `sha`, tracked files reset; `clean` has removed everything else before. */
   async checkout(store: string, worktree: string, sha: string, call: GitCallOptions): Promise<void> {
     assertSha(sha);
     await mkdir(worktree, { recursive: true });
     const base = [`--git-dir=${store}`, `--work-tree=${worktree}`];
     await this.run([...base, 'checkout', '--quiet', '--force', '--detach', sha], `checking out ${sha.slice(0, 12)}`, call);
-    await this.run([...base, 'clean', '-ffdxq'], `cleaning ${worktree}`, call);
     await writeStepGitDir(store, worktree, sha);
   }
 }

@@ -72,6 +72,8 @@ export class Metrics {
         }
         inner.emit(event);
       },
+      // A slow reader of -v output still slows the step, through every layer in front of it.
+      backlog: () => inner.backlog?.(),
       close: () => inner.close(),
     };
   }

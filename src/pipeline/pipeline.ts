@@ -1,7 +1,7 @@
 // Runs a repo's steps in order in its checkout: the step environment, the run log, events per step,
 // and the rule that the first failure (without continue_on_error) ends the run.
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { formatDuration } from '../rules/duration.js';
@@ -10,6 +10,7 @@ import type { RepoConfig, Step } from '../config/types.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Reporter } from '../runtime/events.js';
 import type { ProcessGroups } from '../runtime/processes.js';
+import { CappedRunLog } from './run-log.js';
 import { runStepProcess, type StepProcessResult } from './step-process.js';
 
 export interface PipelineRun {
@@ -24,6 +25,8 @@ export interface PipelineRun {
   readonly signal?: AbortSignal | undefined;
   /** Aborted by `gitwatch cancel`: the running step is stopped like a timeout and the run fails. */
   readonly cancel?: AbortSignal | undefined;
+  /** Most step output one run log keeps (default RUN_LOG_CAP). */
+  readonly logCap?: number;
   readonly graceMs?: number;
   readonly clock: Clock;
   readonly groups: ProcessGroups;
@@ -41,9 +44,11 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   const log = createWriteStream(run.logFile, { flags: 'a', mode: 0o600 });
   // The run log is best effort: a full disk must not crash gitwatch mid-step (the state write reports it).
   log.on('error', () => undefined);
+  const capped = new CappedRunLog(log, run.logCap);
   try {
-    return await runSteps(run, log);
+    return await runSteps(run, capped);
   } finally {
+    capped.finish();
     await new Promise<void>((resolve) => {
       log.once('error', () => resolve());
       log.end(() => resolve());
@@ -51,7 +56,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   }
 }
 
-async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineResult> {
+async function runSteps(run: PipelineRun, log: CappedRunLog): Promise<PipelineResult> {
   const { repo, reporter } = run;
   let failure: string | undefined;
   let skippedByShutdown = false;
@@ -62,7 +67,7 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
       continue;
     }
     reporter.emit({ type: 'step-started', repo: repo.name, step: step.name, index });
-    log.write(`==> ${step.name}${step.name === step.run ? '' : ` (${step.run})`}\n`);
+    log.note(`==> ${step.name}${step.name === step.run ? '' : ` (${step.run})`}`);
     const tail: string[] = [];
     const started = run.clock.now().getTime();
     const cwd = step.cwd === undefined ? repo.checkout : path.join(repo.checkout, step.cwd);
@@ -82,6 +87,7 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
             clock: run.clock,
             groups: run.groups,
             log,
+            backlog: () => reporter.backlog?.(),
             onLine: (line) => {
               tail.push(line);
               if (tail.length > TAIL_LINES) tail.shift();
@@ -90,7 +96,7 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
           });
     const error = noCwd ?? stepError(step, result.status, result.exitCode, result.signal);
     const ignored = error !== undefined && step.continueOnError && result.status !== 'interrupted';
-    log.write(`<== ${step.name}: ${error ?? 'succeeded'}${ignored ? ' (continue_on_error)' : ''}\n`);
+    log.note(`<== ${step.name}: ${error ?? 'succeeded'}${ignored ? ' (continue_on_error)' : ''}`);
     const durationMs = run.clock.now().getTime() - started;
     reporter.emit({ type: 'step-finished', repo: repo.name, step: step.name, index, status: result.status, durationMs, error, tail, ignored });
     if (result.status === 'interrupted') return { status: 'interrupted', error: `interrupted during step '${step.name}'` };

@@ -1,7 +1,6 @@
 // One step as a process: `/bin/sh -c` in its own process group, output streamed line by line,
 // a time limit that kills the whole group (SIGTERM, then SIGKILL), and interruption on shutdown.
 
-import type { WriteStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { StepStatus } from '../domain.js';
 import type { Clock } from '../runtime/clock.js';
@@ -21,7 +20,10 @@ export interface StepProcessOptions {
   /** SIGTERM → SIGKILL delay on shutdown. */
   readonly graceMs?: number;
   readonly onLine?: (line: string) => void;
-  readonly log?: WriteStream | undefined;
+  /** A wait while whoever takes the lines is behind (see Reporter.backlog); the step's output is paused meanwhile. */
+  readonly backlog?: () => Promise<void> | undefined;
+  /** The run log: every byte of output goes there (it decides what to keep). */
+  readonly log?: { write(chunk: Buffer): unknown } | undefined;
   readonly clock: Clock;
   /** Where the step's group is registered while it runs, so a hard exit can kill it. */
   readonly groups: ProcessGroups;
@@ -54,12 +56,18 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   const { groups, clock } = options;
   if (pid !== undefined) groups.track(pid);
   const lines = new LineSplitter(options.onLine);
+  let exited = false;
   // A read can end inside a multi-byte character; each stream keeps its own partial bytes for the next read.
   const decoders = [child.stdout, child.stderr].map((stream) => {
     const decoder = new StringDecoder('utf8');
     stream?.on('data', (chunk: Buffer) => {
       options.log?.write(chunk);
       lines.push(decoder.write(chunk));
+      // A paused pipe fills up and blocks the step's writes: the reader's pace becomes the step's.
+      const wait = exited ? undefined : options.backlog?.();
+      if (wait === undefined) return;
+      stream?.pause();
+      void wait.then(() => stream?.resume());
     });
     return decoder;
   });
@@ -94,6 +102,10 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   options.signal?.removeEventListener('abort', onAbort);
   options.cancel?.removeEventListener('abort', onCancel);
   if (pid !== undefined) groups.untrack(pid);
+  // What is left in the pipes is at most their capacity: read it now, so the drain below gets it all.
+  exited = true;
+  child.stdout?.resume();
+  child.stderr?.resume();
   // A background process the step started may hold the pipes open; the step is over when its shell exits.
   const drain = new AbortController();
   await Promise.race([closed, clock.sleep(DRAIN_MS, drain.signal)]);
@@ -124,20 +136,45 @@ async function waitForGroupGone(groups: ProcessGroups, clock: Clock, pgid: numbe
   return !groups.alive(pgid);
 }
 
-/** Splits streamed output into lines; a partial last line is flushed at the end. */
+/** Longest line kept for events; the run log keeps every byte. */
+export const MAX_LINE = 64 * 1024;
+export const LINE_CUT_MARK = ' … (line cut at 64 KiB)';
+
+/**
+ * Splits streamed output into lines; a partial last line is flushed at the end. Only the first MAX_LINE
+ * characters of a line are kept, so output without newlines costs linear time and bounded memory.
+ */
 class LineSplitter {
   private rest = '';
+  private cut = false;
   constructor(private readonly onLine: ((line: string) => void) | undefined) {}
 
   push(text: string): void {
     if (!this.onLine) return;
-    const parts = (this.rest + text).split(/\r?\n/);
-    this.rest = parts.pop() ?? '';
-    for (const line of parts) this.onLine(line);
+    for (let start = 0; ;) {
+      const end = text.indexOf('\n', start);
+      this.keep(text.slice(start, end === -1 ? undefined : end));
+      if (end === -1) return;
+      this.emit();
+      start = end + 1;
+    }
   }
 
   flush(): void {
-    if (this.rest !== '') this.onLine?.(this.rest);
+    if (this.rest !== '' || this.cut) this.emit();
+  }
+
+  private keep(piece: string): void {
+    if (this.cut) return;
+    const room = MAX_LINE - this.rest.length;
+    this.cut = piece.length > room;
+    this.rest += this.cut ? piece.slice(0, room) : piece;
+  }
+
+  private emit(): void {
+    const line = this.cut ? `${this.rest}${LINE_CUT_MARK}` : this.rest.replace(/\r$/, '');
     this.rest = '';
+    this.cut = false;
+    this.onLine?.(line);
   }
 }

@@ -23,6 +23,10 @@ export class Activity implements Reporter {
     this.inner.emit(event);
   }
 
+  backlog(): Promise<void> | undefined {
+    return this.inner.backlog?.();
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

@@ -14,6 +14,8 @@ export type GitwatchEvent =
       readonly commit: string;
       readonly previousCommit: string | undefined;
       readonly steps: readonly string[];
+      /** What the last run had left in the checkout, removed before the fetch (folders once). */
+      readonly cleaned?: readonly string[] | undefined;
     }
   | { readonly type: 'step-started'; readonly repo: string; readonly step: string; readonly index: number }
   | { readonly type: 'step-output'; readonly repo: string; readonly step: string; readonly line: string }
@@ -50,10 +52,17 @@ export type DaemonEvent =
   | { readonly type: 'listening'; readonly url: string }
   /** A notification target failed; `target` names it without its URL, which may hold a token. */
   | { readonly type: 'notify-failed'; readonly repo: string; readonly target: string; readonly error: string; readonly retrying: boolean }
+  /** A repo's git store was compacted (sizes in bytes), or the attempt failed (`error`). */
+  | { readonly type: 'store-compacted'; readonly repo: string; readonly beforeBytes: number; readonly afterBytes: number; readonly error?: string | undefined }
   | { readonly type: 'daemon-stopped' };
 
 export interface Reporter {
   emit(event: GitwatchEvent | DaemonEvent): void;
+  /**
+   * Resolves when the output has room again, or is undefined when it has room now. A step's output is
+   * read no faster than this, so a slow reader of `-v` slows the step instead of filling gitwatch's memory.
+   */
+  backlog?(): Promise<void> | undefined;
   /** Waits until everything reported has been written. */
   close(): Promise<void>;
 }

@@ -36,8 +36,11 @@ export class PlainReporter implements Reporter {
         return quiet ? [] : [`${e.repo} · ${short(e.commit)} ${e.reason}`];
       case 'paused':
         return quiet ? [] : [`${e.repo} · paused; 'gitwatch resume ${e.repo}' checks it again`];
-      case 'run-started':
-        return quiet ? [] : [`${e.repo} ▶ ${short(e.commit)} on ${e.branch} (${e.previousCommit ? `was ${short(e.previousCommit)}` : 'first run'})`];
+      case 'run-started': {
+        if (quiet) return [];
+        const head = `${e.repo} ▶ ${short(e.commit)} on ${e.branch} (${e.previousCommit ? `was ${short(e.previousCommit)}` : 'first run'})`;
+        return e.cleaned?.length ? [head, cleanedLine(e.repo, e.cleaned)] : [head];
+      }
       case 'step-started':
         return quiet ? [] : [`${e.repo} ${e.step} ▶`];
       case 'step-output':
@@ -61,7 +64,30 @@ export class PlainReporter implements Reporter {
     }
   }
 
+  backlog(): Promise<void> | undefined {
+    return roomIn(this.options.out);
+  }
+
   async close(): Promise<void> {}
+}
+
+const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+
+function cleanedLine(repo: string, paths: readonly string[]): string {
+  const shown = paths.slice(0, 5).join(', ') + (paths.length > 5 ? ', …' : '');
+  return `${repo} · removed ${paths.length} path${paths.length === 1 ? '' : 's'} the last run left in the checkout, before fetching: ${shown}`;
+}
+
+/** Waits for 'drain' when `out` holds more than its buffer; a stream that closes or fails has room enough. */
+export function roomIn(out: Writable): Promise<void> | undefined {
+  if (!out.writableNeedDrain) return undefined;
+  return new Promise((resolve) => {
+    const done = (): void => {
+      for (const event of ['drain', 'close', 'error']) out.off(event, done);
+      resolve();
+    };
+    for (const event of ['drain', 'close', 'error']) out.on(event, done);
+  });
 }
 
 export function daemonLine(e: DaemonEvent, quiet: boolean): string[] {
@@ -83,6 +109,9 @@ export function daemonLine(e: DaemonEvent, quiet: boolean): string[] {
       return quiet ? [] : [`listening on ${e.url} (/healthz, /metrics, /hooks/<repo>)`];
     case 'notify-failed':
       return [`${e.repo} ✖ notification ${e.target} failed: ${e.error}${e.retrying ? '; trying once more' : ''}`];
+    case 'store-compacted':
+      if (e.error !== undefined) return [`${e.repo} · git store not compacted: ${e.error}`];
+      return quiet ? [] : [`${e.repo} · git store compacted: ${mib(e.beforeBytes)} → ${mib(e.afterBytes)}`];
     case 'daemon-stopping':
       return [`stopping (${e.signal}): no new work; a running step gets SIGTERM`];
     case 'daemon-stopped':
@@ -98,6 +127,10 @@ export class JsonReporter implements Reporter {
     if (event.type === 'config-rejected') this.options.err.write(`${event.detail}\n`);
     const time = (this.options.now?.() ?? new Date()).toISOString();
     this.options.out.write(`${JSON.stringify({ time, event: event.type, ...withoutType(event) })}\n`);
+  }
+
+  backlog(): Promise<void> | undefined {
+    return roomIn(this.options.out);
   }
 
   async close(): Promise<void> {}

@@ -2,7 +2,7 @@
 // A lock left by a process that died (kill -9, power loss) is taken over without manual cleanup.
 
 import { readFileSync } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { lstat, open, readFile, rename, rm } from 'node:fs/promises';
 import { StateError } from '../errors.js';
 
 /** Who we are, and whether another pid still runs. */
@@ -13,7 +13,8 @@ export interface LockOwner {
 
 export interface InstanceLock {
   readonly file: string;
-  release(): Promise<void>;
+  /** Never throws: a pid file that cannot be removed (a read-only folder) comes back as a warning to show. */
+  release(): Promise<string | undefined>;
 }
 
 export async function acquireInstanceLock(statePath: string, owner: LockOwner): Promise<InstanceLock> {
@@ -28,6 +29,12 @@ export async function acquireInstanceLock(statePath: string, owner: LockOwner): 
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateError(`cannot lock state ${statePath}: ${(err as Error).message}`);
     }
+    // Only a file can be ours to take over; anything else in its place is for a person to look at.
+    const kind = await lstat(file).then(
+      (st) => (st.isFile() ? undefined : st.isDirectory() ? 'a folder' : 'not a file'),
+      () => undefined,
+    );
+    if (kind !== undefined) throw new StateError(`cannot lock state ${statePath}: ${file} is ${kind}, not a pid file; remove it`);
     const holder = await readPid(file);
     if (holder !== undefined && holder !== pid && isGitwatchAlive(owner, holder)) {
       throw new StateError(`state ${statePath} is locked by another running gitwatch (pid ${holder})`);
@@ -56,8 +63,17 @@ async function readPid(file: string): Promise<number | undefined> {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-async function releaseLock(file: string, pid: number): Promise<void> {
-  if ((await readPid(file)) === pid) await rm(file, { force: true });
+export async function releaseLock(
+  file: string,
+  pid: number,
+  remove: (file: string) => Promise<void> = (f) => rm(f, { force: true }),
+): Promise<string | undefined> {
+  try {
+    if ((await readPid(file)) === pid) await remove(file);
+    return undefined;
+  } catch (err) {
+    return `cannot remove the pid file ${file} (${(err as Error).message}); the next start takes it over`;
+  }
 }
 
 /** Alive, and (where /proc tells) still a gitwatch: a pid reused by another program is not a holder. */

@@ -103,7 +103,8 @@ export async function writeState(file: string, state: State, pid: number): Promi
     }
     await rename(tmp, file);
   } catch (err) {
-    await rm(tmp, { force: true });
+    // Only our own temp file is removed; whatever else stands in its way stays for a person to see.
+    await rm(tmp, { force: true }).catch(() => undefined);
     throw new IoError(`cannot write state file ${file}: ${(err as Error).message}`);
   }
   await syncFolder(path.dirname(file));

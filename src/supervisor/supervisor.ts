@@ -12,6 +12,7 @@
 // without waiting.
 
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
+import { COMPACT_AFTER_FETCHES, COMPACT_EVERY_MS, compactStore } from '../cycle/compact.js';
 import { checkRepo, prepareRun, runPrepared, type CycleDeps } from '../cycle/turn.js';
 import type { Phase } from '../domain.js';
 import type { GitError } from '../errors.js';
@@ -52,6 +53,8 @@ export interface WorkerSnapshot {
 export interface SupervisorDeps extends CycleDeps {
   /** 0 ≤ random() < 1, for jitter. */
   readonly random: () => number;
+  /** Fetches after which a repo's git store is compacted (default COMPACT_AFTER_FETCHES). */
+  readonly compactAfterFetches?: number;
 }
 
 /** Longest wait between checks of a remote that keeps failing. */
@@ -90,6 +93,10 @@ class RepoWorker {
   private paused: boolean;
   /** Aborts the pipeline running now (`gitwatch cancel`). */
   private cancelRun: AbortController | undefined;
+  private fetches = 0;
+  private lastCompaction: number;
+  /** A compaction of this repo's store; the next fetch waits for it. */
+  private compaction: Promise<void> = Promise.resolve();
   readonly done: Promise<void>;
 
   constructor(
@@ -99,6 +106,7 @@ class RepoWorker {
     predecessor: Promise<void> = Promise.resolve(),
   ) {
     this.paused = host.isPaused(repo.name);
+    this.lastCompaction = host.deps.clock.now().getTime();
     this.done = predecessor.then(() => this.loop());
   }
 
@@ -203,6 +211,7 @@ class RepoWorker {
       if (!this.wake.signal.aborted) await deps.clock.sleep(delay, this.wake.signal);
     }
     this.nextCheckAt = undefined;
+    await this.compaction;
     this.set('stopped');
     this.settleWaiters({ status: 'interrupted', error: 'gitwatch is stopping' });
   }
@@ -230,7 +239,9 @@ class RepoWorker {
     this.waiters = [];
     const quiet = { ...deps, reportIdle: this.checks === 1 };
     // Fetch and checkout happen here, outside the queue, so a slow fetch never holds up another repo's pipeline.
+    await this.compaction;
     const prepared = this.active ? await limit(() => prepareRun(this.host.config(), repo, check.value, quiet, trigger)) : undefined;
+    if (prepared?.kind === 'ready') this.fetches++;
     if (prepared?.kind === 'done' && prepared.error) {
       // A trigger whose fetch failed still runs when the remote answers again.
       this.triggered ||= trigger;
@@ -256,6 +267,7 @@ class RepoWorker {
       });
     }
     for (const waiter of waiters) waiter(result);
+    this.compactWhenDue(repo);
     return this.jittered(repo.intervalMs);
   }
 
@@ -270,6 +282,21 @@ class RepoWorker {
     this.lastError = error.message;
     this.failures++;
     return error.permanent ? longestBackoff(repo.intervalMs) : backoffDelay(repo.intervalMs, this.failures);
+  }
+
+  /**
+   * Compacts the store after enough fetches, or daily, in the background: the worker goes on to its next
+   * sleep and other repos' pipelines run meanwhile; only this repo's next fetch waits for it.
+   */
+  private compactWhenDue(repo: RepoConfig): void {
+    const { deps, limit } = this.host;
+    const now = deps.clock.now().getTime();
+    const due = this.fetches >= (deps.compactAfterFetches ?? COMPACT_AFTER_FETCHES) || (this.fetches > 0 && now - this.lastCompaction >= COMPACT_EVERY_MS);
+    if (!due || !this.active) return;
+    this.fetches = 0;
+    this.lastCompaction = now;
+    const config = this.host.config();
+    this.compaction = limit(() => compactStore(config, repo, deps));
   }
 
   private succeeded(): void {

@@ -1,0 +1,89 @@
+// Guards that are easy to lose in a refactor, each tested so that removing it fails a test: the state
+// replaced by rename (never written in place), the instance lock's "is that pid a gitwatch" check, and
+// `--end-of-options` before every positional argument gitwatch gives git.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { link, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { GitClient } from '../src/git/client.js';
+import { acquireInstanceLock } from '../src/state/instance-lock.js';
+import { readState, writeState } from '../src/state/state-file.js';
+import { TestRepo } from './helpers/git-fixtures.js';
+import { tempDir, testEnv, testProcesses } from './helpers/temp.js';
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+
+/** A live process whose command line is `argv`; killed when the test ends. */
+async function liveProcess(t: TestContext, argv: string[]): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', ...argv], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise((resolve) => child.once('spawn', resolve));
+  assert.ok(child.pid !== undefined);
+  return child.pid;
+}
+
+describe('state file replacement', () => {
+  test('a write replaces the file by rename: a reader holding the old file still sees it whole', async (t) => {
+    const dir = await tempDir(t);
+    const file = path.join(dir, 'state.json');
+    await writeState(file, { version: 1, repos: { a: { commit: A } } }, process.pid);
+    // A second name for the old file stands for a reader that opened it: an in-place write would change it.
+    const reader = path.join(dir, 'reader.json');
+    await link(file, reader);
+    await writeState(file, { version: 1, repos: { a: { commit: B } } }, process.pid);
+    assert.equal((await readState(reader)).repos['a']?.commit, A);
+    assert.equal((await readState(file)).repos['a']?.commit, B);
+  });
+
+  test('a write whose temp file cannot be made fails and leaves the old file intact', async (t) => {
+    const dir = await tempDir(t);
+    const file = path.join(dir, 'state.json');
+    await writeState(file, { version: 1, repos: { a: { commit: A } } }, process.pid);
+    // EISDIR on the temp file, as root too (a read-only folder does not stop root).
+    await mkdir(`${file}.${process.pid}.tmp`);
+    await assert.rejects(writeState(file, { version: 1, repos: { a: { commit: B } } }, process.pid), /cannot write state file/);
+    assert.equal((await readState(file)).repos['a']?.commit, A);
+  });
+});
+
+describe('instance lock holder check', () => {
+  test('a live process that is not a gitwatch does not hold the lock', async (t) => {
+    const state = path.join(await tempDir(t), 'state.json');
+    const other = await liveProcess(t, ['not-the-watcher']);
+    await writeFile(`${state}.pid`, `${other}\n`);
+    const lock = await acquireInstanceLock(state, testProcesses());
+    assert.equal((await readFile(`${state}.pid`, 'utf8')).trim(), String(process.pid));
+    await lock.release();
+  });
+
+  test('a live gitwatch holds it, and the message names its pid', async (t) => {
+    const state = path.join(await tempDir(t), 'state.json');
+    const holder = await liveProcess(t, ['gitwatch', 'run']);
+    await writeFile(`${state}.pid`, `${holder}\n`);
+    await assert.rejects(acquireInstanceLock(state, testProcesses()), new RegExp(`locked by another running gitwatch \\(pid ${holder}\\)`));
+    assert.equal((await readFile(`${state}.pid`, 'utf8')).trim(), String(holder));
+  });
+});
+
+describe('git arguments', () => {
+  test('a URL that looks like an option reaches git as a URL, never as an option', async (t) => {
+    const dir = await tempDir(t);
+    const source = await TestRepo.create(path.join(dir, 'source'));
+    const git = new GitClient(testEnv(dir), testProcesses());
+    const call = { timeoutMs: 30_000 };
+    const store = path.join(dir, 'store.git');
+    await git.ensureStore(store, call);
+    const marker = path.join(dir, 'MARK');
+    const hostile = { url: `--upload-pack=touch ${marker};` };
+    await assert.rejects(git.lsRemote(store, hostile, undefined, call), { name: 'GitError' });
+    await assert.rejects(git.lsRemote(store, hostile, 'main', call), { name: 'GitError' });
+    await assert.rejects(git.fetch(store, hostile, source.head(), call), { name: 'GitError' });
+    assert.equal(existsSync(marker), false, 'git ran the upload-pack command from the URL');
+    // The same client still works for a real remote.
+    assert.equal((await git.lsRemote(store, { url: source.url }, 'main', call)).sha, source.head());
+  });
+});
