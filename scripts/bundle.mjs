@@ -1,7 +1,11 @@
 // Bundles the CLI for start-up speed (`npm run build`): one small entry chunk, and each command's code and
 // dependencies in chunks loaded only when that command runs. bin/gitwatch.js imports the entry.
 
+import { rm } from 'node:fs/promises';
 import { build } from 'esbuild';
+
+// Chunk names carry content hashes: clear the old ones so only what this build made ships.
+await rm('dist/cli', { recursive: true, force: true });
 
 await build({
   entryPoints: { gitwatch: 'dist/src/cli/main.js' },

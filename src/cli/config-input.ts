@@ -1,6 +1,7 @@
 // Loading the config for a command and picking the repos it names.
 
-import { loadConfig, locateConfig, type LoadedConfig } from '../config/load.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { locateConfig } from '../config/locate.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';

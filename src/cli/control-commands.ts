@@ -2,8 +2,8 @@
 // this state, and on the state file alone (holding its lock) when none does.
 
 import type { ResolvedConfig } from '../config/types.js';
-import { askDaemon, firstReply, type Connection } from '../control/client.js';
-import type { ControlReply, ControlRequest } from '../control/protocol.js';
+import { askDaemon, daemonError, firstReply, type Connection } from '../control/client.js';
+import type { ControlRequest } from '../control/protocol.js';
 import { runCycle } from '../cycle/cycle.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { acquireInstanceLock } from '../state/instance-lock.js';
@@ -13,11 +13,6 @@ import type { CommandContext } from './context.js';
 import { withPaused } from './daemon-control.js';
 import { onceExitCode } from './once.js';
 import { withStateSession } from './session.js';
-
-/** The daemon refused: a usage problem (an unknown repo) exits 2 like the same mistake without a daemon. */
-export function daemonError(reply: Extract<ControlReply, { ok: false }>): Error {
-  return reply.usage ? new UsageError(reply.error) : new Error(reply.error);
-}
 
 async function named(ctx: CommandContext, names: readonly string[]): Promise<ResolvedConfig> {
   if (names.length === 0) throw new UsageError('name at least one repo');

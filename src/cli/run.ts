@@ -2,7 +2,7 @@
 // change and on SIGHUP (supervisor/reloader.ts), a broken edit is reported while the previous config keeps
 // running, and the control socket answers `status`, `trigger`, `pause`, `resume` and `cancel`.
 
-import { locateConfig } from '../config/load.js';
+import { locateConfig } from '../config/locate.js';
 import { watchConfigFile } from '../config/watch.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';

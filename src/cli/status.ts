@@ -1,16 +1,14 @@
 // `gitwatch status [--json]`: per repo, the branch, the processed commit, the last run and its result; with
 // a daemon on the same state, also what each repo does now. Removed repos still in the state are listed.
 
-import { askDaemon, firstReply } from '../control/client.js';
+import { askDaemon, daemonError, firstReply } from '../control/client.js';
 import type { RepoStatus, StatusReport } from '../control/protocol.js';
 import { shortSha } from '../domain.js';
 import { EXIT, type ExitCode } from '../errors.js';
 import { formatDuration } from '../rules/duration.js';
-import { locateConfig, locateState } from '../config/load.js';
+import { locateConfig, locateState } from '../config/locate.js';
 import { readState } from '../state/state-file.js';
-import { loadForCommand } from './config-input.js';
 import type { CommandContext } from './context.js';
-import { daemonError } from './control-commands.js';
 import { buildStatus } from './status-report.js';
 
 export async function statusCommand(options: { json: boolean }, ctx: CommandContext): Promise<ExitCode> {
@@ -24,6 +22,8 @@ export async function statusCommand(options: { json: boolean }, ctx: CommandCont
     if (!('status' in reply)) throw daemonError({ ok: false, error: 'unexpected answer to status', usage: false });
     report = reply.status;
   } else {
+    // Loaded only here: parsing the config is most of what `status` costs.
+    const { loadForCommand } = await import('./config-input.js');
     const { config } = await loadForCommand(ctx);
     report = buildStatus(config, await readState(config.statePath), null);
   }

@@ -67,3 +67,8 @@ export async function firstReply(connection: Extract<Connection, { daemon: true 
   for await (const reply of connection.replies) return reply;
   throw new UsageError('the daemon closed the connection without an answer');
 }
+
+/** The daemon refused: a usage problem (an unknown repo) exits 2 like the same mistake without a daemon. */
+export function daemonError(reply: Extract<ControlReply, { ok: false }>): Error {
+  return reply.usage ? new UsageError(reply.error) : new Error(reply.error);
+}
