@@ -28,8 +28,13 @@ export interface GitProcessResult {
 const MAX_OUTPUT = 64 * 1024 * 1024;
 /** git and its helpers exit at once on SIGTERM; this is for one that does not. */
 const KILL_AFTER_MS = 2000;
-/** How long output may still arrive once git has exited. */
-const DRAIN_MS = 100;
+/**
+ * How long git's output may still arrive once it has exited. Normally the pipes close with it; on a
+ * loaded machine the last bytes can take a while to be read, and cutting them short would turn a good
+ * answer into a wrong one (an ls-remote without its HEAD line). Only a helper that outlives git could hold
+ * them longer, and that helper is stopped below.
+ */
+const CLOSE_MS = 10_000;
 
 export async function runGitProcess(args: readonly string[], options: GitProcessOptions): Promise<GitProcessResult> {
   const { groups, clock } = options;
@@ -69,9 +74,10 @@ export async function runGitProcess(args: readonly string[], options: GitProcess
   });
   timer.abort();
   options.signal?.removeEventListener('abort', onAbort);
-  // A helper that still holds git's pipes must not hold up the result.
+  // git is gone: whatever of its group is left (a helper holding its pipes) is stopped too.
+  if (pid !== undefined && stopped === undefined && groups.alive(pid)) killing = killGroup(groups, clock, pid);
   const drain = new AbortController();
-  await Promise.race([closed, clock.sleep(DRAIN_MS, drain.signal)]);
+  await Promise.race([closed, clock.sleep(CLOSE_MS, drain.signal)]);
   drain.abort();
   child.stdout.destroy();
   child.stderr.destroy();

@@ -35,8 +35,13 @@ export interface StepProcessResult {
   readonly signal: string | undefined;
 }
 
-/** How long output may still arrive after the step's process has exited. */
+/** How long output may still arrive after the step's process has exited, when its group lives on. */
 const DRAIN_MS = 100;
+/**
+ * The same when nothing of its group is left: the pipes then close as soon as their last bytes are read,
+ * which on a loaded machine can take longer than DRAIN_MS; the step's last lines must not be cut off.
+ */
+const CLOSE_MS = 5000;
 
 export async function runStepProcess(options: StepProcessOptions): Promise<StepProcessResult> {
   // Loaded on first use: a cycle with nothing to run never pays for it.
@@ -107,8 +112,9 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   child.stdout?.resume();
   child.stderr?.resume();
   // A background process the step started may hold the pipes open; the step is over when its shell exits.
+  const backgrounded = pid !== undefined && groups.alive(pid);
   const drain = new AbortController();
-  await Promise.race([closed, clock.sleep(DRAIN_MS, drain.signal)]);
+  await Promise.race([closed, clock.sleep(backgrounded ? DRAIN_MS : CLOSE_MS, drain.signal)]);
   drain.abort();
   child.stdout?.destroy();
   child.stderr?.destroy();
