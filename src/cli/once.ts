@@ -11,7 +11,7 @@ export async function onceCommand(names: readonly string[], ctx: CommandContext)
   const repos = selectRepos(config, names);
   return withStateSession(ctx, config, async (deps) => {
     const outcomes = await runCycle(config, repos, deps);
-    const bad = outcomes.some((o) => o.outcome === 'failed' || o.outcome === 'interrupted' || o.outcome === 'check-failed');
+    const bad = outcomes.some((o) => o.outcome === 'failed' || o.outcome === 'interrupted' || o.outcome === 'check-failed' || o.outcome === 'state-failed');
     return bad ? EXIT.failed : EXIT.ok;
   });
 }

@@ -60,6 +60,8 @@ function table(rows: readonly StatusRow[], now: Date): string {
 }
 
 function ago(then: Date, now: Date): string {
+  // A hand-edited state may hold anything there; say so rather than print "NaNd ago".
+  if (Number.isNaN(then.getTime())) return 'unknown time';
   const s = Math.max(0, Math.round((now.getTime() - then.getTime()) / 1000));
   if (s < 60) return `${s}s ago`;
   if (s < 3600) return `${Math.floor(s / 60)}m ago`;

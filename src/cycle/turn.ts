@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { err, ok, storeDir, type Env, type Result } from '../domain.js';
-import { GitError } from '../errors.js';
+import { GitError, IoError } from '../errors.js';
 import type { GitClient, Remote, RemoteHead } from '../git/client.js';
 import { runPipeline } from '../pipeline/pipeline.js';
 import { pruneRunLogs, runLogPath } from '../pipeline/run-log.js';
@@ -33,7 +33,8 @@ export interface CycleDeps {
   readonly reportIdle?: boolean;
 }
 
-export type Outcome = 'up-to-date' | 'waiting' | 'check-failed' | 'succeeded' | 'failed' | 'skipped' | 'interrupted';
+/** `state-failed`: the run ended but its result could not be written, so it counts as not done. */
+export type Outcome = 'up-to-date' | 'waiting' | 'check-failed' | 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'state-failed';
 
 export interface RepoOutcome {
   readonly repo: string;
@@ -129,7 +130,14 @@ export async function runPrepared(config: ResolvedConfig, repo: RepoConfig, read
   // Read the entry now, not when prepared: it is the state this run's result goes on top of.
   const entry = state.entry(repo.name);
   const next: RepoState = result.status === 'succeeded' ? { branch: head.branch, commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun };
-  await state.update(repo.name, next);
+  let unsaved: IoError | undefined;
+  try {
+    await state.update(repo.name, next);
+  } catch (error) {
+    // Not a failed check and not a failed pipeline: the run's result is lost, so it is said as such.
+    if (!(error instanceof IoError)) throw error;
+    unsaved = error;
+  }
   await pruneRunLogs(config.workdir, repo.name);
   reporter.emit({
     type: 'run-finished',
@@ -140,5 +148,7 @@ export async function runPrepared(config: ResolvedConfig, repo: RepoConfig, read
     error: result.error,
     log,
   });
-  return result.status;
+  if (unsaved === undefined) return result.status;
+  reporter.emit({ type: 'state-failed', repo: repo.name, commit: head.sha, status: result.status, error: unsaved.message });
+  return 'state-failed';
 }

@@ -80,7 +80,7 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
         reporter.emit({ type: 'step-output', repo: repo.name, step: step.name, line });
       },
     });
-    const error = stepError(step, result.status, result.exitCode, result.signal);
+    const error = stepError(step, result.status, result.exitCode, result.signal, result.spawnError);
     const ignored = error !== undefined && step.continueOnError && result.status !== 'interrupted';
     log.write(`<== ${step.name}: ${error ?? 'succeeded'}${ignored ? ' (continue_on_error)' : ''}\n`);
     const durationMs = run.clock.now().getTime() - started;
@@ -92,7 +92,7 @@ async function runSteps(run: PipelineRun, log: WriteStream): Promise<PipelineRes
   return failure === undefined ? { status: 'succeeded' } : { status: 'failed', error: failure };
 }
 
-function stepError(step: Step, status: StepStatus, code: number | undefined, signal: string | undefined): string | undefined {
+function stepError(step: Step, status: StepStatus, code: number | undefined, signal: string | undefined, spawnError?: string): string | undefined {
   switch (status) {
     case 'succeeded':
       return undefined;
@@ -101,6 +101,8 @@ function stepError(step: Step, status: StepStatus, code: number | undefined, sig
     case 'interrupted':
       return `step '${step.name}' was interrupted`;
     case 'failed':
+      // The kernel refused to start the shell: the command plus the environment passed its size limit.
+      if (spawnError === 'E2BIG') return `step '${step.name}' could not start: its command and environment are too large for the system (E2BIG)`;
       if (code === 127) return `step '${step.name}' exited with code 127 (command not found)`;
       return signal !== undefined ? `step '${step.name}' was killed by ${signal}` : `step '${step.name}' exited with code ${code ?? '?'}`;
   }

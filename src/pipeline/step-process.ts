@@ -28,6 +28,8 @@ export interface StepProcessResult {
   readonly status: StepStatus;
   readonly exitCode: number | undefined;
   readonly signal: string | undefined;
+  /** Why the step's shell could not start at all (E2BIG), when that was the case. */
+  readonly spawnError?: string | undefined;
 }
 
 /** How long output may still arrive after the step's process has exited. */
@@ -95,7 +97,9 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   await killing;
 
   const status: StepStatus = stopped ?? (exit.code === 0 ? 'succeeded' : 'failed');
-  return { status, exitCode: exit.code ?? undefined, signal: exit.signal ?? undefined };
+  // execa settles with the spawn error's code (E2BIG) when there never was a process.
+  const spawnError = pid === undefined ? (await child).code : undefined;
+  return { status, exitCode: exit.code ?? undefined, signal: exit.signal ?? undefined, spawnError };
 }
 
 async function killGroup(groups: ProcessGroups, clock: Clock, pgid: number, graceMs: number): Promise<void> {

@@ -66,6 +66,8 @@ export class TtyReporter implements Reporter {
         const ok = e.status === 'succeeded' || e.status === 'skipped';
         return run?.finished(ok ? undefined : `${e.status}: ${e.error ?? ''}${e.log ? ` (log: ${e.log})` : ''}`);
       }
+      case 'state-failed':
+        return this.show(e.repo, `${e.status} ${short(e.commit)} not recorded: ${e.error} (it runs again on the next check)`, false);
       default:
         if (e.type === 'config-rejected') this.options.err.write(`${e.detail}\n`);
         for (const line of daemonLine(e, this.options.quiet)) this.enqueue([{ title: line, task: () => undefined }]);

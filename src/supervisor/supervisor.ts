@@ -10,7 +10,7 @@
 // without waiting.
 
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
-import { checkRepo, prepareRun, runPrepared, type CycleDeps } from '../cycle/turn.js';
+import { checkRepo, prepareRun, runPrepared, type CycleDeps, type Outcome } from '../cycle/turn.js';
 import type { GitError } from '../errors.js';
 import { limiter, type Limit } from '../runtime/limiter.js';
 import { PipelineQueue } from './pipeline-queue.js';
@@ -166,15 +166,18 @@ class RepoWorker {
       return this.failed(repo, prepared.error);
     }
     this.succeeded();
+    let outcome: Outcome | undefined;
     if (prepared?.kind === 'ready' && this.active) {
       this.set('queued');
       await this.host.exclusive(repo.name, async () => {
         // The repo may have been removed, or the daemon stopped, while it waited its turn.
         if (!this.active) return;
         this.set('running');
-        await runPrepared(this.host.config(), repo, prepared, quiet);
+        outcome = await runPrepared(this.host.config(), repo, prepared, quiet);
       });
     }
+    // An unrecorded run (the reporter has said why) runs again, but with backoff, not on every interval.
+    if (outcome === 'state-failed') return backoffDelay(repo.intervalMs, ++this.failures);
     return this.jittered(repo.intervalMs);
   }
 
