@@ -17,7 +17,7 @@ export async function withStateSession<T>(ctx: CommandContext, config: ResolvedC
     const reporter = await makeReporter(ctx);
     try {
       return await work({
-        git: new GitClient(ctx.env),
+        git: new GitClient(ctx.env, ctx.processes),
         env: ctx.env,
         reporter,
         clock: ctx.clock,

@@ -1,17 +1,18 @@
 // gitwatch's git commands. Each runs against gitwatch's own git store (never a checkout's .git, which steps
 // may rewrite), with a hard time limit and the isolated environment of git-env.ts. They run through Node's
-// execFile: simple-git waits 50 ms after every command that prints nothing (a checkout took ten times
-// longer), and execa costs 3-4 ms more per process than execFile, which counts at hundreds of checks a cycle.
+// spawn (spawn-git.ts): simple-git waits 50 ms after every command that prints nothing (a checkout took ten
+// times longer), and execa costs 3-4 ms more per process than Node's own, which counts at hundreds of checks.
 
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
 import { isSha, type Credentials, type Env, type SshSettings } from '../domain.js';
 import { GitError } from '../errors.js';
 import { classifyGitFailure } from './classify.js';
 import { branchNameProblem } from '../rules/ref-name.js';
 import { gitEnv } from './git-env.js';
+import { spawnGit } from './spawn-git.js';
+import type { ProcessGroups } from '../runtime/processes.js';
 
 export interface Remote {
   /** What git is given: no credentials in it. */
@@ -37,7 +38,11 @@ export class GitClient {
   /** The environment per remote's credentials and SSH settings, built once: it is the same for every call. */
   private readonly envs = new Map<string, Record<string, string>>();
 
-  constructor(private readonly env: Env) {}
+  constructor(
+    private readonly env: Env,
+    /** Each git runs in a group of its own, tracked here: its helpers (ssh, remote-https) die with it, and all die with gitwatch. */
+    private readonly groups?: ProcessGroups,
+  ) {}
 
   private envFor(remote: Remote | undefined): Record<string, string> {
     const url = remote?.credentials ? remote.url : undefined;
@@ -51,18 +56,11 @@ export class GitClient {
   }
 
   async run(args: readonly string[], context: string, call: GitCallOptions, remote?: Remote): Promise<string> {
-    const outcome = await new Promise<{ error: (Error & { code?: unknown; killed?: boolean }) | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        'git',
-        args,
-        { env: this.envFor(remote), timeout: call.timeoutMs, killSignal: 'SIGKILL', signal: call.signal, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
-        (error, stdout, stderr) => resolve({ error, stdout, stderr }),
-      ).stdin?.end();
-    });
-    if (outcome.error === null) return outcome.stdout;
+    const outcome = await spawnGit(args, this.envFor(remote), call.timeoutMs, call.signal, this.groups);
+    if (outcome.failure === undefined) return outcome.stdout;
     if (call.signal?.aborted) throw new GitError('aborted', `${context}: stopped`);
-    if (outcome.error.killed === true) throw new GitError('timeout', `${context}: git timed out after ${Math.round(call.timeoutMs / 1000)}s`);
-    throw classifyGitFailure(outcome.stderr || outcome.error.message, context);
+    if (outcome.failure === 'timeout') throw new GitError('timeout', `${context}: git timed out after ${Math.round(call.timeoutMs / 1000)}s`);
+    throw classifyGitFailure(outcome.stderr || outcome.message, context);
   }
 
   /** A bare store that only gitwatch writes: fetch target and index for the checkout. */
