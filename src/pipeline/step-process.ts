@@ -32,18 +32,23 @@ export interface StepProcessResult {
   readonly spawnError?: string | undefined;
 }
 
+/** Runs the step's command (`$1`) once gitwatch says go; the step itself gets no stdin. */
+const GATE = 'read -r go || exit 129; exec </dev/null; exec /bin/sh -c "$1"';
+
 /** How long output may still arrive after the step's process has exited. */
 const DRAIN_MS = 100;
 
 export async function runStepProcess(options: StepProcessOptions): Promise<StepProcessResult> {
   // Loaded on first use: a cycle with nothing to run never pays for it.
   const { execa } = await import('execa');
-  const child = execa('/bin/sh', ['-c', options.command], {
+  // The step waits for a line on stdin before it runs: it is sent once the step's group is tracked (and
+  // so known to the orphan guard). If gitwatch dies in between, the step reads EOF and exits unrun.
+  const child = execa('/bin/sh', ['-c', GATE, 'gitwatch-step', options.command], {
     cwd: options.cwd,
     env: options.env,
     extendEnv: false,
     detached: true,
-    stdin: 'ignore',
+    stdin: 'pipe',
     buffer: false,
     reject: false,
     stripFinalNewline: false,
@@ -52,6 +57,8 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   const pid = child.pid;
   const { groups, clock } = options;
   if (pid !== undefined) groups.track(pid);
+  child.stdin?.on('error', () => undefined);
+  child.stdin?.end('go\n');
   const lines = new LineSplitter(options.onLine);
   for (const stream of [child.stdout, child.stderr]) {
     stream?.on('data', (chunk: Buffer) => {

@@ -1,7 +1,7 @@
 // The state in memory and on disk, kept together: every change is written at once, atomically.
 
 import type { RepoState, State } from './state-file.js';
-import { readState, writeState } from './state-file.js';
+import { readState, removeStaleTemps, writeState } from './state-file.js';
 
 export class StateKeeper {
   private constructor(
@@ -10,7 +10,9 @@ export class StateKeeper {
     private readonly pid: number,
   ) {}
 
+  /** Call while holding the instance lock: temp files of a writer killed mid-write are removed. */
   static async open(file: string, pid: number): Promise<StateKeeper> {
+    await removeStaleTemps(file);
     return new StateKeeper(file, await readState(file), pid);
   }
 
