@@ -1,0 +1,77 @@
+// Soak (`npm run soak -- --minutes 10`): `gitwatch run` on 100 repos at a 1 s interval, with a commit
+// arriving every few seconds, for a set time. Resident memory and open file descriptors are sampled every
+// 10 s; the run fails if either grew by more than 10% from the end of the warm-up to the end.
+
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { addCommit, GIT_ENV, makeRepos } from './fixtures.js';
+
+const { values } = parseArgs({
+  options: { minutes: { type: 'string', default: '10' }, repos: { type: 'string', default: '100' }, 'warmup-minutes': { type: 'string' } },
+});
+const minutes = Number(values.minutes);
+const count = Number(values.repos);
+// Long enough for every repo to have run once and for V8's heap to settle, at most a fifth of the run.
+const warmupMs = Number(values['warmup-minutes'] ?? Math.min(2, minutes / 5)) * 60_000;
+const BIN = path.resolve(import.meta.dirname, '../../bin/gitwatch.js');
+
+function sample(pid: number): { rssMb: number; fds: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { rssMb: rssKb / 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
+}
+
+const fixture = await makeRepos(count, 'gitwatch-soak-');
+const repos = Object.fromEntries(fixture.repos.map((url, i) => [`r${i}`, { url, interval: '1s', pipeline: ['true'] }]));
+const config = path.join(fixture.root, 'gitwatch.yaml');
+await writeFile(config, stringify({ version: 1, repos }));
+const child = spawn(process.execPath, [BIN, '-q', 'run', '-c', config], { env: GIT_ENV, stdio: ['ignore', 'ignore', 'inherit'] });
+const pid = child.pid ?? 0;
+console.log(`soak: daemon pid ${pid}, ${count} repos at 1s, ${minutes} min, warm-up ${warmupMs / 60_000} min`);
+console.log('   time  rss_mb  fds  commits');
+
+const started = Date.now();
+const end = started + minutes * 60_000;
+let commits = 0;
+let baseline: { rssMb: number; fds: number } | undefined;
+let last = sample(pid);
+let nextSample = started + 10_000;
+while (Date.now() < end && child.exitCode === null) {
+  await new Promise((r) => setTimeout(r, 2_000));
+  // New commits keep fetches, checkouts and runs going, not only ls-remote.
+  addCommit(fixture.repos[commits % fixture.repos.length] ?? '', `soak ${commits}`);
+  commits++;
+  if (Date.now() < nextSample) continue;
+  nextSample += 10_000;
+  last = sample(pid);
+  const elapsed = Date.now() - started;
+  if (baseline === undefined && elapsed >= warmupMs) baseline = last;
+  const t = `${Math.floor(elapsed / 60_000)}m${String(Math.floor(elapsed / 1000) % 60).padStart(2, '0')}s`;
+  console.log(`${t.padStart(7)}  ${last.rssMb.toFixed(1).padStart(6)}  ${String(last.fds).padStart(3)}  ${String(commits).padStart(7)}`);
+}
+const crashed = child.exitCode !== null;
+child.kill('SIGTERM');
+await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(undefined)));
+await rm(fixture.root, { recursive: true, force: true });
+
+const growth = (from: number, to: number): number => (to - from) / from;
+const problems: string[] = [];
+if (crashed) problems.push('the daemon exited during the soak');
+if (baseline === undefined) problems.push('the run ended before the warm-up did');
+else {
+  const rss = growth(baseline.rssMb, last.rssMb);
+  const fds = growth(baseline.fds, last.fds);
+  console.log(
+    `soak: after warm-up rss ${baseline.rssMb.toFixed(1)} → ${last.rssMb.toFixed(1)} MB (${(rss * 100).toFixed(1)}%), fds ${baseline.fds} → ${last.fds} (${(fds * 100).toFixed(1)}%)`,
+  );
+  if (rss > 0.1) problems.push(`resident memory grew ${(rss * 100).toFixed(1)}%`);
+  if (fds > 0.1) problems.push(`open fds grew ${(fds * 100).toFixed(1)}%`);
+}
+if (problems.length > 0) {
+  console.error(`soak FAILED: ${problems.join('; ')}`);
+  process.exitCode = 1;
+} else console.log('soak: passed');
