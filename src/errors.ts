@@ -37,13 +37,35 @@ export class IoError extends Error {
 /**
  * Why a git command failed. Transient kinds (the network, a timeout, a server error) clear up by
  * themselves and are retried with a growing backoff; permanent ones (a refused login, an unknown host key,
- * a missing repository or branch, a name git will not take) need a person, so they are reported once and
+ * a missing repository or branch, a name git will not take, a local remote owned by another user, a remote
+ * whose objects are corrupt) need a person, so they are reported once and
  * retried at the longest backoff.
  */
 export type GitErrorKind =
-  'unreachable' | 'timeout' | 'server-error' | 'auth' | 'host-key' | 'tls' | 'not-found' | 'branch-missing' | 'invalid-name' | 'aborted' | 'other';
+  | 'unreachable'
+  | 'timeout'
+  | 'server-error'
+  | 'auth'
+  | 'host-key'
+  | 'tls'
+  | 'not-found'
+  | 'branch-missing'
+  | 'invalid-name'
+  | 'dubious-ownership'
+  | 'corrupt'
+  | 'aborted'
+  | 'other';
 
-const PERMANENT: ReadonlySet<GitErrorKind> = new Set(['auth', 'host-key', 'tls', 'not-found', 'branch-missing', 'invalid-name']);
+const PERMANENT: ReadonlySet<GitErrorKind> = new Set([
+  'auth',
+  'host-key',
+  'tls',
+  'not-found',
+  'branch-missing',
+  'invalid-name',
+  'dubious-ownership',
+  'corrupt',
+]);
 
 export function isPermanent(kind: GitErrorKind): boolean {
   return PERMANENT.has(kind);

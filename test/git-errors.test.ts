@@ -128,9 +128,35 @@ const CASES: readonly { from: string; stderr: string; kind: string; shows: RegEx
     kind: 'tls',
     shows: /SSL certificate problem.*GIT_SSL_CAINFO/,
   },
+  {
+    from: 'a local remote owned by another user (git 2.39)',
+    stderr: `fatal: detected dubious ownership in repository at '/srv/git/site.git'\nTo add an exception for this directory, call:\n\n\tgit config --global --add safe.directory /srv/git/site.git\n${TRAILER}`,
+    kind: 'dubious-ownership',
+    shows: /repository owned by another user: detected dubious ownership in repository at '\/srv\/git\/site\.git' \(make it owned by the user gitwatch runs as/,
+  },
+  {
+    from: 'a remote with a corrupt loose object (git 2.39)',
+    stderr:
+      'error: inflate: data stream error (incorrect header check)\nerror: unable to unpack a9c99875c7450faf3c62d3c17f1a8c5a4054a35b header\nfatal: loose object a9c99875c7450faf3c62d3c17f1a8c5a4054a35b (stored in ./objects/a9/c99875c7450faf3c62d3c17f1a8c5a4054a35b) is corrupt\nfatal: the remote end hung up unexpectedly',
+    kind: 'corrupt',
+    shows: /corrupt object in the remote: loose object a9c99875c745\S* \(stored in .*\) is corrupt \(repair the remote/,
+  },
+  {
+    from: 'a remote missing an object it advertises',
+    stderr: 'fatal: did not receive expected object 0c8c0a2cbf7b1f0c5f0fb2a1e54b2b0e4a1c9d11\nfatal: index-pack failed',
+    kind: 'corrupt',
+    shows: /did not receive expected object/,
+  },
+  {
+    from: 'a pack with a bad object',
+    stderr:
+      'error: inflate: data stream error (invalid distance too far back)\nfatal: pack has bad object at offset 1234: inflate returned -3\nfatal: index-pack failed',
+    kind: 'corrupt',
+    shows: /pack has bad object at offset 1234/,
+  },
 ];
 
-const PERMANENT = new Set(['auth', 'host-key', 'tls', 'not-found']);
+const PERMANENT = new Set(['auth', 'host-key', 'tls', 'not-found', 'dubious-ownership', 'corrupt']);
 
 describe('git errors', () => {
   for (const c of CASES) {

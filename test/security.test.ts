@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { startHttpGit } from './helpers/http-git.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { makeProject, RECORD_STEP, type Project } from './helpers/project.js';
-import { startSshd } from './helpers/sshd.js';
+import { sshdMissing, startSshd } from './helpers/sshd.js';
 import { tempDir } from './helpers/temp.js';
 
 /** Every file under `dir`, as text. */
@@ -263,6 +263,8 @@ describe('credentials in a URL', () => {
 
 describe('SSH', () => {
   test('ssh_key and known_hosts reach a real sshd; an unknown host key fails with a clear message', async (t) => {
+    const missing = sshdMissing();
+    if (missing !== undefined) return t.skip(missing);
     const root = await tempDir(t);
     const remote = await TestRepo.create(path.join(root, 'site'));
     const sshd = await startSshd(t, path.join(root, 'sshd'));

@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT, exitCodeFor, type ExitCode } from '../errors.js';
 import { describeError } from './describe-error.js';
 import { systemClock } from '../runtime/clock.js';
+import { OrphanGuard } from '../runtime/orphan-guard.js';
 import { ProcessGroups } from '../runtime/processes.js';
 import type { CommandContext, GlobalOptions } from './context.js';
 import { GuardedOutput } from './output.js';
@@ -119,7 +120,7 @@ const stderr = new GuardedOutput(process.stderr);
 
 async function main(argv: readonly string[]): Promise<ExitCode> {
   let code: ExitCode = EXIT.ok;
-  const processes = new ProcessGroups({ pid: process.pid, kill: (pid, signal) => process.kill(pid, signal) });
+  const processes = new ProcessGroups({ pid: process.pid, kill: (pid, signal) => process.kill(pid, signal) }, new OrphanGuard());
   const controller = new AbortController();
   // Every concurrent git command and step listens for shutdown on this one signal.
   setMaxListeners(0, controller.signal);

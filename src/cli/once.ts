@@ -15,6 +15,8 @@ export async function onceCommand(names: readonly string[], ctx: CommandContext)
 
 /** A head that failed before and waits for a newer commit is still broken: cron and CI stay red. */
 export function onceExitCode(outcomes: readonly RepoOutcome[]): ExitCode {
-  const bad = outcomes.some((o) => o.outcome === 'failed' || o.outcome === 'waiting' || o.outcome === 'interrupted' || o.outcome === 'check-failed');
+  const bad = outcomes.some(
+    (o) => o.outcome === 'failed' || o.outcome === 'waiting' || o.outcome === 'interrupted' || o.outcome === 'check-failed' || o.outcome === 'state-failed',
+  );
   return bad ? EXIT.failed : EXIT.ok;
 }

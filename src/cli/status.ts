@@ -84,7 +84,7 @@ function until(iso: string, now: Date): string {
 
 function ago(iso: string, now: Date): string {
   const s = seconds(iso, now);
-  if (s === undefined) return 'unknown';
+  if (s === undefined) return 'unknown time';
   if (s < 60) return `${s}s ago`;
   if (s < 3600) return `${Math.floor(s / 60)}m ago`;
   if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;

@@ -49,7 +49,8 @@ export interface FinishedRun {
   readonly log: string;
 }
 
-export type Outcome = 'up-to-date' | 'waiting' | 'paused' | 'check-failed' | 'succeeded' | 'failed' | 'skipped' | 'interrupted';
+/** `state-failed`: the run ended but its result could not be written, so it counts as not done. */
+export type Outcome = 'up-to-date' | 'waiting' | 'paused' | 'check-failed' | 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'state-failed';
 
 export interface RepoOutcome {
   readonly repo: string;
@@ -162,31 +163,21 @@ export async function runPrepared(
   // The run before this one, for `recovered`: read before this run's record replaces it.
   const previousStatus = state.entry(repo.name)?.lastRun?.status;
   // The result goes on top of the entry as it is when written, not when prepared (a pause may come between).
-  const recordError = await state
-    .update(repo.name, (entry): RepoState =>
+  let unsaved: IoError | undefined;
+  try {
+    await state.update(repo.name, (entry): RepoState =>
       result.status === 'succeeded' ? { ...entry, branch: head.branch, commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun },
-    )
-    .then(
-      () => undefined,
-      (error: unknown) => {
-        // A state that cannot be written (full disk, read-only folder) fails this repo's run, not the cycle.
-        if (error instanceof IoError) return error.message;
-        throw error;
-      },
     );
+  } catch (error) {
+    // Not a failed check and not a failed pipeline: the run's result is lost, so it is said as such.
+    if (!(error instanceof IoError)) throw error;
+    unsaved = error;
+  }
   await pruneRunLogs(config.workdir, repo.name);
   const durationMs = finished.getTime() - started.getTime();
-  const status = recordError !== undefined && result.status !== 'interrupted' ? 'failed' : result.status;
-  const said = result.error ?? `the pipeline ${result.status}`;
-  if (recordError === undefined) deps.onRunFinished?.({ repo, branch: head.branch, previousCommit, previousStatus, run: lastRun, durationMs, log });
-  reporter.emit({
-    type: 'run-finished',
-    repo: repo.name,
-    commit: head.sha,
-    status,
-    durationMs,
-    error: recordError === undefined ? result.error : `${said}, but the result was not recorded (it runs again): ${recordError}`,
-    log,
-  });
-  return status;
+  if (unsaved === undefined) deps.onRunFinished?.({ repo, branch: head.branch, previousCommit, previousStatus, run: lastRun, durationMs, log });
+  reporter.emit({ type: 'run-finished', repo: repo.name, commit: head.sha, status: result.status, durationMs, error: result.error, log });
+  if (unsaved === undefined) return result.status;
+  reporter.emit({ type: 'state-failed', repo: repo.name, commit: head.sha, status: result.status, error: unsaved.message });
+  return 'state-failed';
 }

@@ -6,6 +6,9 @@ import { GitError, type GitErrorKind } from '../errors.js';
 import { redactUrls } from '../rules/remote-url.js';
 
 const RULES: readonly (readonly [GitErrorKind, RegExp])[] = [
+  // git's "Could not read from remote repository" follows both, so they come before "unreachable".
+  ['dubious-ownership', /detected dubious ownership/i],
+  ['corrupt', /loose object \S+ .*is corrupt|did not receive expected object|bad object|object file \S+ is empty|packfile \S+ .*corrupt/i],
   ['host-key', /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known/i],
   // git daemon's refusal says "access denied" too, but it means the path is not served.
   ['not-found', /repository not exported/i],
@@ -34,6 +37,8 @@ const LABEL: Readonly<Record<GitErrorKind, string>> = {
   unreachable: 'remote unreachable',
   'branch-missing': 'branch missing',
   'invalid-name': 'invalid name',
+  'dubious-ownership': 'repository owned by another user',
+  corrupt: 'corrupt object in the remote',
   timeout: 'git timed out',
   aborted: 'git stopped',
   other: 'git failed',
@@ -42,6 +47,9 @@ const LABEL: Readonly<Record<GitErrorKind, string>> = {
 const HINT: Partial<Record<GitErrorKind, string>> = {
   'host-key': ` (add the host's key to the known_hosts file, e.g. with ssh-keyscan, and check its fingerprint)`,
   tls: ' (for a private CA, point GIT_SSL_CAINFO or GIT_SSL_CAPATH at it)',
+  // gitwatch ignores the global git config, so git's own advice (safe.directory there) would not help.
+  'dubious-ownership': ' (make it owned by the user gitwatch runs as, or serve it over ssh or git daemon as its owner; see README, Troubleshooting)',
+  corrupt: ' (repair the remote: git fsck there shows what is broken)',
 };
 
 /** The longest stderr kept as a cause: enough for any real message, bounded for a remote that floods it. */

@@ -39,6 +39,8 @@ const TARGET_REF = 'refs/gitwatch/target';
 export class GitClient {
   /** The environment per remote's credentials and SSH settings, built once: it is the same for every call. */
   private readonly envs = new Map<string, Record<string, string>>();
+  /** Stores cleared of a killed gitwatch's lock files, once per process. */
+  private readonly swept = new Set<string>();
 
   constructor(
     private readonly env: Env,
@@ -76,6 +78,10 @@ export class GitClient {
 
   /** A bare store that only gitwatch writes: fetch target and index for the checkout. */
   async ensureStore(store: string, call: GitCallOptions): Promise<void> {
+    if (!this.swept.has(store)) {
+      this.swept.add(store);
+      await sweepStaleLocks(store);
+    }
     // A stat instead of a git process on every check; a store that was deleted is made again.
     if (existsSync(path.join(store, 'HEAD')) && existsSync(path.join(store, 'objects'))) return;
     await this.run(['init', '--quiet', '--bare', '--template=', store], `git init ${store}`, call);
@@ -162,6 +168,16 @@ export class GitClient {
     await this.run([...base, 'checkout', '--quiet', '--force', '--detach', sha], `checking out ${sha.slice(0, 12)}`, call);
     await writeStepGitDir(store, worktree, sha);
   }
+}
+
+/**
+ * Lock files a git killed mid-command leaves in the store (index.lock, shallow.lock, a ref's .lock) make
+ * every later command fail with "File exists". Only gitwatch writes its stores, and the gitwatch that
+ * holds the instance lock is the only one running, so on first use any lock there is stale.
+ */
+async function sweepStaleLocks(store: string): Promise<void> {
+  const candidates = ['index.lock', 'shallow.lock', 'HEAD.lock', 'config.lock', 'packed-refs.lock', `${TARGET_REF}.lock`];
+  await Promise.all(candidates.map((name) => rm(path.join(store, name), { force: true })));
 }
 
 function assertSha(sha: string): void {

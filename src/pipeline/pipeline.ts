@@ -94,7 +94,7 @@ async function runSteps(run: PipelineRun, log: CappedRunLog): Promise<PipelineRe
               reporter.emit({ type: 'step-output', repo: repo.name, step: step.name, line });
             },
           });
-    const error = noCwd ?? stepError(step, result.status, result.exitCode, result.signal);
+    const error = noCwd ?? stepError(step, result.status, result.exitCode, result.signal, result.spawnError);
     const ignored = error !== undefined && step.continueOnError && result.status !== 'interrupted';
     log.note(`<== ${step.name}: ${error ?? 'succeeded'}${ignored ? ' (continue_on_error)' : ''}`);
     const durationMs = run.clock.now().getTime() - started;
@@ -123,7 +123,7 @@ function skipRest(run: PipelineRun, from: number): void {
   }
 }
 
-function stepError(step: Step, status: StepStatus, code: number | undefined, signal: string | undefined): string | undefined {
+function stepError(step: Step, status: StepStatus, code: number | undefined, signal: string | undefined, spawnError?: string): string | undefined {
   switch (status) {
     case 'succeeded':
       return undefined;
@@ -134,6 +134,8 @@ function stepError(step: Step, status: StepStatus, code: number | undefined, sig
     case 'canceled':
       return `step '${step.name}' was canceled`;
     case 'failed':
+      // The kernel refused to start the shell: the command plus the environment passed its size limit.
+      if (spawnError === 'E2BIG') return `step '${step.name}' could not start: its command and environment are too large for the system (E2BIG)`;
       if (code === 127) return `step '${step.name}' exited with code 127 (command not found)`;
       return signal !== undefined ? `step '${step.name}' was killed by ${signal}` : `step '${step.name}' exited with code ${code ?? '?'}`;
   }

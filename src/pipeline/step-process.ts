@@ -33,7 +33,12 @@ export interface StepProcessResult {
   readonly status: StepStatus;
   readonly exitCode: number | undefined;
   readonly signal: string | undefined;
+  /** Why the step's shell could not start at all (E2BIG), when that was the case. */
+  readonly spawnError?: string | undefined;
 }
+
+/** Runs the step's command (`$1`) once gitwatch says go; the step itself gets no stdin. */
+const GATE = 'read -r go || exit 129; exec </dev/null; exec /bin/sh -c "$1"';
 
 /** How long output may still arrive after the step's process has exited, when its group lives on. */
 const DRAIN_MS = 100;
@@ -46,12 +51,14 @@ const CLOSE_MS = 5000;
 export async function runStepProcess(options: StepProcessOptions): Promise<StepProcessResult> {
   // Loaded on first use: a cycle with nothing to run never pays for it.
   const { execa } = await import('execa');
-  const child = execa('/bin/sh', ['-c', options.command], {
+  // The step waits for a line on stdin before it runs: it is sent once the step's group is tracked (and
+  // so known to the orphan guard). If gitwatch dies in between, the step reads EOF and exits unrun.
+  const child = execa('/bin/sh', ['-c', GATE, 'gitwatch-step', options.command], {
     cwd: options.cwd,
     env: options.env,
     extendEnv: false,
     detached: true,
-    stdin: 'ignore',
+    stdin: 'pipe',
     buffer: false,
     reject: false,
     stripFinalNewline: false,
@@ -60,6 +67,8 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   const pid = child.pid;
   const { groups, clock } = options;
   if (pid !== undefined) groups.track(pid);
+  child.stdin?.on('error', () => undefined);
+  child.stdin?.end('go\n');
   const lines = new LineSplitter(options.onLine);
   let exited = false;
   // A read can end inside a multi-byte character; each stream keeps its own partial bytes for the next read.
@@ -124,7 +133,9 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   await killing;
 
   const status: StepStatus = stopped ?? (exit.code === 0 ? 'succeeded' : 'failed');
-  return { status, exitCode: exit.code ?? undefined, signal: exit.signal ?? undefined };
+  // execa settles with the spawn error's code (E2BIG) when there never was a process.
+  const spawnError = pid === undefined ? (await child).code : undefined;
+  return { status, exitCode: exit.code ?? undefined, signal: exit.signal ?? undefined, spawnError };
 }
 
 async function killGroup(groups: ProcessGroups, clock: Clock, pgid: number, graceMs: number): Promise<void> {

@@ -40,7 +40,9 @@ export type GitwatchEvent =
       readonly durationMs: number;
       readonly error?: string | undefined;
       readonly log?: string | undefined;
-    };
+    }
+  /** A run ended but its result could not be written to the state (disk full, permissions): it will run again. */
+  | { readonly type: 'state-failed'; readonly repo: string; readonly commit: string; readonly status: RunStatus; readonly error: string };
 
 export type DaemonEvent =
   | { readonly type: 'daemon-started'; readonly repos: readonly string[]; readonly pid: number }

@@ -2,6 +2,7 @@
 
 import type { Writable } from 'node:stream';
 import { formatDuration } from '../rules/duration.js';
+import { jsonSafe, plainLine } from '../rules/safe-text.js';
 import type { DaemonEvent, GitwatchEvent, Reporter } from './events.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
@@ -21,7 +22,8 @@ export class PlainReporter implements Reporter {
 
   emit(event: GitwatchEvent | DaemonEvent): void {
     if (event.type === 'config-rejected') this.options.err.write(`${event.detail}\n`);
-    for (const line of this.lines(event)) this.options.out.write(`${line}\n`);
+    // Nobody's terminal is on the other end: a step's colours, titles or screen clears would only garble the log.
+    for (const line of this.lines(event)) this.options.out.write(`${plainLine(line)}\n`);
   }
 
   private lines(e: GitwatchEvent | DaemonEvent): string[] {
@@ -59,6 +61,8 @@ export class PlainReporter implements Reporter {
         const log = e.log ? ` (log: ${e.log})` : '';
         return [`${e.repo} ✖ ${e.status} ${short(e.commit)} in ${took}: ${e.error ?? e.status}${log}`];
       }
+      case 'state-failed':
+        return [`${e.repo} ✖ ${e.status} ${short(e.commit)} not recorded: ${e.error} (it runs again on the next check)`];
       default:
         return daemonLine(e, quiet);
     }
@@ -126,7 +130,7 @@ export class JsonReporter implements Reporter {
     if (event.type === 'step-output' && this.options.verbosity !== 'verbose') return;
     if (event.type === 'config-rejected') this.options.err.write(`${event.detail}\n`);
     const time = (this.options.now?.() ?? new Date()).toISOString();
-    this.options.out.write(`${JSON.stringify({ time, event: event.type, ...withoutType(event) })}\n`);
+    this.options.out.write(`${jsonSafe(JSON.stringify({ time, event: event.type, ...withoutType(event) }))}\n`);
   }
 
   backlog(): Promise<void> | undefined {

@@ -2,6 +2,8 @@
 // CLI builds it around the real process (its pid and `kill`); everything else receives it, so no module
 // below the CLI reaches for the `process` global, and a hard exit can still kill every running group.
 
+import type { GroupSink } from './orphan-guard.js';
+
 export interface ProcessHost {
   /** gitwatch's own pid: the instance lock and temp file names carry it. */
   readonly pid: number;
@@ -12,7 +14,11 @@ export interface ProcessHost {
 export class ProcessGroups {
   private readonly groups = new Set<number>();
 
-  constructor(readonly host: ProcessHost) {}
+  constructor(
+    readonly host: ProcessHost,
+    /** Told of every group, so the groups die with gitwatch even when it is killed with SIGKILL. */
+    private readonly guard?: GroupSink,
+  ) {}
 
   get pid(): number {
     return this.host.pid;
@@ -20,10 +26,12 @@ export class ProcessGroups {
 
   track(pgid: number): void {
     this.groups.add(pgid);
+    this.guard?.add(pgid);
   }
 
   untrack(pgid: number): void {
     this.groups.delete(pgid);
+    this.guard?.remove(pgid);
   }
 
   /** Sends `signal` to the whole group; false when the group is already gone. */

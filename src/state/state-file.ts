@@ -1,7 +1,7 @@
 // .gitwatch.lock.json: read with validation, written atomically (temp file, fsync, rename, fsync folder),
 // keys sorted and two-space indented so it diffs well when committed.
 
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isSha, RUN_STATUSES, type RunStatus } from '../domain.js';
 import { IoError, StateError } from '../errors.js';
@@ -119,5 +119,18 @@ async function syncFolder(dir: string): Promise<void> {
     // Some file systems cannot sync a folder; the rename is still atomic.
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * `<state>.<pid>.tmp` files left by a gitwatch killed between writing and renaming. Only the holder of
+ * the instance lock calls this, so no live writer owns one.
+ */
+export async function removeStaleTemps(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (name.startsWith(prefix) && /^\d+\.tmp$/.test(name.slice(prefix.length))) await rm(path.join(dir, name), { force: true });
   }
 }

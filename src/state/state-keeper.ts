@@ -3,7 +3,7 @@
 // run's result is written loses neither.
 
 import type { RepoState, State } from './state-file.js';
-import { readState, writeState } from './state-file.js';
+import { readState, removeStaleTemps, writeState } from './state-file.js';
 
 export class StateKeeper {
   private queue: Promise<unknown> = Promise.resolve();
@@ -14,7 +14,9 @@ export class StateKeeper {
     private readonly pid: number,
   ) {}
 
+  /** Call while holding the instance lock: temp files of a writer killed mid-write are removed. */
   static async open(file: string, pid: number): Promise<StateKeeper> {
+    await removeStaleTemps(file);
     return new StateKeeper(file, await readState(file), pid);
   }
 

@@ -13,7 +13,7 @@
 
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { COMPACT_AFTER_FETCHES, COMPACT_EVERY_MS, compactStore } from '../cycle/compact.js';
-import { checkRepo, prepareRun, runPrepared, type CycleDeps } from '../cycle/turn.js';
+import { checkRepo, prepareRun, runPrepared, type CycleDeps, type Outcome } from '../cycle/turn.js';
 import type { Phase } from '../domain.js';
 import type { GitError } from '../errors.js';
 import { limiter, type Limit } from '../runtime/limiter.js';
@@ -250,6 +250,7 @@ class RepoWorker {
     }
     this.succeeded();
     let result: TriggerResult = { status: 'interrupted', error: 'gitwatch is stopping' };
+    let outcome: Outcome | undefined;
     if (prepared?.kind === 'ready' && this.active) {
       this.set('queued');
       await this.host.exclusive(repo.name, async () => {
@@ -258,9 +259,12 @@ class RepoWorker {
         this.set('running');
         this.cancelRun = new AbortController();
         try {
-          const status = await runPrepared(this.host.config(), repo, prepared, quiet, this.cancelRun.signal);
+          outcome = await runPrepared(this.host.config(), repo, prepared, quiet, this.cancelRun.signal);
           const lastRun = deps.state.entry(repo.name)?.lastRun;
-          result = { status: status === 'succeeded' || status === 'skipped' || status === 'interrupted' ? status : 'failed', error: lastRun?.error };
+          result =
+            outcome === 'state-failed'
+              ? { status: 'failed', error: 'the result could not be recorded' }
+              : { status: outcome === 'succeeded' || outcome === 'skipped' || outcome === 'interrupted' ? outcome : 'failed', error: lastRun?.error };
         } finally {
           this.cancelRun = undefined;
         }
@@ -268,6 +272,8 @@ class RepoWorker {
     }
     for (const waiter of waiters) waiter(result);
     this.compactWhenDue(repo);
+    // An unrecorded run (the reporter has said why) runs again, but with backoff, not on every interval.
+    if (outcome === 'state-failed') return backoffDelay(repo.intervalMs, ++this.failures);
     return this.jittered(repo.intervalMs);
   }
 

@@ -8,7 +8,31 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { freePort } from './git-fixtures.js';
 
-export const SSHD = '/usr/sbin/sshd';
+/** Overridable so the skip can be tried on a machine that has sshd (`GITWATCH_TEST_SSHD=/nowhere npm test`). */
+export const SSHD = process.env['GITWATCH_TEST_SSHD'] ?? '/usr/sbin/sshd';
+
+/** Set by .ci/run, which installs sshd: there a missing sshd fails the test instead of skipping it. */
+export const REQUIRE_SSHD = 'GITWATCH_TEST_REQUIRE_SSHD';
+
+function onPath(command: string): boolean {
+  return (process.env['PATH'] ?? '').split(':').some((dir) => dir !== '' && existsSync(path.join(dir, command)));
+}
+
+/**
+ * Why the SSH test cannot run here, if it cannot: it needs Debian's sshd (a system package, which a fresh
+ * machine lacks) and OpenSSH's client. The test skips with this reason, printed in the test report.
+ */
+export function sshdMissing(): string | undefined {
+  const missing = [
+    !existsSync(SSHD) && `${SSHD} (package openssh-server)`,
+    !onPath('ssh') && 'ssh (package openssh-client)',
+    !onPath('ssh-keygen') && 'ssh-keygen (package openssh-client)',
+  ].filter((x): x is string => typeof x === 'string');
+  if (missing.length === 0) return undefined;
+  const reason = `needs ${missing.join(', ')}; .ci/run installs them`;
+  if (process.env[REQUIRE_SSHD] === '1') throw new Error(`${REQUIRE_SSHD}=1 but the SSH test ${reason}`);
+  return reason;
+}
 
 export interface Sshd {
   readonly port: number;

@@ -1,0 +1,254 @@
+// Chaos run (`npm run test:chaos -- --events 200 --seed 7`): a real `gitwatch run` on a few repos while
+// commits and force pushes arrive, hit at random by kill -9 (of the daemon, of a step, of a git), SIGTERM,
+// SIGHUP, a second instance and config rewrites. After every event: the state parses and no repo's commit
+// moves backwards; after every death of the daemon: none of its processes (steps, git) is left and no
+// temp file stays once a new daemon has started. At the end every repo converges on its newest commit.
+// Exit 0 when all held; 1 with the failed check and the seed to replay it.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { readState } from '../../src/state/state-file.js';
+import { BIN } from '../helpers/cli.js';
+import { TestRepo } from '../helpers/git-fixtures.js';
+import { testEnv } from '../helpers/temp.js';
+
+const { values } = parseArgs({ options: { events: { type: 'string', default: '200' }, seed: { type: 'string' }, repos: { type: 'string', default: '3' } } });
+const EVENTS = Number(values.events);
+const SEED = Number(values.seed ?? Date.now() % 1_000_000);
+let seed = SEED;
+/** Seeded, so a failing run replays with --seed. */
+const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed / 2 ** 31);
+const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+class ChaosFailure extends Error {}
+function check(ok: boolean, what: string): asserts ok {
+  if (!ok) throw new ChaosFailure(what);
+}
+
+const root = await mkdtemp(path.join(tmpdir(), 'gitwatch-chaos-'));
+const names = Array.from({ length: Number(values.repos) }, (_, i) => `r${i}`);
+const remotes = new Map<string, TestRepo>();
+/** Every head each remote has had, in order: the state's commit may only move forward in this list. */
+const heads = new Map<string, string[]>();
+for (const name of names) {
+  const repo = await TestRepo.create(path.join(root, 'remotes', name));
+  remotes.set(name, repo);
+  heads.set(name, [repo.head()]);
+}
+const project = path.join(root, 'project');
+const configPath = path.join(project, 'gitwatch.yaml');
+const statePath = path.join(project, '.gitwatch.lock.json');
+const steps = path.join(project, 'steps.txt');
+let generation = 0;
+async function writeConfig(valid = true): Promise<void> {
+  generation++;
+  if (!valid) return writeFile(configPath, 'version: 1\nrepos:\n  r0:\n    interval: soon\n');
+  const repos = Object.fromEntries(
+    names.map((n) => [
+      n,
+      {
+        url: remotes.get(n)?.url,
+        interval: '1s',
+        git_timeout: '10s',
+        pipeline: [`echo "$GITWATCH_REPO $GITWATCH_COMMIT" >> '${steps}'`, `sleep 1.${generation % 5} # ${generation}`],
+      },
+    ]),
+  );
+  await writeFile(configPath, stringify({ version: 1, repos }));
+}
+await rm(project, { recursive: true, force: true });
+await import('node:fs/promises').then((fs) => fs.mkdir(project, { recursive: true }));
+await writeConfig();
+
+/** Each daemon gets a marker in its environment, which its steps and git processes inherit. */
+let instance = 0;
+let daemon: { child: ChildProcess; marker: string; exited: Promise<number | string>; out: () => string } | undefined;
+function startDaemon(): NonNullable<typeof daemon> {
+  const marker = `chaos-${SEED}-${++instance}`;
+  const child = spawn(process.execPath, [BIN, 'run', '-c', configPath], {
+    cwd: project,
+    env: testEnv(root, { GITWATCH_CHAOS: marker }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return (daemon = { child, marker, exited, out: () => out });
+}
+
+/** Pids of live processes carrying `marker` in their environment (only our own are readable). */
+function marked(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(`GITWATCH_CHAOS=${marker}\0`)) found.push(Number(entry));
+    } catch {
+      // Gone already, or not ours.
+    }
+  }
+  return found;
+}
+
+/** Children of the daemon, by command name (git runs in a group of its own, but is still its child). */
+function childrenNamed(pid: number, name: string): number[] {
+  return marked(daemon?.marker ?? '-').filter((p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const ppid = Number(stat.split(') ')[1]?.split(' ')[1]);
+      return stat.includes(`(${name})`) && (ppid === pid || name !== 'git');
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function killDaemon(signal: NodeJS.Signals): Promise<void> {
+  const d = daemon;
+  if (!d) return;
+  d.child.kill(signal);
+  const code = await Promise.race([d.exited, sleep(20_000).then(() => 'hung')]);
+  check(code !== 'hung', `the daemon did not exit after ${signal}\n${d.out()}`);
+  if (signal === 'SIGTERM') check(code === 0, `exit ${code} after SIGTERM\n${d.out()}`);
+  // Nothing of the dead daemon may stay. The orphan guard acts within milliseconds of a kill -9; the
+  // wait is shorter than a step's sleep, so a step that outlived the daemon cannot end by itself in time.
+  let left = marked(d.marker);
+  for (let i = 0; i < 16 && left.length > 0; i++) {
+    await sleep(50);
+    left = marked(d.marker);
+  }
+  check(left.length === 0, `processes of the ${signal === 'SIGKILL' ? 'killed' : 'stopped'} daemon still run: ${left.map((p) => readCmd(p)).join('; ')}`);
+  if (signal === 'SIGTERM') check((await temps()).length === 0, `temp files after a clean stop: ${(await temps()).join(', ')}`);
+  daemon = undefined;
+}
+
+function readCmd(pid: number): string {
+  try {
+    return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`;
+  } catch {
+    return String(pid);
+  }
+}
+
+async function temps(): Promise<string[]> {
+  return (await readdir(project)).filter((f) => f.endsWith('.tmp'));
+}
+
+async function restart(): Promise<void> {
+  const d = startDaemon();
+  for (let i = 0; i < 200 && !/gitwatch running/.test(d.out()); i++) await sleep(25);
+  check(/gitwatch running/.test(d.out()), `the daemon did not start\n${d.out()}`);
+  check((await temps()).length === 0, `a killed daemon's temp file survived the restart: ${(await temps()).join(', ')}`);
+}
+
+const highest = new Map<string, number>();
+async function checkState(after: string): Promise<void> {
+  const state = await readState(statePath).catch((e: Error) => {
+    throw new ChaosFailure(`after ${after}: ${e.message}`);
+  });
+  for (const name of names) {
+    const commit = state.repos[name]?.commit;
+    if (commit === undefined) continue;
+    const index = heads.get(name)?.lastIndexOf(commit) ?? -1;
+    check(index >= 0, `after ${after}: ${name} holds a commit the remote never had`);
+    check(index >= (highest.get(name) ?? -1), `after ${after}: ${name} moved backwards`);
+    highest.set(name, index);
+  }
+}
+
+type Event = readonly [string, number, () => Promise<void>];
+const push = (force: boolean) => async (): Promise<void> => {
+  const name = pick(names);
+  const repo = remotes.get(name);
+  if (!repo) return;
+  // A force push drops the head commit, so the remote needs one to keep.
+  if (force && repo.git('rev-list', '--count', 'HEAD') === '1') heads.get(name)?.push(await repo.commit());
+  heads.get(name)?.push(force ? await repo.forcePush() : await repo.commit());
+};
+/** How many kill events found a process to kill. */
+const hits = new Map<string, number>();
+const killChild = (what: string) => (): Promise<void> => {
+  const pid = daemon?.child.pid;
+  const victims = pid === undefined ? [] : childrenNamed(pid, what);
+  if (victims.length > 0) {
+    process.kill(pick(victims), 'SIGKILL');
+    hits.set(what, (hits.get(what) ?? 0) + 1);
+  }
+  return Promise.resolve();
+};
+const EVENT_TABLE: readonly Event[] = [
+  ['commit', 30, push(false)],
+  ['force push', 5, push(true)],
+  ['kill -9 daemon', 12, async () => (await killDaemon('SIGKILL'), await restart())],
+  ['SIGTERM', 5, async () => (await killDaemon('SIGTERM'), await restart())],
+  ['SIGHUP', 6, () => Promise.resolve(void daemon?.child.kill('SIGHUP'))],
+  ['kill -9 step', 12, killChild('sleep')],
+  ['kill -9 git', 12, killChild('git')],
+  [
+    'second instance',
+    5,
+    async () => {
+      const second = spawn(process.execPath, [BIN, 'once', '-c', configPath], { cwd: project, env: testEnv(root), stdio: 'ignore' });
+      const code = await new Promise((r) => second.once('exit', r));
+      check(code === 2, `a second instance exited ${String(code)}, not 2`);
+    },
+  ],
+  ['config rewrite', 8, () => writeConfig()],
+  ['broken config, then fixed', 5, async () => (await writeConfig(false), await sleep(300), await writeConfig())],
+];
+const total = EVENT_TABLE.reduce((sum, [, weight]) => sum + weight, 0);
+function nextEvent(): Event {
+  let r = random() * total;
+  for (const event of EVENT_TABLE) if ((r -= event[1]) < 0) return event;
+  return EVENT_TABLE[0] as Event;
+}
+
+const counts = new Map<string, number>();
+const started = Date.now();
+let failed: string | undefined;
+try {
+  await restart();
+  for (let i = 1; i <= EVENTS; i++) {
+    const [name, , run] = nextEvent();
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+    await run();
+    await sleep(50 + random() * 400);
+    await checkState(`event ${i} (${name})`);
+  }
+  // Convergence: one last commit everywhere, which must run to success.
+  for (const name of names) heads.get(name)?.push((await remotes.get(name)?.commit()) ?? '');
+  await writeConfig();
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const state = await readState(statePath);
+    const behind = names.filter((n) => state.repos[n]?.commit !== heads.get(n)?.at(-1));
+    if (behind.length === 0) break;
+    check(Date.now() < until, `not converged after 60 s: ${behind.join(', ')}\n${daemon?.out() ?? ''}`);
+    await sleep(200);
+  }
+  await killDaemon('SIGTERM');
+} catch (error) {
+  failed = error instanceof ChaosFailure ? error.message : String((error as Error).stack ?? error);
+} finally {
+  if (daemon) daemon.child.kill('SIGKILL');
+  await daemon?.exited;
+  for (const pid of instance > 0 ? marked(`chaos-${SEED}-`) : []) process.kill(pid, 'SIGKILL');
+}
+const summary = [...counts].map(([k, v]) => `${k} ${v}`).join(', ');
+console.log(`chaos: ${EVENTS} events in ${Math.round((Date.now() - started) / 1000)} s, seed ${SEED}: ${summary}`);
+console.log(`chaos: kills that found a target: step ${hits.get('sleep') ?? 0}, git ${hits.get('git') ?? 0}`);
+if (failed !== undefined) {
+  console.error(`chaos FAILED (replay with --seed ${SEED} --events ${EVENTS}): ${failed}`);
+  console.error(`kept for inspection: ${root}`);
+  process.exitCode = 1;
+} else {
+  await rm(root, { recursive: true, force: true });
+  console.log('chaos: every check held; every repo converged');
+}

@@ -1,0 +1,104 @@
+// The daemon's scheduling under faults: backoff that ends with a success, a repo removed and added back
+// while its pipeline runs, and a state that cannot be written.
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, connect, type Socket } from 'node:net';
+import path from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { startGitDaemon, TestRepo } from './helpers/git-fixtures.js';
+import { configFor, supervise } from './helpers/supervised.js';
+import { tempDir } from './helpers/temp.js';
+
+/** A TCP door in front of a server that the test opens and shuts: shut, every connection is dropped. */
+async function door(t: TestContext, targetPort: number): Promise<{ port: number; open: boolean }> {
+  const state = { port: 0, open: true };
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    if (!state.open) return void client.destroy();
+    const upstream = connect(targetPort, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    const end = (): void => void (client.destroy(), upstream.destroy());
+    client.on('error', end);
+    upstream.on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))));
+  state.port = (server.address() as { port: number }).port;
+  return state;
+}
+
+describe('supervisor under faults', () => {
+  test('a success ends the backoff: the next failure starts again at twice the interval', async (t) => {
+    const dir = await tempDir(t);
+    await TestRepo.create(path.join(dir, 'served', 'site'));
+    const daemon = await startGitDaemon(t, path.join(dir, 'served'));
+    const gate = await door(t, daemon.port);
+    const s = await supervise(t, dir, { site: { url: `git://127.0.0.1:${gate.port}/site`, interval: '10s', pipeline: ['true'] } });
+    await s.settled();
+    assert.equal(s.worker('site').phase, 'idle');
+    gate.open = false;
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await s.nextCheck('site');
+      delays.push(s.delay('site'));
+    }
+    assert.deepEqual(delays, [20_000, 40_000, 80_000]);
+    gate.open = true;
+    await s.nextCheck('site');
+    assert.equal(s.worker('site').phase, 'idle');
+    assert.equal(s.delay('site'), 10_000);
+    gate.open = false;
+    await s.nextCheck('site');
+    assert.equal(s.worker('site').phase, 'backoff');
+    assert.equal(s.delay('site'), 20_000, 'the backoff went on from where it was before the success');
+  });
+
+  test('a repo removed and added back while its pipeline runs waits for the old run to end', async (t) => {
+    const dir = await tempDir(t);
+    const remote = await TestRepo.create(path.join(dir, 'site'));
+    const release = path.join(dir, 'release');
+    const step = `echo "start $GITWATCH_COMMIT" >> "$RECORD"; while [ ! -e '${release}' ]; do sleep 0.05; done; echo "end $GITWATCH_COMMIT" >> "$RECORD"`;
+    const other = { url: remote.url, interval: '1h', pipeline: ['true'] };
+    const repos = { other, site: { url: remote.url, interval: '1h', pipeline: [step] } };
+    const s = await supervise(t, dir, repos);
+    const record = path.join(dir, 'record.txt');
+    await s.supervisor.until((w) => w.find((x) => x.repo === 'site')?.phase === 'running');
+    while (!(await readFile(record, 'utf8').catch(() => '')).includes('start')) await new Promise((r) => setTimeout(r, 20));
+    const first = remote.head();
+    const checkout = path.join(dir, '.gitwatch', 'site');
+    const before = await readFile(path.join(checkout, 'README.md'), 'utf8');
+
+    s.supervisor.apply(configFor(dir, { other }));
+    await remote.commit({ 'README.md': 'changed\n' });
+    s.supervisor.apply(configFor(dir, repos));
+    // Long enough for a worker that did not wait to check, fetch and move the checkout.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(s.worker('site').checks, 0, 'the new worker checked while the old one still ran');
+    assert.equal(await readFile(path.join(checkout, 'README.md'), 'utf8'), before, 'the checkout moved under the running step');
+
+    await writeFile(release, '');
+    await s.supervisor.until((w) => w.some((x) => x.repo === 'site' && x.checks >= 1 && x.phase === 'idle'));
+    const lines = (await readFile(record, 'utf8')).trim().split('\n');
+    assert.deepEqual(lines, [`start ${first}`, `end ${first}`, `start ${remote.head()}`, `end ${remote.head()}`]);
+  });
+
+  test('a state that cannot be written is reported as such, not as a failed check, and backs off', async (t) => {
+    const dir = await tempDir(t);
+    const remote = await TestRepo.create(path.join(dir, 'site'));
+    const statePath = path.join(dir, '.gitwatch.lock.json');
+    const s = await supervise(t, dir, { site: { url: remote.url, interval: '10s', pipeline: [`mkdir -p '${statePath}'`] } });
+    await s.supervisor.until((w) => w[0]?.phase === 'backoff' || w[0]?.phase === 'idle');
+    await s.settled();
+    assert.equal(existsSync(path.join(statePath)), true);
+    const [unsaved] = s.reporter.of('state-failed');
+    assert.equal(unsaved?.status, 'succeeded');
+    assert.match(unsaved?.error ?? '', /cannot write state file/);
+    assert.deepEqual(s.reporter.of('check-failed'), []);
+    assert.equal(s.worker('site').phase, 'backoff');
+    assert.equal(s.delay('site'), 20_000);
+  });
+});
