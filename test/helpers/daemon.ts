@@ -37,12 +37,19 @@ export function startDaemon(t: TestContext, project: Project, args: string[] = [
     exited,
     until: async (probe, what, limitMs = 15_000) => {
       const end = Date.now() + limitMs;
+      // A probe that throws (the state file not written yet) has simply not seen it yet.
+      let last: unknown;
       while (Date.now() < end) {
-        if (await probe()) return;
+        try {
+          if (await probe()) return;
+        } catch (error) {
+          last = error;
+        }
         if (child.exitCode !== null) break;
         await new Promise((r) => setTimeout(r, 50));
       }
-      throw new Error(`timed out waiting for ${what}\n--- stdout\n${out}\n--- stderr\n${err}`);
+      const lastError = last === undefined ? '' : `\n--- the probe last threw\n${last instanceof Error ? last.message : JSON.stringify(last)}`;
+      throw new Error(`timed out waiting for ${what}${lastError}\n--- stdout\n${out}\n--- stderr\n${err}`);
     },
   };
 }
