@@ -7,17 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { stringify } from 'yaml';
-import { parseConfig } from '../src/config/parse.js';
-import { GitClient } from '../src/git/client.js';
 import { CappedRunLog } from '../src/pipeline/run-log.js';
-import { StateKeeper } from '../src/state/state-keeper.js';
-import { Supervisor } from '../src/supervisor/supervisor.js';
-import { CollectingReporter } from './helpers/collect.js';
-import { FakeClock } from './helpers/fake-clock.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { makeProject } from './helpers/project.js';
-import { tempDir, testEnv, testProcesses } from './helpers/temp.js';
+import { supervise } from './helpers/supervised.js';
+import { tempDir, testEnv } from './helpers/temp.js';
 
 const MiB = 1024 * 1024;
 
@@ -68,34 +62,14 @@ describe('disk use', () => {
     const remote = await TestRepo.create(path.join(dir, 'site'));
     await remote.commit({ 'big.bin': randomBytes(MiB).toString('hex') });
     const oldBlob = remote.git('rev-parse', 'HEAD:big.bin');
-    const file = path.join(dir, 'gitwatch.yaml');
-    const parsed = parseConfig(stringify({ version: 1, repos: { site: { url: remote.url, interval: '10s', pipeline: ['true'] } } }), {
-      file,
-      absolutePath: file,
-      env: {},
-    });
-    assert.ok(parsed.ok);
-    const config = parsed.value;
-    const clock = new FakeClock();
-    const reporter = new CollectingReporter();
-    const controller = new AbortController();
+    const { supervisor, reporter, clock, config } = await supervise(
+      t,
+      dir,
+      { site: { url: remote.url, interval: '10s', pipeline: ['true'] } },
+      {},
+      { compactAfterFetches: 2 },
+    );
     const env = testEnv(dir);
-    const supervisor = new Supervisor(config, {
-      git: new GitClient(env, testProcesses()),
-      env,
-      reporter,
-      clock,
-      state: await StateKeeper.open(config.statePath, process.pid),
-      groups: testProcesses(),
-      signal: controller.signal,
-      concurrency: 4,
-      random: () => 0,
-      compactAfterFetches: 2,
-    });
-    t.after(async () => {
-      controller.abort();
-      await supervisor.finished();
-    });
     const runs = async (n: number): Promise<void> => {
       await supervisor.until(() => reporter.of('run-finished').length >= n);
       await supervisor.until((s) => s.every((w) => w.phase === 'idle'));

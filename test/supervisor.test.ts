@@ -2,59 +2,15 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { parseConfig } from '../src/config/parse.js';
-import type { ResolvedConfig } from '../src/config/types.js';
-import { GitClient } from '../src/git/client.js';
-import { StateKeeper } from '../src/state/state-keeper.js';
 import { PipelineQueue } from '../src/supervisor/pipeline-queue.js';
 import { Reloader } from '../src/supervisor/reloader.js';
-import { backoffDelay, Supervisor, type WorkerSnapshot } from '../src/supervisor/supervisor.js';
-import { CollectingReporter } from './helpers/collect.js';
-import { FakeClock } from './helpers/fake-clock.js';
+import { backoffDelay } from '../src/supervisor/supervisor.js';
 import { TestRepo } from './helpers/git-fixtures.js';
-import { tempDir, testEnv, testProcesses } from './helpers/temp.js';
+import { configFor, supervise } from './helpers/supervised.js';
+import { tempDir } from './helpers/temp.js';
 import { stringify } from 'yaml';
 
-function configFor(dir: string, repos: Record<string, unknown>): ResolvedConfig {
-  const file = path.join(dir, 'gitwatch.yaml');
-  const result = parseConfig(stringify({ version: 1, repos }), { file, absolutePath: file, env: {} });
-  if (!result.ok) assert.fail(JSON.stringify(result.error));
-  return result.value;
-}
-
-async function start(t: import('node:test').TestContext, dir: string, repos: Record<string, unknown>) {
-  const config = configFor(dir, repos);
-  const clock = new FakeClock();
-  const reporter = new CollectingReporter();
-  const controller = new AbortController();
-  const env = testEnv(dir, { RECORD: path.join(dir, 'record.txt') });
-  const supervisor = new Supervisor(config, {
-    git: new GitClient(env, testProcesses()),
-    env,
-    reporter,
-    clock,
-    state: await StateKeeper.open(config.statePath, process.pid),
-    groups: testProcesses(),
-    signal: controller.signal,
-    concurrency: 4,
-    random: () => 0,
-  });
-  t.after(async () => {
-    controller.abort();
-    await supervisor.finished();
-  });
-  /** Every worker asleep until its next check. */
-  const settled = async (): Promise<void> => {
-    await supervisor.until((s) => s.every((w) => w.phase === 'idle' || w.phase === 'backoff' || w.phase === 'stopped'));
-    while (clock.pending < supervisor.snapshot().filter((w) => w.phase !== 'stopped').length) await new Promise((r) => setTimeout(r, 5));
-  };
-  const worker = (name: string): WorkerSnapshot => {
-    const w = supervisor.snapshot().find((x) => x.repo === name);
-    assert.ok(w, name);
-    return w;
-  };
-  return { config, clock, reporter, supervisor, controller, settled, worker };
-}
+const start = supervise;
 
 describe('pipeline queue', () => {
   test('runs one task at a time, and the waiting task first in the config goes next', async () => {

@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config/parse.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import { GitClient } from '../../src/git/client.js';
 import { StateKeeper } from '../../src/state/state-keeper.js';
-import { Supervisor, type WorkerSnapshot } from '../../src/supervisor/supervisor.js';
+import { Supervisor, type SupervisorDeps, type WorkerSnapshot } from '../../src/supervisor/supervisor.js';
 import { CollectingReporter } from './collect.js';
 import { FakeClock } from './fake-clock.js';
 import { testEnv, testProcesses } from './temp.js';
@@ -20,7 +20,14 @@ export function configFor(dir: string, repos: Record<string, unknown>, extra: Re
   return result.value;
 }
 
-export async function supervise(t: TestContext, dir: string, repos: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+/** `extra` goes into the config beside `repos`; `overrides` replace the supervisor's deps. */
+export async function supervise(
+  t: TestContext,
+  dir: string,
+  repos: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+  overrides: Partial<SupervisorDeps> = {},
+) {
   const config = configFor(dir, repos, extra);
   const clock = new FakeClock();
   const reporter = new CollectingReporter();
@@ -37,15 +44,17 @@ export async function supervise(t: TestContext, dir: string, repos: Record<strin
     signal: controller.signal,
     concurrency: 4,
     random: () => 0,
+    ...overrides,
   });
   t.after(async () => {
     controller.abort();
     await supervisor.finished();
   });
-  /** Every worker asleep until its next check. */
+  /** Every worker asleep until its next check (a paused one waits on no clock). */
   const settled = async (): Promise<void> => {
-    await supervisor.until((s) => s.every((w) => w.phase === 'idle' || w.phase === 'backoff' || w.phase === 'stopped'));
-    while (clock.pending < supervisor.snapshot().filter((w) => w.phase !== 'stopped').length) await new Promise((r) => setTimeout(r, 5));
+    await supervisor.until((s) => s.every((w) => w.phase === 'idle' || w.phase === 'backoff' || w.phase === 'paused' || w.phase === 'stopped'));
+    const sleeping = (): number => supervisor.snapshot().filter((w) => w.phase === 'idle' || w.phase === 'backoff').length;
+    while (clock.pending < sleeping()) await new Promise((r) => setTimeout(r, 5));
   };
   const worker = (name: string): WorkerSnapshot => {
     const w = supervisor.snapshot().find((x) => x.repo === name);
