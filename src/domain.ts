@@ -72,8 +72,13 @@ export const WORKDIR_LAYOUT = {
 export const DEFAULT_STATE_FILE = '.gitwatch.lock.json';
 
 /** The private bare repository gitwatch fetches into for `repo`. */
+/** The folder that holds every repo's private git store. */
+export function storeRoot(workdir: string): string {
+  return `${workdir}/${WORKDIR_LAYOUT.gitStore}`;
+}
+
 export function storeDir(workdir: string, repo: string): string {
-  return `${workdir}/${WORKDIR_LAYOUT.gitStore}/${repo}.git`;
+  return `${storeRoot(workdir)}/${repo}.git`;
 }
 
 /** Where `repo`'s run logs are kept. */

@@ -2,9 +2,8 @@
 // `gitwatch once` (cycle.ts) and the daemon's workers (supervisor/) are both built from these pieces.
 
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
-import { err, ok, storeDir, type Env, type Result } from '../domain.js';
+import { err, ok, storeDir, storeRoot, type Env, type Result } from '../domain.js';
 import { GitError, IoError } from '../errors.js';
 import type { GitClient, Remote, RemoteHead } from '../git/client.js';
 import { runPipeline } from '../pipeline/pipeline.js';
@@ -65,7 +64,7 @@ function remoteOf(repo: RepoConfig): Remote {
 
 /** The folder that holds every repo's private git store. */
 export async function ensureStoreRoot(config: ResolvedConfig): Promise<void> {
-  await mkdir(path.dirname(storeDir(config.workdir, '_')), { recursive: true, mode: 0o700 });
+  await mkdir(storeRoot(config.workdir), { recursive: true, mode: 0o700 });
 }
 
 export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: CycleDeps): Promise<Check> {

@@ -95,14 +95,15 @@ async function runSteps(run: PipelineRun, log: CappedRunLog): Promise<PipelineRe
             },
           });
     const error = noCwd ?? stepError(step, result.status, result.exitCode, result.signal, result.spawnError);
-    const ignored = error !== undefined && step.continueOnError && result.status !== 'interrupted';
+    const ignored = error !== undefined && step.continueOnError && result.status !== 'interrupted' && result.status !== 'canceled';
     log.note(`<== ${step.name}: ${error ?? 'succeeded'}${ignored ? ' (continue_on_error)' : ''}`);
     const durationMs = run.clock.now().getTime() - started;
     reporter.emit({ type: 'step-finished', repo: repo.name, step: step.name, index, status: result.status, durationMs, error, tail, ignored });
     if (result.status === 'interrupted') return { status: 'interrupted', error: `interrupted during step '${step.name}'` };
+    // Canceled ends the run like a failure that continue_on_error cannot pass: the loop skips the rest.
     if (result.status === 'canceled') {
-      skipRest(run, index + 1);
-      return { status: 'failed', error: 'canceled' };
+      failure = 'canceled';
+      continue;
     }
     if (error !== undefined && !ignored) failure = error;
   }
@@ -114,13 +115,6 @@ const NOT_STARTED: StepProcessResult = { status: 'failed', exitCode: undefined, 
 
 async function isFolder(folder: string): Promise<boolean> {
   return (await stat(folder).catch(() => undefined))?.isDirectory() === true;
-}
-
-/** The steps after `from` never run: say so, so every view settles them. */
-function skipRest(run: PipelineRun, from: number): void {
-  for (const [index, step] of run.repo.pipeline.entries()) {
-    if (index >= from) run.reporter.emit({ type: 'step-skipped', repo: run.repo.name, step: step.name, index });
-  }
 }
 
 function stepError(step: Step, status: StepStatus, code: number | undefined, signal: string | undefined, spawnError?: string): string | undefined {
