@@ -34,6 +34,12 @@ export interface GitCallOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** Between the lock's commit and a new head: see `GitClient.changes`. */
+export interface Changes {
+  readonly descendant: boolean;
+  readonly files: readonly string[];
+}
+
 const TARGET_REF = 'refs/gitwatch/target';
 
 export class GitClient {
@@ -125,6 +131,43 @@ export class GitClient {
       `+${sha}:${TARGET_REF}`,
     ];
     await this.run(args, `fetching ${remote.url}`, call, remote);
+  }
+
+  /**
+   * What changed from `from` to `to` (both in the store after a fetch of `to`): whether `to` descends from
+   * `from`, and the paths that differ. Renames count as both paths (`--no-renames` lists a delete and an add).
+   * A `from` the store does not hold cannot be an ancestor of a fully fetched `to`: a force push.
+   */
+  async changes(store: string, from: string, to: string, call: GitCallOptions): Promise<Changes> {
+    assertSha(from);
+    assertSha(to);
+    const base = [`--git-dir=${store}`];
+    const known = await this.succeeds([...base, 'rev-parse', '--verify', '--quiet', `${from}^{commit}`], call);
+    if (!known) return { descendant: false, files: [] };
+    const descendant = await this.succeeds([...base, 'merge-base', '--is-ancestor', from, to], call);
+    const out = await this.run(
+      [...base, 'diff-tree', '-r', '-z', '--name-only', '--no-renames', '--no-commit-id', from, to],
+      `comparing ${from.slice(0, 12)}..${to.slice(0, 12)}`,
+      call,
+    );
+    return { descendant, files: out.split('\0').filter((f) => f !== '') };
+  }
+
+  /** Runs a git command whose exit code is the answer: 0 yes, 1 no; anything else is an error. */
+  private async succeeds(args: readonly string[], call: GitCallOptions): Promise<boolean> {
+    const outcome = await runGitProcess(args, {
+      env: this.envFor(undefined),
+      timeoutMs: call.timeoutMs,
+      signal: call.signal,
+      groups: this.groups,
+      clock: this.clock,
+    });
+    if (outcome.stopped !== undefined || outcome.spawnError !== undefined || (outcome.code !== 0 && outcome.code !== 1)) {
+      if (outcome.stopped === 'timeout') throw new GitError('timeout', `git ${args[1]}: git timed out after ${Math.round(call.timeoutMs / 1000)}s`);
+      if (outcome.stopped === 'aborted' || call.signal?.aborted) throw new GitError('aborted', `git ${args[1]}: stopped`);
+      throw classifyGitFailure(outcome.stderr || `git exited with code ${outcome.code ?? '?'}`, `git ${args[1]}`);
+    }
+    return outcome.code === 0;
   }
 
   /**
