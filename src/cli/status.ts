@@ -42,7 +42,7 @@ function render(report: StatusReport, now: Date): string {
   const header = ['REPO', 'BRANCH', 'COMMIT', ...(daemon ? ['NOW', 'NEXT CHECK'] : []), 'LAST RUN', 'RESULT'];
   const body = report.repos.map((r) => [
     r.configured ? r.name : `${r.name} (removed)`,
-    r.branch ?? '(default)',
+    r.tag !== null ? `tag ${r.tag}` : (r.branch ?? '(default)'),
     r.commit ? shortSha(r.commit) : '-',
     ...(daemon ? [phaseText(r, now), r.nextCheckAt ? `in ${until(r.nextCheckAt, now)}` : '-'] : []),
     r.lastRun ? `${ago(r.lastRun.finishedAt, now)} (${shortSha(r.lastRun.commit)})` : 'never',

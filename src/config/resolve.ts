@@ -3,6 +3,7 @@
 
 import path from 'node:path';
 import { branchNameProblem } from '../rules/ref-name.js';
+import { globProblem, isGlob, rangeProblem } from '../rules/ref-pattern.js';
 import { parseRemote } from '../rules/remote-url.js';
 import { DEFAULT_STATE_FILE, err, ok, WORKDIR_LAYOUT, type Diagnostic, type Result } from '../domain.js';
 import type { KeyPath } from './diagnostics.js';
@@ -107,8 +108,11 @@ function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext)
   const parsed = parseRemote(url.value, ctx.dir);
   if (!parsed.ok && typeof repo.url === 'string') r.fail(at('url'), parsed.error);
   const branch = r.optionalText(at('branch'), repo.branch);
-  const problem = branch === undefined ? undefined : branchNameProblem(branch);
-  if (branch !== undefined && problem !== undefined) r.fail(at('branch'), `invalid branch name '${branch.slice(0, 80)}': it ${problem}`);
+  const problem = branch === undefined ? undefined : isGlob(branch) ? globProblem(branch) : branchNameProblem(branch);
+  if (branch !== undefined && problem !== undefined) {
+    r.fail(at('branch'), `invalid branch ${isGlob(branch) ? 'pattern' : 'name'} '${branch.slice(0, 80)}': it ${problem}`);
+  }
+  const tag = resolveTag(r, at, repo);
   const timeoutMs = r.duration(at('timeout'), repo.timeout, ctx.base.timeoutMs);
   const remote = parsed.ok ? parsed.value : undefined;
   return {
@@ -118,6 +122,9 @@ function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext)
     credentials: remote?.credentials,
     secretVars: remote?.credentials ? url.vars : [],
     branch,
+    ...tag,
+    depth: typeof repo.depth === 'number' ? repo.depth : 1,
+    submodules: repo.submodules === true,
     ssh: {
       key: optionalPath(ctx.dir, r.optionalText(at('ssh_key'), repo.ssh_key) ?? ctx.base.sshKey),
       knownHosts: optionalPath(ctx.dir, r.optionalText(at('known_hosts'), repo.known_hosts) ?? ctx.base.knownHosts),
@@ -133,6 +140,19 @@ function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext)
     // A repo's list replaces the defaults' one, so a repo can also turn notifications off with `notify: []`.
     notify: repo.notify === undefined ? ctx.base.notify : resolveNotify(r, at('notify'), repo.notify),
   };
+}
+
+/** `tag` instead of `branch`, optionally narrowed by a `semver` range. */
+function resolveTag(r: Resolver, at: (...rest: string[]) => KeyPath, repo: RawRepo): { tag: string | undefined; semver: string | undefined } {
+  const tag = r.optionalText(at('tag'), repo.tag);
+  const range = r.optionalText(at('semver'), repo.semver);
+  if (tag !== undefined && repo.branch !== undefined) r.fail(at('tag'), `a repo follows a branch or a tag, not both: remove 'branch' or 'tag'`, true);
+  const problem = tag === undefined ? undefined : globProblem(tag);
+  if (tag !== undefined && problem !== undefined) r.fail(at('tag'), `invalid tag pattern '${tag.slice(0, 80)}': it ${problem}`);
+  if (range !== undefined && tag === undefined) r.fail(at('semver'), `'semver' needs 'tag': it narrows the tags that 'tag' matches`, true);
+  const bad = range === undefined ? undefined : rangeProblem(range);
+  if (bad !== undefined) r.fail(at('semver'), bad);
+  return { tag, semver: range };
 }
 
 function resolveNotify(r: Resolver, at: KeyPath, list: RawNotify | undefined): NotifyTarget[] {

@@ -117,7 +117,7 @@ export interface RawRepo {
  */
 url: string
 /**
- * The branch to follow. Default: the remote's default branch.
+ * The branch to follow, or a glob (`release/*`) whose every matching branch is its own target. Default: the remote's default branch.
  */
 branch?: string
 interval?: RawDuration
@@ -141,6 +141,22 @@ notify?: RawNotify
  * Shared secret of this repo's push webhook (POST /hooks/<name> on `gitwatch run --listen`): the HMAC key of GitHub's and Gitea's signatures, or GitLab's token. May use ${VAR}; never printed. Without it the repo has no webhook.
  */
 webhook_secret?: string
+/**
+ * Follow the highest tag matching this glob (`v*`) instead of a branch: by version order for names that parse as versions (a leading `v` allowed), else by name. Not with `branch`.
+ */
+tag?: string
+/**
+ * With `tag`: follow the highest matching tag whose name (a leading `v` allowed) satisfies this semver range (`^1.4`). Pre-releases only when the range names one.
+ */
+semver?: string
+/**
+ * Commits of history to fetch: 1 (the default) fetches only the commit, 0 the full history. Deepened when a decision needs more. The checkout's `git log` sees as much.
+ */
+depth?: number
+/**
+ * Check out submodules, recursively, after the checkout. Their URLs pass the same rules as `url`. Default: false
+ */
+submodules?: boolean
 }
 export interface RawStepObject {
 /**

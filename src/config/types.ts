@@ -24,8 +24,16 @@ export interface RepoConfig {
   readonly secretVars: readonly string[];
   /** SSH private key and known_hosts files (absolute), for SSH remotes. */
   readonly ssh: SshSettings;
-  /** undefined: follow the remote's default branch. */
+  /** undefined: follow the remote's default branch (or `tag`). */
   readonly branch: string | undefined;
+  /** Follow the highest tag matching this glob instead of a branch. */
+  readonly tag: string | undefined;
+  /** With `tag`: only tags whose version satisfies this range. */
+  readonly semver: string | undefined;
+  /** Commits of history fetched: 0 for all. */
+  readonly depth: number;
+  /** Check out submodules, recursively. */
+  readonly submodules: boolean;
   readonly intervalMs: number;
   readonly gitTimeoutMs: number;
   readonly checkout: string;

@@ -17,6 +17,8 @@ export interface RepoStatus {
   readonly configured: boolean;
   readonly url: string | null;
   readonly branch: string | null;
+  /** `tag:` repos: the tag processed last, else the configured pattern. */
+  readonly tag: string | null;
   readonly commit: string | null;
   readonly lastRun: RunRecord | null;
   readonly paused: boolean;

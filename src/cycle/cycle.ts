@@ -52,7 +52,7 @@ function checkAll(config: ResolvedConfig, repos: readonly RepoConfig[], deps: Cy
   const limit = limiter(deps.concurrency);
   const shared = new Map<string, Promise<Check>>();
   return repos.map((repo) => {
-    const key = JSON.stringify([repo.remote, repo.branch ?? '', repo.credentials ?? null, repo.ssh]);
+    const key = JSON.stringify([repo.remote, repo.branch ?? '', repo.tag ?? null, repo.semver ?? null, repo.credentials ?? null, repo.ssh]);
     let check = shared.get(key);
     if (check === undefined) {
       check = limit(() => checkRepo(config, repo, deps));

@@ -5,7 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { err, ok, storeDir, storeRoot, type Env, type Result } from '../domain.js';
 import { GitError, IoError } from '../errors.js';
-import type { GitClient, Remote, RemoteHead } from '../git/client.js';
+import type { GitCallOptions, GitClient, Remote, RemoteHead } from '../git/client.js';
+import { selectTag } from '../git/ref-select.js';
 import { runPipeline } from '../pipeline/pipeline.js';
 import { pruneRunLogs, runLogPath } from '../pipeline/run-log.js';
 import type { Clock } from '../runtime/clock.js';
@@ -40,6 +41,7 @@ export interface CycleDeps {
 export interface FinishedRun {
   readonly repo: RepoConfig;
   readonly branch: string;
+  readonly tag?: string | undefined;
   readonly previousCommit: string | undefined;
   /** The status of the repo's run before this one: `recovered` is a success after a failure. */
   readonly previousStatus: RunRecord['status'] | undefined;
@@ -72,7 +74,8 @@ export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: 
   const store = storeDir(config.workdir, repo.name);
   try {
     await deps.git.ensureStore(store, call);
-    const head = await deps.git.lsRemote(store, remoteOf(repo), repo.branch, call);
+    const head =
+      repo.tag === undefined ? await deps.git.lsRemote(store, remoteOf(repo), repo.branch, call) : await tagHead(deps.git, store, repo, repo.tag, call);
     deps.onCheck?.(repo.name, true);
     return ok(head);
   } catch (error) {
@@ -81,6 +84,17 @@ export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: 
     if (error.kind !== 'aborted') deps.onCheck?.(repo.name, false);
     return err(error);
   }
+}
+
+/** The highest tag that matches: one `ls-remote` of the remote's tags, selected in process. */
+async function tagHead(git: GitClient, store: string, repo: RepoConfig, glob: string, call: GitCallOptions): Promise<RemoteHead> {
+  const refs = await git.listRefs(store, remoteOf(repo), ['tags'], call);
+  const choice = selectTag(refs, glob, repo.semver);
+  if (choice === undefined) {
+    const range = repo.semver === undefined ? '' : ` within semver '${repo.semver}'`;
+    throw new GitError('branch-missing', `checking ${repo.displayUrl}: no tag matches '${glob}'${range}`);
+  }
+  return { sha: choice.sha, branch: '', tag: choice.tag, matching: choice.matching };
 }
 
 /** A repo after its check: nothing to run, or fetched and checked out, ready for its pipeline. */
@@ -100,6 +114,10 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
     case 'wait':
       if (deps.reportIdle !== false) reporter.emit({ type: 'waiting', repo: repo.name, commit: head.sha, reason: decision.reason });
       return { kind: 'done', outcome: 'waiting' };
+    case 'hold':
+      // Nothing failed, so not an error; but said on every check, since the remote no longer has what the lock names.
+      reporter.emit({ type: 'waiting', repo: repo.name, commit: entry?.commit ?? head.sha, reason: decision.reason });
+      return { kind: 'done', outcome: 'up-to-date' };
     case 'run':
       break;
   }
@@ -135,11 +153,12 @@ export async function runPrepared(
   const { head, previousCommit, cleaned } = ready;
   const started = clock.now();
   const steps = repo.pipeline.map((s) => s.name);
-  reporter.emit({ type: 'run-started', repo: repo.name, branch: head.branch, commit: head.sha, previousCommit, steps, cleaned });
+  reporter.emit({ type: 'run-started', repo: repo.name, branch: head.branch, tag: head.tag, commit: head.sha, previousCommit, steps, cleaned });
   const log = runLogPath(config.workdir, repo.name, started, head.sha);
   const result = await runPipeline({
     repo,
     branch: head.branch,
+    tag: head.tag,
     commit: head.sha,
     previousCommit,
     logFile: log,
@@ -165,7 +184,7 @@ export async function runPrepared(
   let unsaved: IoError | undefined;
   try {
     await state.update(repo.name, (entry): RepoState =>
-      result.status === 'succeeded' ? { ...entry, branch: head.branch, commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun },
+      result.status === 'succeeded' ? { ...entry, ...followed(head), commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun },
     );
   } catch (error) {
     // Not a failed check and not a failed pipeline: the run's result is lost, so it is said as such.
@@ -174,9 +193,14 @@ export async function runPrepared(
   }
   await pruneRunLogs(config.workdir, repo.name);
   const durationMs = finished.getTime() - started.getTime();
-  if (unsaved === undefined) deps.onRunFinished?.({ repo, branch: head.branch, previousCommit, previousStatus, run: lastRun, durationMs, log });
+  if (unsaved === undefined) deps.onRunFinished?.({ repo, branch: head.branch, tag: head.tag, previousCommit, previousStatus, run: lastRun, durationMs, log });
   reporter.emit({ type: 'run-finished', repo: repo.name, commit: head.sha, status: result.status, durationMs, error: result.error, log });
   if (unsaved === undefined) return result.status;
   reporter.emit({ type: 'state-failed', repo: repo.name, commit: head.sha, status: result.status, error: unsaved.message });
   return 'state-failed';
+}
+
+/** What the lock records as followed: the branch, or the tag (and then no branch). */
+export function followed(head: RemoteHead): { branch: string | undefined; tag: string | undefined } {
+  return head.tag === undefined ? { branch: head.branch, tag: undefined } : { branch: undefined, tag: head.tag };
 }

@@ -13,6 +13,7 @@ import { classifyGitFailure } from './classify.js';
 import { branchNameProblem } from '../rules/ref-name.js';
 import { gitEnv } from './git-env.js';
 import { runGitProcess } from './git-process.js';
+import { parseRefList, type RefList } from './ref-select.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import type { ProcessGroups } from '../runtime/processes.js';
 
@@ -25,8 +26,12 @@ export interface Remote {
 
 export interface RemoteHead {
   readonly sha: string;
-  /** The branch followed: as configured, or the remote's default branch. */
+  /** The branch followed: as configured, or the remote's default branch; empty when a tag is followed. */
   readonly branch: string;
+  /** The tag followed (`tag:` repos). */
+  readonly tag?: string | undefined;
+  /** With `tag`: every tag the pattern matches now, to tell a tag that vanished from an older one. */
+  readonly matching?: readonly string[] | undefined;
 }
 
 export interface GitCallOptions {
@@ -114,6 +119,16 @@ export class GitClient {
     const problem = branchNameProblem(name);
     if (problem !== undefined) throw new GitError('invalid-name', `checking ${remote.url}: the remote's default branch name is invalid: it ${problem}`);
     return { sha, branch: name };
+  }
+
+  /**
+   * The remote's tags and/or branches (annotated tags with their peeled commits) in one `ls-remote`.
+   * `--tags`/`--heads` let a protocol v2 server send only those.
+   */
+  async listRefs(store: string, remote: Remote, kinds: readonly ('tags' | 'heads')[], call: GitCallOptions): Promise<RefList> {
+    const flags = kinds.map((k) => `--${k}`);
+    const out = await this.run([`--git-dir=${store}`, 'ls-remote', ...flags, '--end-of-options', remote.url], `checking ${remote.url}`, call, remote);
+    return parseRefList(out);
   }
 
   /** Fetches exactly `sha` into the store. */

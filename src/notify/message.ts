@@ -59,7 +59,7 @@ export function summary(run: FinishedRun): string {
   const r = reportOf(run);
   const what = newsOf(run).includes('recovered') ? 'recovered: succeeded' : r.status;
   const error = r.error === null ? '' : `: ${r.error}`;
-  return `gitwatch: ${r.repo} ${what} ${r.commit.slice(0, 12)} on ${r.branch} in ${formatDuration(r.durationMs)}${error}`;
+  return `gitwatch: ${r.repo} ${what} ${r.commit.slice(0, 12)} on ${run.tag !== undefined ? `tag ${run.tag}` : r.branch} in ${formatDuration(r.durationMs)}${error}`;
 }
 
 export function bodyFor(format: 'json' | 'slack' | 'discord', run: FinishedRun): string {

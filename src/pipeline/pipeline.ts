@@ -16,6 +16,8 @@ import { runStepProcess, type StepProcessResult } from './step-process.js';
 export interface PipelineRun {
   readonly repo: RepoConfig;
   readonly branch: string;
+  /** The tag being processed (`tag:` repos). */
+  readonly tag?: string | undefined;
   readonly commit: string;
   readonly previousCommit: string | undefined;
   readonly logFile: string;
@@ -148,6 +150,7 @@ export function stepEnv(run: PipelineRun, step: Step): Record<string, string> {
     GITWATCH_REPO: run.repo.name,
     GITWATCH_URL: run.repo.displayUrl,
     GITWATCH_BRANCH: run.branch,
+    GITWATCH_TAG: run.tag ?? '',
     GITWATCH_COMMIT: run.commit,
     GITWATCH_PREVIOUS_COMMIT: run.previousCommit ?? '',
     GITWATCH_CHECKOUT: path.resolve(run.repo.checkout),

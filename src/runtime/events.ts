@@ -11,6 +11,7 @@ export type GitwatchEvent =
       readonly type: 'run-started';
       readonly repo: string;
       readonly branch: string;
+      readonly tag?: string | undefined;
       readonly commit: string;
       readonly previousCommit: string | undefined;
       readonly steps: readonly string[];

@@ -40,7 +40,7 @@ export class PlainReporter implements Reporter {
         return quiet ? [] : [`${e.repo} · paused; 'gitwatch resume ${e.repo}' checks it again`];
       case 'run-started': {
         if (quiet) return [];
-        const head = `${e.repo} ▶ ${short(e.commit)} on ${e.branch} (${e.previousCommit ? `was ${short(e.previousCommit)}` : 'first run'})`;
+        const head = `${e.repo} ▶ ${short(e.commit)} on ${e.tag !== undefined ? `tag ${e.tag}` : e.branch} (${e.previousCommit ? `was ${short(e.previousCommit)}` : 'first run'})`;
         return e.cleaned?.length ? [head, cleanedLine(e.repo, e.cleaned)] : [head];
       }
       case 'step-started':

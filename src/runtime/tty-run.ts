@@ -51,7 +51,7 @@ export class LiveRun {
       steps: start.steps.map((name) => ({ name, state: 'waiting', tail: [], lines: [] })),
     };
     this.settled = this.view.steps.map(() => deferred());
-    this.title = `${start.repo} ${short(start.commit)} on ${start.branch} (${start.previousCommit ? `was ${short(start.previousCommit)}` : 'first run'})`;
+    this.title = `${start.repo} ${short(start.commit)} on ${start.tag !== undefined ? `tag ${start.tag}` : start.branch} (${start.previousCommit ? `was ${short(start.previousCommit)}` : 'first run'})`;
   }
 
   get repo(): string {

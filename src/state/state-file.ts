@@ -17,6 +17,8 @@ export interface RunRecord {
 export interface RepoState {
   /** The branch `commit` was processed on. */
   readonly branch?: string;
+  /** The tag `commit` was processed as (`tag:` repos; then there is no branch). */
+  readonly tag?: string;
   /** The last commit whose pipeline succeeded or was skipped. */
   readonly commit?: string;
   readonly lastRun?: RunRecord;
@@ -61,6 +63,7 @@ function stateProblem(data: unknown): string | undefined {
   for (const [name, entry] of Object.entries(data['repos'])) {
     if (!isObject(entry)) return `repos.${name} must be an object`;
     if (entry['commit'] !== undefined && !(typeof entry['commit'] === 'string' && isSha(entry['commit']))) return `repos.${name}.commit is not a commit id`;
+    if (entry['tag'] !== undefined && typeof entry['tag'] !== 'string') return `repos.${name}.tag must be a string`;
     if (entry['paused'] !== undefined && entry['paused'] !== true) return `repos.${name}.paused must be true when present`;
     const run = entry['lastRun'];
     if (run !== undefined && !(isObject(run) && typeof run['commit'] === 'string' && STATUSES.includes(String(run['status'])))) {
