@@ -128,7 +128,7 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
     // Repos on the same remote share one check, made in one of their stores: each fetches into its own.
     await deps.git.ensureStore(store, call);
     cleaned = await deps.git.clean(store, repo.checkout, call);
-    await deps.git.fetch(store, remoteOf(repo), head.sha, call);
+    await deps.git.fetch(store, remoteOf(repo), head.sha, call, repo.depth);
     await deps.git.checkout(store, repo.checkout, head.sha, call);
   } catch (error) {
     if (!(error instanceof GitError)) throw error;

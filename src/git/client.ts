@@ -5,7 +5,7 @@
 // Each command runs in its own process group (git-process.ts), so stopping it stops its helpers too.
 
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isSha, type Credentials, type Env, type SshSettings } from '../domain.js';
 import { GitError } from '../errors.js';
@@ -46,6 +46,10 @@ export interface Changes {
 }
 
 const TARGET_REF = 'refs/gitwatch/target';
+/** The lock's commit, fetched for a comparison in a shallow store. */
+const PREVIOUS_REF = 'refs/gitwatch/previous';
+/** How deep `changes` fetches `to`'s history, step by step, looking for `from` in a shallow store. */
+const DEEPEN_STEPS = [64, 512, 4096] as const;
 
 export class GitClient {
   /** The environment per remote's credentials and SSH settings, built once: it is the same for every call. */
@@ -131,9 +135,13 @@ export class GitClient {
     return parseRefList(out);
   }
 
-  /** Fetches exactly `sha` into the store. */
-  async fetch(store: string, remote: Remote, sha: string, call: GitCallOptions): Promise<void> {
+  /**
+   * Fetches exactly `sha` into the store: `depth` commits of its history, or all of it with 0 (which
+   * completes a store an earlier shallow fetch left cut).
+   */
+  async fetch(store: string, remote: Remote, sha: string, call: GitCallOptions, depth = 0, ref = TARGET_REF): Promise<void> {
     assertSha(sha);
+    const history = depth > 0 ? [`--depth=${depth}`] : existsSync(path.join(store, 'shallow')) ? ['--unshallow'] : [];
     const args = [
       `--git-dir=${store}`,
       'fetch',
@@ -141,9 +149,10 @@ export class GitClient {
       '--no-tags',
       '--no-recurse-submodules',
       '--no-write-fetch-head',
+      ...history,
       '--end-of-options',
       remote.url,
-      `+${sha}:${TARGET_REF}`,
+      `+${sha}:${ref}`,
     ];
     await this.run(args, `fetching ${remote.url}`, call, remote);
   }
@@ -152,20 +161,55 @@ export class GitClient {
    * What changed from `from` to `to` (both in the store after a fetch of `to`): whether `to` descends from
    * `from`, and the paths that differ. Renames count as both paths (`--no-renames` lists a delete and an add).
    * A `from` the store does not hold cannot be an ancestor of a fully fetched `to`: a force push.
+   * In a shallow store (`depth`), given the `remote`, it fetches `from` (its commit only) and deepens `to`'s
+   * history until `from` is reached, the history ends, or DEEPEN_STEPS run out (then: not a descendant).
    */
-  async changes(store: string, from: string, to: string, call: GitCallOptions): Promise<Changes> {
+  async changes(store: string, from: string, to: string, call: GitCallOptions, remote?: Remote): Promise<Changes> {
     assertSha(from);
     assertSha(to);
     const base = [`--git-dir=${store}`];
-    const known = await this.succeeds([...base, 'rev-parse', '--verify', '--quiet', `${from}^{commit}`], call);
+    const shallow = remote !== undefined && existsSync(path.join(store, 'shallow'));
+    let known = await this.holds(store, from, call);
+    if (!known && shallow) known = await this.fetchPrevious(store, remote, from, call);
     if (!known) return { descendant: false, files: [] };
-    const descendant = await this.succeeds([...base, 'merge-base', '--is-ancestor', from, to], call);
+    const descendant = shallow
+      ? await this.reaches(store, remote, from, to, call)
+      : await this.succeeds([...base, 'merge-base', '--is-ancestor', from, to], call);
     const out = await this.run(
       [...base, 'diff-tree', '-r', '-z', '--name-only', '--no-renames', '--no-commit-id', from, to],
       `comparing ${from.slice(0, 12)}..${to.slice(0, 12)}`,
       call,
     );
     return { descendant, files: out.split('\0').filter((f) => f !== '') };
+  }
+
+  private holds(store: string, sha: string, call: GitCallOptions): Promise<boolean> {
+    return this.succeeds([`--git-dir=${store}`, 'rev-parse', '--verify', '--quiet', `${sha}^{commit}`], call);
+  }
+
+  /** `from`'s commit alone, enough to diff against; false when the remote no longer has it (a force push and a gc). */
+  private async fetchPrevious(store: string, remote: Remote, from: string, call: GitCallOptions): Promise<boolean> {
+    try {
+      await this.fetch(store, remote, from, call, 1, PREVIOUS_REF);
+    } catch (error) {
+      if (error instanceof GitError && (error.kind === 'aborted' || error.kind === 'timeout')) throw error;
+      return false;
+    }
+    return this.holds(store, from, call);
+  }
+
+  /** Whether `to` descends from `from` in a shallow store, deepening `to`'s history as far as it takes. */
+  private async reaches(store: string, remote: Remote, from: string, to: string, call: GitCallOptions): Promise<boolean> {
+    const base = [`--git-dir=${store}`];
+    for (const depth of DEEPEN_STEPS) {
+      if (await this.succeeds([...base, 'merge-base', '--is-ancestor', from, to], call)) return true;
+      // The commits from `to` back to `from` (or to the roots): if none is cut short, the answer is final.
+      const walked = await this.run([...base, 'rev-list', to, `^${from}`], `walking ${to.slice(0, 12)}`, call);
+      const cut = new Set((await readFile(path.join(store, 'shallow'), 'utf8').catch(() => '')).split('\n').filter((line) => line !== '' && line !== from));
+      if (!walked.split('\n').some((sha) => cut.has(sha))) return false;
+      await this.fetch(store, remote, to, call, depth);
+    }
+    return this.succeeds([...base, 'merge-base', '--is-ancestor', from, to], call);
   }
 
   /** Runs a git command whose exit code is the answer: 0 yes, 1 no; anything else is an error. */
@@ -234,7 +278,7 @@ export class GitClient {
  * holds the instance lock is the only one running, so on first use any lock there is stale.
  */
 async function sweepStaleLocks(store: string): Promise<void> {
-  const candidates = ['index.lock', 'shallow.lock', 'HEAD.lock', 'config.lock', 'packed-refs.lock', `${TARGET_REF}.lock`];
+  const candidates = ['index.lock', 'shallow.lock', 'HEAD.lock', 'config.lock', 'packed-refs.lock', `${TARGET_REF}.lock`, `${PREVIOUS_REF}.lock`];
   await Promise.all(candidates.map((name) => rm(path.join(store, name), { force: true })));
 }
 

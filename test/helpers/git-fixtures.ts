@@ -1,6 +1,7 @@
 // Real git repositories in temp folders for tests to commit into, and a real `git daemon` serving them.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import path from 'node:path';
@@ -50,6 +51,27 @@ export class TestRepo {
     }
     this.git('add', '--all');
     this.git('commit', '--quiet', '--allow-empty', '-m', message ?? `commit ${this.counter}`);
+    return this.head();
+  }
+
+  /**
+   * Adds `count` commits on the current branch in one `git fast-import`, each rewriting `file` with `bytes`
+   * of random text (which does not compress): history that costs what its size says. Returns the new head.
+   */
+  history(count: number, bytes: number, file = 'blob.txt'): string {
+    const parts: string[] = [];
+    const from = this.head();
+    for (let i = 0; i < count; i++) {
+      const message = `history ${i}\n`;
+      const content = `${randomBytes(Math.ceil((bytes * 3) / 4)).toString('base64')}\n`;
+      parts.push(`commit refs/heads/${this.git('symbolic-ref', '--short', 'HEAD')}\n`);
+      parts.push(`committer Test <test@example.invalid> ${1_700_000_000 + i} +0000\n`);
+      parts.push(`data ${Buffer.byteLength(message)}\n${message}`);
+      if (i === 0) parts.push(`from ${from}\n`);
+      parts.push(`M 644 inline ${file}\ndata ${Buffer.byteLength(content)}\n${content}\n`);
+    }
+    execFileSync('git', ['fast-import', '--quiet'], { cwd: this.dir, env: this.env, input: parts.join(''), stdio: ['pipe', 'ignore', 'pipe'] });
+    this.git('reset', '--quiet', '--hard');
     return this.head();
   }
 
