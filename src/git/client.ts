@@ -5,7 +5,7 @@
 // Each command runs in its own process group (git-process.ts), so stopping it stops its helpers too.
 
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isSha, type Credentials, type Env, type SshSettings } from '../domain.js';
 import { GitError } from '../errors.js';
@@ -260,6 +260,11 @@ export class GitClient {
     // The checkouts log HEAD's moves in the store; those entries would keep every old commit alive.
     const expire = ['-c', 'gc.reflogExpire=now', '-c', 'gc.reflogExpireUnreachable=now'];
     await this.run([`--git-dir=${store}`, ...expire, 'gc', '--prune=now', '--quiet'], `compacting ${store}`, call);
+    // Submodules' stores (submodules.ts) live inside it and grow the same way.
+    const modules = path.join(store, 'modules');
+    for (const name of await readdir(modules).catch(() => [] as string[])) {
+      if (name.endsWith('.git')) await this.compact(path.join(modules, name), call);
+    }
   }
 
   /** Makes `worktree` exactly `sha`, tracked files reset; `clean` has removed everything else before. */
