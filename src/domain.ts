@@ -71,17 +71,28 @@ export const WORKDIR_LAYOUT = {
 /** The state file when the config names none, beside the config. */
 export const DEFAULT_STATE_FILE = '.gitwatch.lock.json';
 
-/** The private bare repository gitwatch fetches into for `repo`. */
 /** The folder that holds every repo's private git store. */
 export function storeRoot(workdir: string): string {
   return `${workdir}/${WORKDIR_LAYOUT.gitStore}`;
 }
 
+/** The private bare repository gitwatch fetches into for `repo` (a repo name, or a branch target's `name@branch`). */
 export function storeDir(workdir: string, repo: string): string {
-  return `${storeRoot(workdir)}/${repo}.git`;
+  return `${storeRoot(workdir)}/${fileName(repo)}.git`;
 }
 
 /** Where `repo`'s run logs are kept. */
 export function runLogDir(workdir: string, repo: string): string {
-  return `${workdir}/${WORKDIR_LAYOUT.logs}/${repo}`;
+  return `${workdir}/${WORKDIR_LAYOUT.logs}/${fileName(repo)}`;
+}
+
+/** A target's name as one folder name: the `/` of a branch (`site@release/1.0`) written as `-`. */
+export function fileName(name: string): string {
+  return name.replaceAll('/', '-');
+}
+
+/** `site@release/1.0` → `site`; a plain repo name is its own. */
+export function repoOfTarget(name: string): string {
+  const at = name.indexOf('@');
+  return at === -1 ? name : name.slice(0, at);
 }

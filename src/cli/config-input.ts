@@ -2,6 +2,7 @@
 
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { locateConfig } from '../config/locate.js';
+import { parseTargetName, targetOf } from '../config/targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
@@ -13,12 +14,17 @@ export async function loadForCommand(ctx: CommandContext): Promise<LoadedConfig>
 export function selectRepos(config: ResolvedConfig, names: readonly string[]): RepoConfig[] {
   if (names.length === 0) return [...config.repos];
   const known = new Map(config.repos.map((r) => [r.name, r]));
-  const unknown = names.filter((n) => !known.has(n));
+  const unknown = names.filter((n) => !known.has(n) && parseTargetName(config, n) === undefined);
   if (unknown.length > 0) {
     throw new UsageError(
       `unknown repo${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')} (configured: ${[...known.keys()].join(', ')})`,
     );
   }
-  // Config order, not command-line order: pipelines always run in the order of the file.
-  return config.repos.filter((r) => names.includes(r.name));
+  // Config order, not command-line order: pipelines always run in the order of the file, then branch order.
+  const targets = names
+    .map((n) => parseTargetName(config, n))
+    .filter((t) => t !== undefined)
+    .filter((t) => !names.includes(t.repo.name))
+    .sort((a, b) => (a.branch < b.branch ? -1 : a.branch > b.branch ? 1 : 0));
+  return config.repos.flatMap((r) => [...(names.includes(r.name) ? [r] : []), ...targets.filter((t) => t.repo === r).map((t) => targetOf(t.repo, t.branch))]);
 }

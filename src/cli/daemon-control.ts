@@ -1,6 +1,7 @@
 // What the daemon answers on its control socket: status, trigger (and waiting for the run), pause,
 // resume and cancel, each applied to the supervisor and, for pause and resume, recorded in the state.
 
+import { parseTargetName } from '../config/targets.js';
 import type { ControlHandler } from '../control/server.js';
 import type { ControlReply, DaemonInfo } from '../control/protocol.js';
 import type { Activity } from '../runtime/activity.js';
@@ -19,7 +20,7 @@ export function daemonControl(parts: DaemonParts): ControlHandler {
   const { supervisor, activity, state, info } = parts;
   const unknown = (names: readonly string[]): ControlReply | undefined => {
     const known = new Set(supervisor.config.repos.map((r) => r.name));
-    const missing = names.filter((n) => !known.has(n));
+    const missing = names.filter((n) => !known.has(n) && parseTargetName(supervisor.config, n) === undefined);
     if (missing.length === 0 && names.length > 0) return undefined;
     const what = names.length === 0 ? 'no repo named' : `unknown repo${missing.length > 1 ? 's' : ''} ${missing.map((n) => `'${n}'`).join(', ')}`;
     return { ok: false, error: `${what} (configured: ${[...known].join(', ')})`, usage: true };
@@ -28,10 +29,16 @@ export function daemonControl(parts: DaemonParts): ControlHandler {
     switch (request.op) {
       case 'status': {
         const live = new Map(supervisor.snapshot().map((w) => [w.repo, w]));
-        const status = buildStatus(supervisor.config, state.current, info, (name) => {
-          const w = live.get(name);
-          return w && { phase: w.phase, step: activity.running(name), nextCheckAt: w.nextCheckAt, lastCheckError: w.lastCheckError };
-        });
+        const status = buildStatus(
+          supervisor.config,
+          state.current,
+          info,
+          (name) => {
+            const w = live.get(name);
+            return w && { phase: w.phase, step: activity.running(name), nextCheckAt: w.nextCheckAt, lastCheckError: w.lastCheckError };
+          },
+          [...live.keys()],
+        );
         return reply({ ok: true, status });
       }
       case 'trigger': {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { runLogDir } from '../domain.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { readState, type RunRecord } from '../state/state-file.js';
+import { parseTargetName } from '../config/targets.js';
 import { loadForCommand } from './config-input.js';
 import type { CommandContext } from './context.js';
 
@@ -15,7 +16,7 @@ const POLL_MS = 200;
 export async function logsCommand(name: string, options: { follow: boolean }, ctx: CommandContext): Promise<ExitCode> {
   const { config } = await loadForCommand(ctx);
   const state = await readState(config.statePath);
-  if (!config.repos.some((r) => r.name === name) && state.repos[name] === undefined) {
+  if (!config.repos.some((r) => r.name === name) && parseTargetName(config, name) === undefined && state.repos[name] === undefined) {
     throw new UsageError(`unknown repo '${name}' (configured: ${config.repos.map((r) => r.name).join(', ')})`);
   }
   const dir = runLogDir(config.workdir, name);

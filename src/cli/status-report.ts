@@ -1,9 +1,10 @@
 // The status of every repo, from the config and the state file, and (with a daemon) what each does now.
 // The daemon and the `status` command build it the same way, so the two views never disagree.
 
-import type { ResolvedConfig } from '../config/types.js';
+import { isBranchGlob, parseTargetName, targetOf } from '../config/targets.js';
+import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import type { DaemonInfo, RepoStatus, StatusReport } from '../control/protocol.js';
-import type { Phase } from '../domain.js';
+import { repoOfTarget, type Phase } from '../domain.js';
 import type { State } from '../state/state-file.js';
 
 export interface LiveRepo {
@@ -13,8 +14,15 @@ export interface LiveRepo {
   readonly lastCheckError: string | undefined;
 }
 
-export function buildStatus(config: ResolvedConfig, state: State, daemon: DaemonInfo | null, live?: (repo: string) => LiveRepo | undefined): StatusReport {
-  const rows: RepoStatus[] = config.repos.map((repo) => {
+export function buildStatus(
+  config: ResolvedConfig,
+  state: State,
+  daemon: DaemonInfo | null,
+  live?: (repo: string) => LiveRepo | undefined,
+  /** The daemon's branch glob targets now, which may not be in the state yet. */
+  liveTargets: readonly string[] = [],
+): StatusReport {
+  const row = (repo: RepoConfig): RepoStatus => {
     const entry = state.repos[repo.name];
     const now = live?.(repo.name);
     return {
@@ -26,22 +34,37 @@ export function buildStatus(config: ResolvedConfig, state: State, daemon: Daemon
       commit: entry?.commit ?? null,
       lastRun: entry?.lastRun ?? null,
       paused: entry?.paused === true,
+      gone: entry?.gone !== undefined,
       phase: now?.phase ?? null,
       step: now?.phase === 'running' ? (now.step?.step ?? null) : null,
       stepStartedAt: now?.phase === 'running' ? (now.step?.startedAt.toISOString() ?? null) : null,
       nextCheckAt: now?.nextCheckAt?.toISOString() ?? null,
       lastCheckError: now?.lastCheckError ?? null,
     };
-  });
-  const configured = new Set(config.repos.map((r) => r.name));
+  };
+  const rows: RepoStatus[] = [];
+  const shown = new Set<string>();
+  for (const repo of config.repos) {
+    rows.push(row(repo));
+    shown.add(repo.name);
+    if (!isBranchGlob(repo)) continue;
+    // Its targets, in branch order: those in the lock (gone ones too) and those the daemon follows now.
+    const names = new Set([...Object.keys(state.repos), ...liveTargets].filter((name) => repoOfTarget(name) === repo.name && name !== repo.name));
+    for (const name of [...names].sort()) {
+      const target = parseTargetName(config, name);
+      rows.push(row(target === undefined ? { ...repo, name, branch: name.slice(repo.name.length + 1) } : targetOf(target.repo, target.branch)));
+      shown.add(name);
+    }
+  }
   for (const [name, entry] of Object.entries(state.repos).sort(([a], [b]) => a.localeCompare(b))) {
-    if (configured.has(name)) continue;
+    if (shown.has(name)) continue;
     rows.push({
       name,
       configured: false,
       url: entry.url ?? null,
       branch: entry.branch ?? null,
       tag: entry.tag ?? null,
+      gone: entry.gone !== undefined,
       commit: entry.commit ?? null,
       lastRun: entry.lastRun ?? null,
       paused: entry.paused === true,

@@ -41,7 +41,7 @@ function render(report: StatusReport, now: Date): string {
   const head = daemon ? [`gitwatch running (pid ${daemon.pid}, up ${since(daemon.startedAt, now)}), config ${daemon.config}`, ''] : [];
   const header = ['REPO', 'BRANCH', 'COMMIT', ...(daemon ? ['NOW', 'NEXT CHECK'] : []), 'LAST RUN', 'RESULT'];
   const body = report.repos.map((r) => [
-    r.configured ? r.name : `${r.name} (removed)`,
+    r.configured ? (r.gone ? `${r.name} (gone)` : r.name) : `${r.name} (removed)`,
     r.tag !== null ? `tag ${r.tag}` : (r.branch ?? '(default)'),
     r.commit ? shortSha(r.commit) : '-',
     ...(daemon ? [phaseText(r, now), r.nextCheckAt ? `in ${until(r.nextCheckAt, now)}` : '-'] : []),

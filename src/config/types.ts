@@ -34,6 +34,8 @@ export interface RepoConfig {
   readonly depth: number;
   /** Check out submodules, recursively. */
   readonly submodules: boolean;
+  /** Set on a target of a branch glob (`site@release/1.0`): the configured repo and its pattern. */
+  readonly target?: { readonly repo: string; readonly pattern: string } | undefined;
   readonly intervalMs: number;
   readonly gitTimeoutMs: number;
   readonly checkout: string;

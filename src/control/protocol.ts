@@ -22,6 +22,8 @@ export interface RepoStatus {
   readonly commit: string | null;
   readonly lastRun: RunRecord | null;
   readonly paused: boolean;
+  /** A branch glob's target whose branch left the remote. */
+  readonly gone: boolean;
   readonly phase: Phase | null;
   readonly step: string | null;
   /** When the running step started (ISO), so a reader can say how long it runs. */

@@ -1,7 +1,10 @@
 // One cycle over a set of repos: check every remote (in parallel), then, in config order and one at a
 // time, bring each changed repo's checkout to its new head, run its pipeline and record the result.
 
+import { isBranchGlob } from '../config/targets.js';
+import { err, ok } from '../domain.js';
 import { GitError } from '../errors.js';
+import { discoverTargets } from './targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { limiter } from '../runtime/limiter.js';
 import { checkRepo, ensureStoreRoot, prepareRun, runPrepared, type Check, type CycleDeps, type Prepared, type RepoOutcome } from './turn.js';
@@ -13,21 +16,43 @@ export async function runCycle(
   triggered: ReadonlySet<string> = new Set(),
 ): Promise<RepoOutcome[]> {
   await ensureStoreRoot(config);
-  // A paused repo is not checked; a trigger names it on purpose and runs it anyway.
-  const isPaused = (repo: RepoConfig): boolean => deps.state.entry(repo.name)?.paused === true && !triggered.has(repo.name);
-  const paused: RepoOutcome[] = selected.filter(isPaused).map((repo) => {
+  const limit = limiter(deps.concurrency);
+  const isTriggered = (repo: RepoConfig): boolean => triggered.has(repo.name) || (repo.target !== undefined && triggered.has(repo.target.repo));
+  // A paused repo is not checked; a trigger names it on purpose and runs it anyway. Pausing a branch glob pauses its targets.
+  const pausedName = (name: string): boolean => deps.state.entry(name)?.paused === true;
+  const isPaused = (repo: RepoConfig): boolean => (pausedName(repo.name) || (repo.target !== undefined && pausedName(repo.target.repo))) && !isTriggered(repo);
+  const pausedOutcome = (repo: RepoConfig): RepoOutcome => {
     deps.reporter.emit({ type: 'paused', repo: repo.name });
     return { repo: repo.name, outcome: 'paused' };
-  });
-  const repos = selected.filter((repo) => !isPaused(repo));
-  const checks = checkAll(config, repos, deps);
+  };
+  const paused = selected.filter(isPaused).map(pausedOutcome);
+  const checked = selected.filter((repo) => !isPaused(repo));
+  // A branch glob stands for its targets: one listing of the remote's branches finds them and their heads.
+  const globs = new Map(checked.filter(isBranchGlob).map((repo) => [repo.name, limit(() => discoverTargets(config, repo, deps))]));
+  const plain = checked.filter((repo) => !isBranchGlob(repo));
+  const plainChecks = new Map(checkAll(config, plain, deps).map((check, i) => [plain[i]?.name ?? '', check]));
+  const units: { repo: RepoConfig; check: Promise<Check> }[] = [];
+  for (const repo of checked) {
+    const found = await globs.get(repo.name);
+    if (found === undefined) units.push({ repo, check: plainChecks.get(repo.name) ?? Promise.resolve(err(new GitError('other', 'not checked'))) });
+    else if (!found.ok) units.push({ repo, check: Promise.resolve(err(found.error)) });
+    else units.push(...found.value.map((t) => ({ repo: t.repo, check: Promise.resolve(ok(t.head)) })));
+  }
+  paused.push(
+    ...units
+      .map((u) => u.repo)
+      .filter(isPaused)
+      .map(pausedOutcome),
+  );
+  const active = units.filter((u) => !isPaused(u.repo));
+  const repos = active.map((u) => u.repo);
+  const checks = active.map((u) => u.check);
   // Fetches and checkouts run in parallel too, as soon as their check is in; pipelines wait their turn below.
-  const limit = limiter(deps.concurrency);
   const prepared = repos.map(async (repo, i): Promise<Prepared> => {
     const check = await checks[i];
     if (check === undefined || !check.ok) return { kind: 'done', outcome: 'check-failed', error: check?.error ?? new GitError('other', 'not checked') };
     try {
-      return await limit(() => prepareRun(config, repo, check.value, deps, triggered.has(repo.name)));
+      return await limit(() => prepareRun(config, repo, check.value, deps, isTriggered(repo)));
     } catch (error) {
       // A local failure (a checkout path that is a file, a full disk) fails this repo, not the cycle.
       return { kind: 'done', outcome: 'check-failed', error: new GitError('other', `${repo.name}: ${(error as Error).message}`) };

@@ -2,10 +2,10 @@
 // branch matching a glob. Pure functions over the list `git ls-remote` prints, so any ref reader can feed them.
 // Names come from the remote: a name git would not accept as a ref is left out, never passed on.
 
-import picomatch from 'picomatch';
 import semver from 'semver';
 import { isSha } from '../domain.js';
 import { branchNameProblem } from '../rules/ref-name.js';
+import { globMatcher as matcher } from '../rules/ref-pattern.js';
 
 /** A remote's refs as `git ls-remote` lists them. */
 export interface RefList {
@@ -35,11 +35,6 @@ export function parseRefList(out: string): RefList {
 /** The commit `ref` stands for: an annotated tag's peeled commit, else what the ref points at. */
 export function commitOf(list: RefList, ref: string): string | undefined {
   return list.peeled.get(ref) ?? list.refs.get(ref);
-}
-
-function matcher(glob: string): (name: string) => boolean {
-  // Braces and extglobs are plain characters in ref names; only *, ?, ** and [...] are special.
-  return picomatch(glob, { nobrace: true, noextglob: true, dot: true });
 }
 
 /** A tag chosen to follow, and every tag that matched (to tell a vanished tag from an older one). */

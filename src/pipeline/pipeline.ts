@@ -147,7 +147,9 @@ export function stepEnv(run: PipelineRun, step: Step): Record<string, string> {
     ...env,
     ...run.repo.env,
     ...step.env,
-    GITWATCH_REPO: run.repo.name,
+    // A branch glob's target runs as its repo; GITWATCH_TARGET names the target (`site@release/1.0`).
+    GITWATCH_REPO: run.repo.target?.repo ?? run.repo.name,
+    ...(run.repo.target === undefined ? {} : { GITWATCH_TARGET: run.repo.name }),
     GITWATCH_URL: run.repo.displayUrl,
     GITWATCH_BRANCH: run.branch,
     GITWATCH_TAG: run.tag ?? '',

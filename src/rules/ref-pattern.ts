@@ -1,5 +1,6 @@
 // Globs over ref names (`v*`, `release/*`) and semver ranges, checked as config values before any git runs.
 
+import picomatch from 'picomatch';
 import semver from 'semver';
 import { branchNameProblem } from './ref-name.js';
 
@@ -24,4 +25,10 @@ export function globProblem(glob: string): string | undefined {
 /** A semver range gitwatch can use, or why not. */
 export function rangeProblem(range: string): string | undefined {
   return semver.validRange(range) === null ? `'${range.slice(0, 80)}' is not a valid semver range` : undefined;
+}
+
+/** Matches a ref's short name (`release/1.0`, `v1.2.0`) against a glob: `*` and `?` within one part, `**` across parts. */
+export function globMatcher(glob: string): (name: string) => boolean {
+  // Braces and extglobs are plain characters in ref names; only *, ?, ** and [...] are special.
+  return picomatch(glob, { nobrace: true, noextglob: true, dot: true });
 }

@@ -7,6 +7,8 @@ export type GitwatchEvent =
   | { readonly type: 'up-to-date'; readonly repo: string; readonly commit: string }
   | { readonly type: 'waiting'; readonly repo: string; readonly commit: string; readonly reason: string }
   | { readonly type: 'paused'; readonly repo: string }
+  /** A branch glob's target whose branch left the remote: it stops; its lock entry stays, shown as gone. */
+  | { readonly type: 'target-gone'; readonly repo: string; readonly branch: string }
   | {
       readonly type: 'run-started';
       readonly repo: string;

@@ -36,6 +36,8 @@ export class PlainReporter implements Reporter {
         return quiet ? [] : [`${e.repo} ✔ up to date at ${short(e.commit)}`];
       case 'waiting':
         return quiet ? [] : [`${e.repo} · ${short(e.commit)} ${e.reason}`];
+      case 'target-gone':
+        return [`${e.repo} · branch '${e.branch}' is gone from the remote; stopped (its lock entry stays)`];
       case 'paused':
         return quiet ? [] : [`${e.repo} · paused; 'gitwatch resume ${e.repo}' checks it again`];
       case 'run-started': {

@@ -102,7 +102,7 @@ function stepLine(step: StepView, style: Style): string {
 
 /** Everything that is not a run: one plain line each, marked by what it means, never ✔ for a problem. */
 export function eventLines(
-  e: Extract<GitwatchEvent, { type: 'check-failed' | 'up-to-date' | 'waiting' | 'paused' | 'state-failed' }> | DaemonEvent,
+  e: Extract<GitwatchEvent, { type: 'check-failed' | 'up-to-date' | 'waiting' | 'paused' | 'state-failed' | 'target-gone' }> | DaemonEvent,
   options: SummaryOptions,
 ): string[] {
   const { style, quiet } = options;
@@ -113,6 +113,8 @@ export function eventLines(
       return quiet ? [] : [`${style.ok('✔')} ${e.repo} up to date at ${short(e.commit)}`];
     case 'waiting':
       return quiet ? [] : [`${style.warn('⏸')} ${e.repo} ${short(e.commit)} ${e.reason}`];
+    case 'target-gone':
+      return [`${style.warn('⏸')} ${e.repo} branch '${e.branch}' is gone from the remote; stopped (its lock entry stays)`];
     case 'paused':
       return quiet ? [] : [`${style.warn('⏸')} ${e.repo} paused; 'gitwatch resume ${e.repo}' checks it again`];
     case 'state-failed':

@@ -24,6 +24,8 @@ export interface RepoState {
   readonly lastRun?: RunRecord;
   /** The URL `commit` was processed from, credentials removed. */
   readonly url?: string;
+  /** A branch glob's target whose branch left the remote: when gitwatch noticed (ISO time). */
+  readonly gone?: string;
   /** Set by `gitwatch pause`: the repo is not checked until `gitwatch resume`. */
   readonly paused?: true;
 }
@@ -63,6 +65,7 @@ function stateProblem(data: unknown): string | undefined {
   for (const [name, entry] of Object.entries(data['repos'])) {
     if (!isObject(entry)) return `repos.${name} must be an object`;
     if (entry['commit'] !== undefined && !(typeof entry['commit'] === 'string' && isSha(entry['commit']))) return `repos.${name}.commit is not a commit id`;
+    if (entry['gone'] !== undefined && typeof entry['gone'] !== 'string') return `repos.${name}.gone must be a time`;
     if (entry['tag'] !== undefined && typeof entry['tag'] !== 'string') return `repos.${name}.tag must be a string`;
     if (entry['paused'] !== undefined && entry['paused'] !== true) return `repos.${name}.paused must be true when present`;
     const run = entry['lastRun'];

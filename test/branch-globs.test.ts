@@ -1,0 +1,73 @@
+// `branch: release/*`: every matching branch is a target of its own, read from real repositories.
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { TestRepo } from './helpers/git-fixtures.js';
+import { makeProject } from './helpers/project.js';
+import { tempDir } from './helpers/temp.js';
+
+const STEP = 'echo "$GITWATCH_TARGET $GITWATCH_REPO $GITWATCH_BRANCH $GITWATCH_COMMIT $(cat which.txt)" >> "$RECORD"';
+
+async function releases(t: import('node:test').TestContext): Promise<TestRepo> {
+  const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+  for (const branch of ['release/2.0', 'release/1.0']) {
+    remote.git('checkout', '--quiet', '-b', branch, 'main');
+    await remote.commit({ 'which.txt': `${branch}\n` });
+  }
+  remote.git('checkout', '--quiet', 'main');
+  await remote.commit({ 'which.txt': 'main\n' });
+  return remote;
+}
+
+describe('branch globs with once', () => {
+  test('each matching branch runs as its own target, in branch order; a push runs only its branch; a deleted one stops as gone', async (t) => {
+    const remote = await releases(t);
+    const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, branch: 'release/*', pipeline: [STEP] } } });
+    const first = await project.cli('once');
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    const one = remote.head('release/1.0');
+    const two = remote.head('release/2.0');
+    assert.deepEqual(await project.record(), [`site@release/1.0 site release/1.0 ${one} release/1.0`, `site@release/2.0 site release/2.0 ${two} release/2.0`]);
+    const state = await project.state();
+    assert.equal(state.repos['site@release/1.0']?.commit, one);
+    assert.equal(state.repos['site@release/1.0']?.branch, 'release/1.0');
+    assert.equal(state.repos['site@release/2.0']?.commit, two);
+    assert.equal(state.repos['site'], undefined);
+    assert.ok(existsSync(path.join(project.dir, '.gitwatch', 'site@release-1.0', 'which.txt')));
+    assert.ok(existsSync(path.join(project.dir, '.gitwatch', 'logs', 'site@release-2.0')));
+
+    remote.git('checkout', '--quiet', 'release/2.0');
+    const newer = await remote.commit({ 'which.txt': 'release/2.0 again\n' });
+    remote.git('checkout', '--quiet', 'main');
+    const second = await project.cli('once');
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.deepEqual((await project.record()).slice(2), [`site@release/2.0 site release/2.0 ${newer} release/2.0 again`]);
+    assert.match(second.stdout, /site@release\/1\.0 ✔ up to date/);
+
+    remote.git('branch', '--quiet', '-D', 'release/1.0');
+    remote.git('branch', '--quiet', 'release/3.0', 'main');
+    const third = await project.cli('once');
+    assert.equal(third.code, 0, third.stdout + third.stderr);
+    assert.match(third.stdout, /site@release\/1\.0 · branch 'release\/1\.0' is gone from the remote; stopped/);
+    assert.deepEqual((await project.record()).slice(3), [`site@release/3.0 site release/3.0 ${remote.head('main')} main`]);
+    const after = await project.state();
+    assert.equal(after.repos['site@release/1.0']?.commit, one, 'the gone entry keeps its commit');
+
+    const status = await project.cli('status');
+    assert.equal(status.code, 0, status.stderr);
+    const rows = status.stdout.split('\n').map((l) => l.split(/\s{2,}/)[0]);
+    assert.deepEqual(rows.slice(1, 5), ['site', 'site@release/1.0 (gone)', 'site@release/2.0', 'site@release/3.0']);
+
+    // Targets by name: once, logs; a name outside the pattern is unknown.
+    const named = await project.cli('once', 'site@release/2.0');
+    assert.equal(named.code, 0, named.stderr);
+    assert.match(named.stdout, /site@release\/2\.0 ✔ up to date/);
+    assert.doesNotMatch(named.stdout, /release\/3\.0/);
+    const logs = await project.cli('logs', 'site@release/2.0');
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, new RegExp(`site@release/2\\.0 run of ${newer.slice(0, 12)} .*: succeeded`));
+    assert.equal((await project.cli('once', 'site@main')).code, 2);
+  });
+});
