@@ -6,6 +6,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { makeProject } from './helpers/project.js';
+import { supervise } from './helpers/supervised.js';
+import type { TriggerResult } from '../src/supervisor/supervisor.js';
 import { tempDir } from './helpers/temp.js';
 
 const STEP = 'echo "$GITWATCH_TARGET $GITWATCH_REPO $GITWATCH_BRANCH $GITWATCH_COMMIT $(cat which.txt)" >> "$RECORD"';
@@ -69,5 +71,49 @@ describe('branch globs with once', () => {
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, new RegExp(`site@release/2\\.0 run of ${newer.slice(0, 12)} .*: succeeded`));
     assert.equal((await project.cli('once', 'site@main')).code, 2);
+  });
+});
+
+describe('branch globs in the daemon', () => {
+  test('one worker per branch: a push runs only its target, a new branch is picked up, a deleted one stops; trigger by target name', async (t) => {
+    const dir = await tempDir(t);
+    const remote = await releases(t);
+    const s = await supervise(t, dir, { site: { url: remote.url, branch: 'release/*', interval: '1m', pipeline: ['true'] } });
+    await s.settled();
+    const runs = (): string[][] => s.reporter.of('run-finished').map((e) => [e.repo, e.commit]);
+    assert.deepEqual(runs().sort(), [
+      ['site@release/1.0', remote.head('release/1.0')],
+      ['site@release/2.0', remote.head('release/2.0')],
+    ]);
+    assert.equal(s.worker('site@release/1.0').phase, 'idle');
+    assert.equal(s.worker('site').checks, 1);
+
+    remote.git('checkout', '--quiet', 'release/1.0');
+    const pushed = await remote.commit({ 'which.txt': 'release/1.0 again\n' });
+    remote.git('checkout', '--quiet', 'main');
+    remote.git('branch', '--quiet', 'release/3.0', 'main');
+    await s.nextCheck('site');
+    // Each runs as soon as it is fetched and the queue is free (as repos do): their order here is not fixed.
+    assert.deepEqual(runs().slice(2).sort(), [
+      ['site@release/1.0', pushed],
+      ['site@release/3.0', remote.head('main')],
+    ]);
+
+    remote.git('branch', '--quiet', '-D', 'release/2.0');
+    await s.nextCheck('site');
+    assert.deepEqual(
+      s.reporter.of('target-gone').map((e) => e.repo),
+      ['site@release/2.0'],
+    );
+    assert.equal(
+      s.supervisor.snapshot().some((w) => w.repo === 'site@release/2.0'),
+      false,
+    );
+    assert.ok(s.supervisor.snapshot().find((w) => w.repo === 'site')?.checks === 3);
+    assert.equal(runs().length, 4, 'nothing else ran');
+
+    const result = await new Promise<TriggerResult>((resolve) => assert.ok(s.supervisor.trigger('site@release/3.0', resolve)));
+    assert.equal(result.status, 'succeeded');
+    assert.deepEqual(runs().at(-1), ['site@release/3.0', remote.head('main')]);
   });
 });

@@ -13,18 +13,23 @@ import { stringify } from 'yaml';
 const start = supervise;
 
 describe('pipeline queue', () => {
-  test('runs one task at a time, and the waiting task first in the config goes next', async () => {
+  test('runs one task at a time, and the waiting task first in the config (then by branch) goes next', async () => {
     const queue = new PipelineQueue();
     const order: string[] = [];
     let release: () => void = () => undefined;
-    const first = queue.exclusive(5, () => new Promise<void>((r) => (release = () => (order.push('first'), r()))));
+    const first = queue.exclusive([5, ''], () => new Promise<void>((r) => (release = () => (order.push('first'), r()))));
     const push = (what: string) => () => Promise.resolve(void order.push(what));
-    const later = [queue.exclusive(3, push('rank 3')), queue.exclusive(1, push('rank 1')), queue.exclusive(2, push('rank 2'))];
+    const later = [
+      queue.exclusive([3, ''], push('rank 3')),
+      queue.exclusive([1, 'release/2.0'], push('rank 1 release/2.0')),
+      queue.exclusive([1, 'release/1.0'], push('rank 1 release/1.0')),
+      queue.exclusive([2, ''], push('rank 2')),
+    ];
     await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(order, []);
     release();
     await Promise.all([first, ...later]);
-    assert.deepEqual(order, ['first', 'rank 1', 'rank 2', 'rank 3']);
+    assert.deepEqual(order, ['first', 'rank 1 release/1.0', 'rank 1 release/2.0', 'rank 2', 'rank 3']);
   });
 });
 

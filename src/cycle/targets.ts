@@ -35,6 +35,8 @@ export async function discoverTargets(config: ResolvedConfig, repo: RepoConfig, 
     return err(error);
   }
   deps.onCheck?.(repo.name, true);
+  // Each target's head was checked by the same listing: its metrics say so.
+  for (const t of found) deps.onCheck?.(t.repo.name, true);
   await markGone(config, repo, new Set(found.map((t) => t.repo.name)), deps);
   return ok(found);
 }

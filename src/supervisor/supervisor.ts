@@ -6,6 +6,10 @@
 //
 //   idle, backoff ──(pause)──▶ paused ──(resume, trigger)──▶ checking
 //
+// A branch glob (`branch: release/*`) has a glob worker instead: on its interval it lists the remote's
+// branches once, starts a passive worker per matching branch (`name@branch`), hands each its head, and stops
+// the workers of branches that left. A passive worker checks only when handed a head or triggered.
+//
 // Stop (repo removed) or shutdown ends a worker from any state; a running pipeline finishes (removal) or
 // is interrupted (shutdown). A pause lets a running pipeline finish; `cancel` stops it. Every phase change goes through TRANSITIONS, so a move the diagram does not
 // allow is a bug caught where it happens. Time comes from the injected clock, so tests drive scheduling
@@ -14,10 +18,13 @@
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { COMPACT_AFTER_FETCHES, COMPACT_EVERY_MS, compactStore } from '../cycle/compact.js';
 import { checkRepo, prepareRun, runPrepared, type CycleDeps, type Outcome } from '../cycle/turn.js';
-import type { Phase } from '../domain.js';
+import { ok, repoOfTarget, type Phase } from '../domain.js';
+import type { RemoteHead } from '../git/client.js';
+import { discoverTargets, type Target } from '../cycle/targets.js';
+import { isBranchGlob } from '../config/targets.js';
 import type { GitError } from '../errors.js';
 import { limiter, type Limit } from '../runtime/limiter.js';
-import { PipelineQueue } from './pipeline-queue.js';
+import { PipelineQueue, type Rank } from './pipeline-queue.js';
 
 export type { Phase };
 
@@ -78,6 +85,8 @@ interface WorkerHost {
   /** Runs `task` when it is `repo`'s turn in the pipeline queue. */
   exclusive(repo: string, task: () => Promise<void>): Promise<void>;
   phaseChanged(): void;
+  /** A glob worker's listing: start, update and stop its targets' workers. */
+  reconcile(glob: RepoConfig, found: readonly Target[], trigger: TriggerWaiter | undefined): void;
 }
 
 class RepoWorker {
@@ -97,6 +106,8 @@ class RepoWorker {
   private lastCompaction: number;
   /** A compaction of this repo's store; the next fetch waits for it. */
   private compaction: Promise<void> = Promise.resolve();
+  /** A head a glob worker found: the next iteration uses it instead of asking the remote again. */
+  private offered: RemoteHead | undefined;
   readonly done: Promise<void>;
 
   constructor(
@@ -104,6 +115,8 @@ class RepoWorker {
     private readonly host: WorkerHost,
     /** A removed worker of the same name that is still finishing: two workers never share a checkout. */
     predecessor: Promise<void> = Promise.resolve(),
+    /** A branch glob's target: no interval of its own; it waits for `offer` or a trigger. */
+    private readonly passive = false,
   ) {
     this.paused = host.isPaused(repo.name);
     this.lastCompaction = host.deps.clock.now().getTime();
@@ -118,6 +131,13 @@ class RepoWorker {
   update(repo: RepoConfig): void {
     this.repo = repo;
     this.poke();
+  }
+
+  /** The head its glob worker found; counts as a check. */
+  offer(head: RemoteHead): void {
+    this.offered = head;
+    this.checks++;
+    this.wake.abort();
   }
 
   /** Check now instead of waiting out the interval. */
@@ -205,10 +225,11 @@ class RepoWorker {
       if (!this.active) break;
       // Paused during the check or the run: back to waiting for resume, not for the interval.
       if (this.paused && !this.triggered) continue;
-      this.nextCheckAt = new Date(deps.clock.now().getTime() + delay);
+      this.nextCheckAt = this.passive ? undefined : new Date(deps.clock.now().getTime() + delay);
       this.set(this.failures > 0 ? 'backoff' : 'idle');
       // Shutdown aborts every worker's wake signal (see Supervisor), so one signal per sleep is enough.
-      if (!this.wake.signal.aborted) await deps.clock.sleep(delay, this.wake.signal);
+      if (this.passive) await woken(this.wake.signal);
+      else if (!this.wake.signal.aborted) await deps.clock.sleep(delay, this.wake.signal);
     }
     this.nextCheckAt = undefined;
     await this.compaction;
@@ -225,8 +246,10 @@ class RepoWorker {
   /** One check, and the run it calls for; returns the delay until the next check. */
   private async iteration(repo: RepoConfig): Promise<number> {
     const { deps, limit } = this.host;
-    const check = await limit(() => checkRepo(this.host.config(), repo, deps));
-    this.checks++;
+    const offered = this.offered;
+    this.offered = undefined;
+    const check = offered !== undefined ? ok(offered) : await limit(() => checkRepo(this.host.config(), repo, deps));
+    if (offered === undefined) this.checks++;
     if (!check.ok) {
       if (check.error.kind === 'aborted') return 0;
       // A trigger stays pending until the remote answers; whoever waits for it hears why it has not run.
@@ -316,13 +339,167 @@ class RepoWorker {
   }
 }
 
+/**
+ * A branch glob's worker: lists the remote's branches on the repo's interval (idle → checking → idle or
+ * backoff, paused like a repo) and hands what it found to the supervisor, which runs a passive worker per target.
+ */
+class GlobWorker {
+  private phase: Phase = 'idle';
+  private nextCheckAt: Date | undefined;
+  private failures = 0;
+  private checks = 0;
+  private lastError: string | undefined;
+  private stopped = false;
+  private wake = new AbortController();
+  private paused: boolean;
+  /** Waiters of `trigger REPO` on the glob: every target runs at the next listing. */
+  private waiters: TriggerWaiter[] = [];
+  private triggered = false;
+  readonly done: Promise<void>;
+
+  constructor(
+    private repo: RepoConfig,
+    private readonly host: WorkerHost,
+  ) {
+    this.paused = host.isPaused(repo.name);
+    this.done = this.loop();
+  }
+
+  get name(): string {
+    return this.repo.name;
+  }
+
+  update(repo: RepoConfig): void {
+    this.repo = repo;
+    this.poke();
+  }
+
+  poke(trigger = false): void {
+    this.triggered ||= trigger;
+    this.wake.abort();
+  }
+
+  trigger(onRun?: TriggerWaiter): void {
+    if (onRun) this.waiters.push(onRun);
+    this.poke(true);
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.wake.abort();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.poke();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake.abort();
+    this.settle({ status: 'interrupted', error: 'the repo was removed from the config' });
+  }
+
+  snapshot(): WorkerSnapshot {
+    return {
+      repo: this.repo.name,
+      phase: this.phase,
+      nextCheckAt: this.nextCheckAt,
+      failures: this.failures,
+      checks: this.checks,
+      lastCheckError: this.lastError,
+      paused: this.paused,
+    };
+  }
+
+  private get active(): boolean {
+    return !this.stopped && !this.host.deps.signal?.aborted;
+  }
+
+  private set(phase: Phase): void {
+    if (phase === this.phase) return;
+    if (!TRANSITIONS[this.phase].includes(phase)) throw new Error(`worker ${this.repo.name}: no transition from ${this.phase} to ${phase}`);
+    this.phase = phase;
+    this.host.phaseChanged();
+  }
+
+  private settle(result: TriggerResult): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter(result);
+  }
+
+  private async loop(): Promise<void> {
+    const { deps, limit } = this.host;
+    while (this.active) {
+      this.wake = new AbortController();
+      if (this.paused && !this.triggered) {
+        this.nextCheckAt = undefined;
+        this.set('paused');
+        await woken(this.wake.signal);
+        continue;
+      }
+      this.nextCheckAt = undefined;
+      this.set('checking');
+      const repo = this.repo;
+      const found = await limit(() => discoverTargets(this.host.config(), repo, deps)).catch(
+        (error: unknown) => ({ ok: false, error: { message: (error as Error).message, kind: 'other', permanent: false } }) as const,
+      );
+      this.checks++;
+      let delay = Math.round(repo.intervalMs * (1 + 0.1 * deps.random()));
+      if (!this.active) break;
+      if (found.ok) {
+        this.failures = 0;
+        this.lastError = undefined;
+        const trigger = this.triggered ? collect(found.value.length, this.waiters.splice(0)) : undefined;
+        this.triggered = false;
+        this.host.reconcile(repo, found.value, trigger);
+      } else if (found.error.kind !== 'aborted') {
+        const repeated = found.error.permanent && found.error.message === this.lastError;
+        if (!repeated) deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: found.error.message, kind: found.error.kind });
+        this.lastError = found.error.message;
+        this.failures++;
+        this.settle({ status: 'check-failed', error: found.error.message });
+        delay = found.error.permanent ? longestBackoff(repo.intervalMs) : backoffDelay(repo.intervalMs, this.failures);
+      }
+      if (this.paused && !this.triggered) continue;
+      this.nextCheckAt = new Date(deps.clock.now().getTime() + delay);
+      this.set(this.failures > 0 ? 'backoff' : 'idle');
+      if (!this.wake.signal.aborted) await deps.clock.sleep(delay, this.wake.signal);
+    }
+    this.nextCheckAt = undefined;
+    this.set('stopped');
+    this.settle({ status: 'interrupted', error: 'gitwatch is stopping' });
+  }
+}
+
+/** One waiter for `count` targets' runs: it hears the worst of them once all have ended. */
+function collect(count: number, waiters: readonly TriggerWaiter[]): TriggerWaiter | undefined {
+  if (waiters.length === 0) return undefined;
+  if (count === 0) {
+    for (const waiter of waiters) waiter({ status: 'check-failed', error: 'no branch matches the pattern' });
+    return undefined;
+  }
+  const results: TriggerResult[] = [];
+  return (result) => {
+    results.push(result);
+    if (results.length < count) return;
+    const order: TriggerResult['status'][] = ['check-failed', 'failed', 'interrupted', 'skipped', 'succeeded'];
+    const worst = [...results].sort((a, b) => order.indexOf(a.status) - order.indexOf(b.status))[0] ?? result;
+    for (const waiter of waiters) waiter(worst);
+  };
+}
+
 function woken(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
 }
 
 export class Supervisor {
   private readonly queue = new PipelineQueue();
+  /** Plain repos' workers and branch glob targets' workers, by name (`site`, `site@release/1.0`). */
   private readonly workers = new Map<string, RepoWorker>();
+  /** Branch glob repos' workers, by repo name. */
+  private readonly globs = new Map<string, GlobWorker>();
   private readonly retired = new Map<string, Promise<void>>();
   private listeners: (() => void)[] = [];
   private current: ResolvedConfig;
@@ -339,15 +516,18 @@ export class Supervisor {
       deps,
       limit,
       config: () => this.current,
-      isPaused: (repo) => deps.state.entry(repo)?.paused === true,
+      // Pausing a branch glob pauses its targets.
+      isPaused: (repo) => deps.state.entry(repo)?.paused === true || deps.state.entry(repoOfTarget(repo))?.paused === true,
       exclusive: (repo, task) => this.queue.exclusive(this.rank(repo), task),
       phaseChanged: () => this.changed(),
+      reconcile: (glob, found, trigger) => this.reconcile(glob, found, trigger),
     };
-    for (const repo of config.repos) this.workers.set(repo.name, new RepoWorker(repo, this.host));
+    for (const repo of config.repos) this.start(repo);
     deps.signal?.addEventListener(
       'abort',
       () => {
         for (const worker of this.workers.values()) worker.poke();
+        for (const glob of this.globs.values()) glob.poke();
       },
       { once: true },
     );
@@ -357,10 +537,44 @@ export class Supervisor {
     return this.current;
   }
 
-  /** Pipelines that wait run in config order. */
-  private rank(name: string): number {
-    const i = this.current.repos.findIndex((r) => r.name === name);
-    return i === -1 ? Number.MAX_SAFE_INTEGER : i;
+  private start(repo: RepoConfig): void {
+    if (isBranchGlob(repo)) this.globs.set(repo.name, new GlobWorker(repo, this.host));
+    else this.workers.set(repo.name, new RepoWorker(repo, this.host, this.retired.get(repo.name)));
+  }
+
+  /** Pipelines that wait run in config order, a glob's targets by branch name. */
+  private rank(name: string): Rank {
+    const repo = repoOfTarget(name);
+    const i = this.current.repos.findIndex((r) => r.name === repo);
+    return [i === -1 ? Number.MAX_SAFE_INTEGER : i, name === repo ? '' : name.slice(repo.length + 1)];
+  }
+
+  /** The workers of a glob's targets. */
+  private targetsOf(repo: string): RepoWorker[] {
+    return [...this.workers.values()].filter((w) => w.name !== repo && repoOfTarget(w.name) === repo);
+  }
+
+  private retire(worker: RepoWorker): void {
+    this.workers.delete(worker.name);
+    worker.stop();
+    this.retired.set(worker.name, worker.done);
+  }
+
+  /** A glob's listing: new branches get a worker, known ones their new settings, gone ones stop; each is handed its head. */
+  private reconcile(glob: RepoConfig, found: readonly Target[], trigger: TriggerWaiter | undefined): void {
+    if (this.globs.get(glob.name) === undefined) return;
+    const names = new Set(found.map((t) => t.repo.name));
+    for (const worker of this.targetsOf(glob.name)) if (!names.has(worker.name)) this.retire(worker);
+    for (const { repo, head } of found) {
+      let worker = this.workers.get(repo.name);
+      if (worker === undefined) {
+        worker = new RepoWorker(repo, this.host, this.retired.get(repo.name), true);
+        this.workers.set(repo.name, worker);
+      } else worker.update(repo);
+      if (trigger !== undefined) worker.trigger(trigger);
+      worker.offer(head);
+    }
+    this.changed();
   }
 
   /** Applies a new config per repo: added repos start, removed ones stop, changed ones check at once with their new settings. */
@@ -373,63 +587,89 @@ export class Supervisor {
     for (const repo of next.repos) {
       const old = before.get(repo.name);
       const worker = this.workers.get(repo.name);
-      if (old === undefined || worker === undefined) {
+      const glob = this.globs.get(repo.name);
+      if (old === undefined || (worker === undefined && glob === undefined)) {
         added.push(repo.name);
-        this.workers.set(repo.name, new RepoWorker(repo, this.host, this.retired.get(repo.name)));
+        this.start(repo);
       } else if (JSON.stringify(old) !== JSON.stringify(repo)) {
         changed.push(repo.name);
-        worker.update(repo);
+        if (isBranchGlob(repo) !== isBranchGlob(old)) {
+          // From one branch to a glob or back: the old workers stop, the new kind starts.
+          this.stopRepo(repo.name);
+          this.start(repo);
+        } else if (glob !== undefined) glob.update(repo);
+        else worker?.update(repo);
       }
     }
     for (const name of before.keys()) {
       if (next.repos.some((r) => r.name === name)) continue;
       removed.push(name);
-      const worker = this.workers.get(name);
-      this.workers.delete(name);
-      if (worker) {
-        worker.stop();
-        this.retired.set(name, worker.done);
-      }
+      this.stopRepo(name);
     }
     this.changed();
     return { added, removed, changed };
   }
 
-  /** Runs the repo's pipeline next, new commit or not; `onRun` hears how that run ended. False for an unknown repo. */
-  trigger(name: string, onRun?: (result: TriggerResult) => void): boolean {
+  /** Stops a repo's worker, or a glob's worker and its targets'. */
+  private stopRepo(name: string): void {
     const worker = this.workers.get(name);
-    worker?.trigger(onRun);
-    return worker !== undefined;
+    if (worker) this.retire(worker);
+    const glob = this.globs.get(name);
+    if (glob) {
+      this.globs.delete(name);
+      glob.stop();
+      for (const target of this.targetsOf(name)) this.retire(target);
+      this.retired.set(name, glob.done);
+    }
   }
 
-  /** Stops checking the repo (the caller records it in the state). */
+  /** Runs the repo's pipeline next, new commit or not (a glob: every target's); `onRun` hears how that run ended. False for an unknown repo. */
+  trigger(name: string, onRun?: (result: TriggerResult) => void): boolean {
+    const worker = this.workers.get(name);
+    const glob = this.globs.get(name);
+    worker?.trigger(onRun);
+    glob?.trigger(onRun);
+    return worker !== undefined || glob !== undefined;
+  }
+
+  /** Stops checking the repo (the caller records it in the state); a glob's targets too. */
   pause(name: string): boolean {
     const worker = this.workers.get(name);
+    const glob = this.globs.get(name);
     worker?.pause();
-    return worker !== undefined;
+    glob?.pause();
+    if (glob) for (const target of this.targetsOf(name)) target.pause();
+    return worker !== undefined || glob !== undefined;
   }
 
   /** Checks the repo again, at once. */
   resume(name: string): boolean {
     const worker = this.workers.get(name);
+    const glob = this.globs.get(name);
     worker?.resume();
-    return worker !== undefined;
+    if (glob) for (const target of this.targetsOf(name)) if (!this.host.isPaused(target.name)) target.resume();
+    glob?.resume();
+    return worker !== undefined || glob !== undefined;
   }
 
-  /** Stops the repo's running pipeline; false when none runs. */
+  /** Stops the repo's running pipeline (a glob: whichever of its targets runs); false when none runs. */
   cancel(name: string): boolean {
-    return this.workers.get(name)?.cancel() ?? false;
+    const worker = this.workers.get(name);
+    if (worker !== undefined) return worker.cancel();
+    return this.targetsOf(name).some((target) => target.cancel());
   }
 
   /** Checks the repo at once (a push webhook); runs only if the check finds something to run. */
   checkNow(name: string): boolean {
     const worker = this.workers.get(name);
+    const glob = this.globs.get(name);
     worker?.poke();
-    return worker !== undefined;
+    glob?.poke();
+    return worker !== undefined || glob !== undefined;
   }
 
   snapshot(): WorkerSnapshot[] {
-    return [...this.workers.values()].map((w) => w.snapshot());
+    return [...[...this.workers.values()].map((w) => w.snapshot()), ...[...this.globs.values()].map((g) => g.snapshot())];
   }
 
   private changed(): void {
@@ -447,6 +687,6 @@ export class Supervisor {
   async finished(): Promise<void> {
     const { signal } = this.deps;
     if (signal && !signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-    await Promise.all([...[...this.workers.values()].map((w) => w.done), ...this.retired.values()]);
+    await Promise.all([...[...this.workers.values()].map((w) => w.done), ...[...this.globs.values()].map((g) => g.done), ...this.retired.values()]);
   }
 }
