@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { makeProject } from './helpers/project.js';
 import { supervise } from './helpers/supervised.js';
+import { GONE_GRACE_MS } from '../src/cycle/targets.js';
 import type { TriggerResult } from '../src/supervisor/supervisor.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -111,6 +112,23 @@ describe('branch globs in the daemon', () => {
     );
     assert.ok(s.supervisor.snapshot().find((w) => w.repo === 'site')?.checks === 3);
     assert.equal(runs().length, 4, 'nothing else ran');
+
+    // The gone target's checkout and store stay for the grace period, then go; its lock entry stays.
+    const checkout = path.join(dir, '.gitwatch', 'site@release-2.0');
+    const store = path.join(dir, '.gitwatch', '.git-store', 'site@release-2.0.git');
+    assert.ok(existsSync(checkout) && existsSync(store));
+    const checkAfter = async (ms: number): Promise<void> => {
+      const checks = s.worker('site').checks;
+      s.clock.advance(ms);
+      await s.supervisor.until((ws) => (ws.find((x) => x.repo === 'site')?.checks ?? 0) > checks);
+      await s.settled();
+    };
+    // The listing's interval is exactly 1m here (no jitter): the first check lands a minute short of the grace period.
+    await checkAfter(GONE_GRACE_MS - 60_000);
+    assert.ok(existsSync(checkout), 'removed before the grace period ended');
+    await checkAfter(60_000);
+    assert.equal(existsSync(checkout) || existsSync(store), false);
+    assert.ok(s.supervisor.deps.state.entry('site@release/2.0')?.gone);
 
     const result = await new Promise<TriggerResult>((resolve) => assert.ok(s.supervisor.trigger('site@release/3.0', resolve)));
     assert.equal(result.status, 'succeeded');
