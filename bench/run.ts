@@ -3,7 +3,9 @@
 //
 // Environment: BENCH_SIZES (default "1,50,200,1000"), BENCH_ROUNDS (default 5), BENCH_SOAK_MINUTES
 // (default 2; the daemon memory case), BENCH_SOAK_REPOS (default 1000), BENCH_WEBHOOK_ROUNDS (default 20),
-// BENCH_STATUS_REPOS (default 1000; `status` against a daemon).
+// BENCH_STATUS_REPOS (default 1000; `status` against a daemon), BENCH_DEPTH_COMMITS (default 2000) and
+// BENCH_DEPTH_MB (default 50; the first run of a long history, default depth against depth: 0),
+// BENCH_ONLY=depth (that case alone).
 
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { addCommit, GIT_ENV, makeRepos, type Fixture } from './fixtures.js';
 import { startDelayProxy } from './proxy.js';
+import { depthCase } from './depth.js';
 import { statusCase } from './status.js';
 import { webhookCase } from './webhook.js';
 
@@ -223,11 +226,29 @@ async function daemonStatusCase(): Promise<void> {
   });
 }
 
-await startupCases();
-await daemonStatusCase();
-await repoCases();
-await slowRemoteCase();
-console.error('webhook latency');
-const webhook = await webhookCase();
-printTable(await soakCase());
-console.log(`\n${webhook}`);
+async function depthRows(): Promise<string> {
+  const commits = Number(process.env['BENCH_DEPTH_COMMITS'] ?? 2000);
+  const megabytes = Number(process.env['BENCH_DEPTH_MB'] ?? 50);
+  console.error(`first run of ${commits} commits, ${megabytes} MB of history: default depth against depth: 0`);
+  const r = await depthCase(BIN, commits, Math.round((megabytes * 1024 * 1024) / commits), ROUNDS);
+  const name = `first run, ${commits} commits / ${megabytes} MB, default depth`;
+  rows.push({ name, gitwatchMs: r.shallowMs, baselineMs: r.fullMs, baseline: 'depth: 0', target: '' });
+  const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+  return `${name}: ${mb(r.shallowBytes)} MB on disk against ${mb(r.fullBytes)} MB with depth: 0 (${(r.shallowBytes / r.fullBytes).toFixed(3)}×; the remote holds ${mb(r.historyBytes)} MB)`;
+}
+
+if (process.env['BENCH_ONLY'] === 'depth') {
+  const depth = await depthRows();
+  printTable('');
+  console.log(`\n${depth}`);
+} else {
+  await startupCases();
+  await daemonStatusCase();
+  await repoCases();
+  await slowRemoteCase();
+  const depth = await depthRows();
+  console.error('webhook latency');
+  const webhook = await webhookCase();
+  printTable(await soakCase());
+  console.log(`\n${webhook}\n${depth}`);
+}
