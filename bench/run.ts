@@ -233,8 +233,9 @@ async function depthRows(): Promise<string> {
   const r = await depthCase(BIN, commits, Math.round((megabytes * 1024 * 1024) / commits), ROUNDS);
   const name = `first run, ${commits} commits / ${megabytes} MB, default depth`;
   rows.push({ name, gitwatchMs: r.shallowMs, baselineMs: r.fullMs, baseline: 'depth: 0', target: '' });
-  const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
-  return `${name}: ${mb(r.shallowBytes)} MB on disk against ${mb(r.fullBytes)} MB with depth: 0 (${(r.shallowBytes / r.fullBytes).toFixed(3)}×; the remote holds ${mb(r.historyBytes)} MB)`;
+  const size = (bytes: number): string => (bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(0)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`);
+  const ratio = (r.shallowBytes / r.fullBytes).toFixed(4);
+  return `${name}: ${size(r.shallowBytes)} on disk against ${size(r.fullBytes)} with depth: 0 (${ratio}×; the remote holds ${size(r.historyBytes)})`;
 }
 
 if (process.env['BENCH_ONLY'] === 'depth') {
