@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { resolveRelative, submodulePathProblem } from '../src/git/submodules.js';
 import { TestRepo } from './helpers/git-fixtures.js';
+import { startHttpGit } from './helpers/http-git.js';
 import { makeProject } from './helpers/project.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -77,5 +78,42 @@ describe('submodules', () => {
     assert.notEqual(submodulePathProblem('../outside'), undefined);
     assert.notEqual(submodulePathProblem('lib/.GIT/hooks'), undefined);
     assert.notEqual(submodulePathProblem('/etc'), undefined);
+  });
+});
+
+describe('submodule credentials', () => {
+  test("a submodule on the repo's host gets its credentials; one on another host gets none", async (t) => {
+    const root = await tempDir(t);
+    const served = path.join(root, 'served');
+    const lib = await TestRepo.create(path.join(root, 'lib.git'));
+    await lib.commit({ 'lib.txt': 'lib-1\n' });
+    const app = await TestRepo.create(path.join(root, 'app'));
+    app.git('-c', 'protocol.file.allow=always', 'submodule', 'add', '--quiet', '../lib.git', 'lib');
+    await app.commit({}, 'add lib');
+    for (const [from, name] of [
+      [app.dir, 'app.git'],
+      [lib.dir, 'lib.git'],
+    ] as const) {
+      app.git('clone', '--quiet', '--bare', from, path.join(served, name));
+      app.git('--git-dir', path.join(served, name), 'config', 'uploadpack.allowReachableSHA1InWant', 'true');
+    }
+    const http = await startHttpGit(t, { root: served, user: 'deploy', password: 'right-token' });
+    const other = await startHttpGit(t, { root: served, user: 'deploy', password: 'right-token' });
+    const url = http.url('app.git').replace('http://', 'http://deploy:right-token@');
+    const project = await makeProject(t, { version: 1, repos: { app: { url, submodules: true, pipeline: ['cat lib/lib.txt >> "$RECORD"'] } } });
+    const first = await project.cli('once');
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.deepEqual(await project.record(), ['lib-1']);
+
+    // The same submodule named by an absolute URL on another port: another host as far as credentials go.
+    await writeFile(path.join(app.dir, '.gitmodules'), `[submodule "lib"]\n\tpath = lib\n\turl = ${other.url('lib.git')}\n`);
+    app.git('add', '.gitmodules');
+    app.git('commit', '--quiet', '-m', 'lib elsewhere');
+    app.git('push', '--quiet', path.join(served, 'app.git'), 'main');
+    const second = await project.cli('once');
+    assert.equal(second.code, 1, second.stdout + second.stderr);
+    assert.ok(other.denied() > 0, 'git never asked the other host');
+    assert.equal(other.requests(), 0, 'the other host was given the credentials');
+    assert.doesNotMatch(second.stdout + second.stderr, /right-token/);
   });
 });
