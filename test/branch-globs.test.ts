@@ -73,6 +73,19 @@ describe('branch globs with once', () => {
     assert.match(logs.stdout, new RegExp(`site@release/2\\.0 run of ${newer.slice(0, 12)} .*: succeeded`));
     assert.equal((await project.cli('once', 'site@main')).code, 2);
   });
+
+  test('two branches that would share a checkout folder: the first by name is followed, the other reported', async (t) => {
+    const remote = await releases(t);
+    remote.git('branch', '--quiet', 'release-1.0', 'main');
+    const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, branch: '**', pipeline: [STEP] } } });
+    const result = await project.cli('once');
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout + result.stderr, /site@release\/1\.0 ✖ check failed: branch 'release\/1\.0' would share the checkout of 'release-1\.0'/);
+    assert.deepEqual(
+      (await project.record()).map((l) => l.split(' ')[0]),
+      ['site@main', 'site@release-1.0', 'site@release/2.0'],
+    );
+  });
 });
 
 describe('branch globs in the daemon', () => {

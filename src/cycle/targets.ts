@@ -5,7 +5,7 @@
 import { rm } from 'node:fs/promises';
 import { isBranchGlob, targetName, targetOf } from '../config/targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
-import { err, ok, repoOfTarget, storeDir, type Result } from '../domain.js';
+import { err, fileName, ok, repoOfTarget, storeDir, type Result } from '../domain.js';
 import { GitError } from '../errors.js';
 import type { RemoteHead } from '../git/client.js';
 import { selectBranches } from '../git/ref-select.js';
@@ -29,6 +29,7 @@ export async function discoverTargets(config: ResolvedConfig, repo: RepoConfig, 
     await deps.git.ensureStore(store, call);
     const refs = await deps.git.listRefs(store, { url: repo.remote, credentials: repo.credentials, ssh: repo.ssh }, ['heads'], call);
     found = selectBranches(refs, repo.branch).map(({ branch, sha }) => ({ repo: targetOf(repo, branch), head: { sha, branch } }));
+    found = distinctFolders(found, deps);
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     if (error.kind !== 'aborted') deps.onCheck?.(repo.name, false);
@@ -62,4 +63,24 @@ async function markGone(config: ResolvedConfig, repo: RepoConfig & { branch: str
       await rm(storeDir(config.workdir, targetName(repo.name, target.branch ?? '')), { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * `release/1.0` and `release-1.0` would share one checkout (`/` is written as `-`): the first by name is
+ * followed, the other is reported on every check and left alone.
+ */
+function distinctFolders(found: readonly Target[], deps: CycleDeps): Target[] {
+  const byFolder = new Map<string, Target>();
+  const out: Target[] = [];
+  for (const t of found) {
+    const first = byFolder.get(fileName(t.repo.name));
+    if (first === undefined) {
+      byFolder.set(fileName(t.repo.name), t);
+      out.push(t);
+      continue;
+    }
+    const error = `branch '${t.head.branch}' would share the checkout of '${first.head.branch}' ('/' is written as '-'); it is not followed`;
+    deps.reporter.emit({ type: 'check-failed', repo: t.repo.name, error, kind: 'invalid-name' });
+  }
+  return out;
 }
