@@ -70,6 +70,14 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
       run(async (ctx) => (await import('./validate.js')).validateCommand({ json: opts.json ?? false }, ctx), cmd),
     );
   program
+    .command('plan')
+    .description('what the next cycle would do per repo, and why; changes nothing')
+    .argument('[repo...]', 'repos to plan (default: all)')
+    .option('--json', 'print JSON for scripts')
+    .action((repos: string[], opts: { json?: boolean }, cmd: Command) =>
+      run(async (ctx) => (await import('./plan.js')).planCommand(repos, { json: opts.json ?? false }, ctx), cmd),
+    );
+  program
     .command('status')
     .description('per repo: branch, processed commit, last run and its result')
     .option('--json', 'print JSON for scripts')

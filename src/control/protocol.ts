@@ -20,6 +20,8 @@ export interface RepoStatus {
   readonly commit: string | null;
   readonly lastRun: RunRecord | null;
   readonly paused: boolean;
+  /** `enabled: false` in the config: kept, not checked. True for removed repos' entries. */
+  readonly enabled: boolean;
   readonly phase: Phase | null;
   readonly step: string | null;
   /** When the running step started (ISO), so a reader can say how long it runs. */

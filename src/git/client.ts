@@ -41,6 +41,8 @@ export interface Changes {
 }
 
 const TARGET_REF = 'refs/gitwatch/target';
+/** Where `gitwatch plan` fetches, so it never moves the ref a daemon's checkout is made from. */
+export const PLAN_REF = 'refs/gitwatch/plan';
 
 export class GitClient {
   /** The environment per remote's credentials and SSH settings, built once: it is the same for every call. */
@@ -83,8 +85,9 @@ export class GitClient {
   }
 
   /** A bare store that only gitwatch writes: fetch target and index for the checkout. */
-  async ensureStore(store: string, call: GitCallOptions): Promise<void> {
-    if (!this.swept.has(store)) {
+  async ensureStore(store: string, call: GitCallOptions, options: { sweep?: boolean } = {}): Promise<void> {
+    // `plan` runs beside a daemon whose git may hold those locks right now: only the instance-lock holder sweeps.
+    if (options.sweep !== false && !this.swept.has(store)) {
       this.swept.add(store);
       await sweepStaleLocks(store);
     }
@@ -116,8 +119,8 @@ export class GitClient {
     return { sha, branch: name };
   }
 
-  /** Fetches exactly `sha` into the store. */
-  async fetch(store: string, remote: Remote, sha: string, call: GitCallOptions): Promise<void> {
+  /** Fetches exactly `sha` into the store, under `ref` (`plan` keeps to a ref of its own). */
+  async fetch(store: string, remote: Remote, sha: string, call: GitCallOptions, ref: string = TARGET_REF): Promise<void> {
     assertSha(sha);
     const args = [
       `--git-dir=${store}`,
@@ -128,7 +131,7 @@ export class GitClient {
       '--no-write-fetch-head',
       '--end-of-options',
       remote.url,
-      `+${sha}:${TARGET_REF}`,
+      `+${sha}:${ref}`,
     ];
     await this.run(args, `fetching ${remote.url}`, call, remote);
   }
@@ -151,6 +154,20 @@ export class GitClient {
       call,
     );
     return { descendant, files: out.split('\0').filter((f) => f !== '') };
+  }
+
+  /** Commits in `to` that `from` lacks; `to` must descend from `from`. */
+  async countCommits(store: string, from: string, to: string, call: GitCallOptions): Promise<number> {
+    assertSha(from);
+    assertSha(to);
+    const out = await this.run([`--git-dir=${store}`, 'rev-list', '--count', `${from}..${to}`], `counting ${from.slice(0, 12)}..${to.slice(0, 12)}`, call);
+    return Number(out.trim());
+  }
+
+  /** The full message of commit `sha`, which the store holds. */
+  async message(store: string, sha: string, call: GitCallOptions): Promise<string> {
+    assertSha(sha);
+    return this.run([`--git-dir=${store}`, 'log', '-1', '--format=%B', sha], `reading the message of ${sha.slice(0, 12)}`, call);
   }
 
   /** Runs a git command whose exit code is the answer: 0 yes, 1 no; anything else is an error. */

@@ -38,9 +38,13 @@ export class PlainReporter implements Reporter {
         return quiet ? [] : [`${e.repo} · ${short(e.commit)} ${e.reason}`];
       case 'paused':
         return quiet ? [] : [`${e.repo} · paused; 'gitwatch resume ${e.repo}' checks it again`];
+      case 'disabled':
+        return quiet ? [] : [`${e.repo} · disabled (enabled: false)`];
+      case 'run-skipped':
+        return quiet ? [] : [`${e.repo} ↷ skipped ${short(e.commit)}: ${e.reason}`];
       case 'run-started': {
         if (quiet) return [];
-        const head = `${e.repo} ▶ ${short(e.commit)} on ${e.branch} (${e.previousCommit ? `was ${short(e.previousCommit)}` : 'first run'})`;
+        const head = `${e.repo} ▶ ${short(e.commit)} on ${e.branch} (${e.previousCommit ? `was ${short(e.previousCommit)}` : 'first run'}${(e.attempt ?? 1) > 1 ? `, try ${e.attempt}` : ''})`;
         return e.cleaned?.length ? [head, cleanedLine(e.repo, e.cleaned)] : [head];
       }
       case 'step-started':

@@ -5,6 +5,9 @@
 //     └──────(delay)── backoff ◀──(check failed)─┘
 //
 //   idle, backoff ──(pause)──▶ paused ──(resume, trigger)──▶ checking
+//   idle, backoff, paused ──(enabled: false)──▶ disabled ──(enabled again, trigger)──▶ checking
+//
+// A failed run of a repo with `retry` shortens the wait before the next check to the retry's due time.
 //
 // Stop (repo removed) or shutdown ends a worker from any state; a running pipeline finishes (removal) or
 // is interrupted (shutdown). A pause lets a running pipeline finish; `cancel` stops it. Every phase change goes through TRANSITIONS, so a move the diagram does not
@@ -13,6 +16,7 @@
 
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { COMPACT_AFTER_FETCHES, COMPACT_EVERY_MS, compactStore } from '../cycle/compact.js';
+import { retryDueAt } from '../cycle/decide.js';
 import { checkRepo, prepareRun, runPrepared, type CycleDeps, type Outcome } from '../cycle/turn.js';
 import type { Phase } from '../domain.js';
 import type { GitError } from '../errors.js';
@@ -22,12 +26,13 @@ import { PipelineQueue } from './pipeline-queue.js';
 export type { Phase };
 
 const TRANSITIONS: Readonly<Record<Phase, readonly Phase[]>> = {
-  idle: ['checking', 'paused', 'stopped'],
+  idle: ['checking', 'paused', 'disabled', 'stopped'],
   checking: ['queued', 'idle', 'backoff', 'stopped'],
   queued: ['running', 'idle', 'backoff', 'stopped'],
   running: ['idle', 'backoff', 'stopped'],
-  backoff: ['checking', 'paused', 'stopped'],
-  paused: ['checking', 'stopped'],
+  backoff: ['checking', 'paused', 'disabled', 'stopped'],
+  paused: ['checking', 'disabled', 'stopped'],
+  disabled: ['checking', 'paused', 'stopped'],
   stopped: [],
 };
 
@@ -192,6 +197,13 @@ class RepoWorker {
         await woken(this.wake.signal);
         continue;
       }
+      if (!this.repo.enabled && !this.triggered) {
+        this.nextCheckAt = undefined;
+        this.set('disabled');
+        // A reload that enables it, a trigger, removal or shutdown wake it.
+        await woken(this.wake.signal);
+        continue;
+      }
       this.nextCheckAt = undefined;
       this.set('checking');
       const repo = this.repo;
@@ -274,7 +286,13 @@ class RepoWorker {
     this.compactWhenDue(repo);
     // An unrecorded run (the reporter has said why) runs again, but with backoff, not on every interval.
     if (outcome === 'state-failed') return backoffDelay(repo.intervalMs, ++this.failures);
-    return this.jittered(repo.intervalMs);
+    return this.untilRetry(repo, this.jittered(repo.intervalMs));
+  }
+
+  /** `delay`, or less when a retry of a failed run falls due sooner: the retry starts with a check, so a newer commit wins. */
+  private untilRetry(repo: RepoConfig, delay: number): number {
+    const due = retryDueAt(repo, this.host.deps.state.entry(repo.name));
+    return due === undefined ? delay : Math.max(0, Math.min(delay, due - this.host.deps.clock.now().getTime()));
   }
 
   /**
