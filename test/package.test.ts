@@ -44,6 +44,7 @@ describe('the npm package', () => {
 
     const installed = await run('npm', ['install', '--global', '--prefix', prefix, path.join(dir, result.filename)], { cwd: dir, env, timeout: 120_000 });
     assert.match(installed.stdout, /added 1 package/, 'the bundle needs no dependencies');
+    assert.doesNotMatch(installed.stderr, /EBADENGINE/, `engines (${pkg.engines.node}) names the Node that runs the suite, ${process.version}`);
     const pkgDir = path.join(prefix, 'lib', 'node_modules', pkg.name);
     assert.equal(existsSync(path.join(pkgDir, 'node_modules')), false);
     const bin = path.join(prefix, 'bin', 'gitwatch');
