@@ -121,7 +121,7 @@ describe('Dockerfile', () => {
   test('lints clean, installs the packed tarball on a small Node base with git, and runs as a user under an init', async (t) => {
     const text = await readFile(file, 'utf8');
     assert.deepEqual(
-      lintDockerfile(text).map((d) => `${d.range.start.line + 1}: ${d.message}`),
+      lintDockerfile(text).map((d) => `${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`),
       [],
     );
     const dockerfile = DockerfileParser.parse(text);

@@ -38,9 +38,11 @@ describe('the npm package', () => {
     assert.ok(result, packed.stdout);
     assert.equal(result.filename, `${pkg.name}-${pkg.version}.tgz`);
     const files = result.files.map((f) => f.path).sort();
-    const extra = files.filter((f) => !['bin/gitwatch.js', 'package.json', 'README.md'].includes(f) && !/^dist\/cli\/[\w-]+\.js$/.test(f));
-    assert.deepEqual(extra, [], 'the tarball holds the CLI bundle, its bin and README, nothing else');
+    const shipped = ['bin/gitwatch.js', 'package.json', 'README.md', 'dist/cli/THIRD-PARTY-LICENSES.txt'];
+    const extra = files.filter((f) => !shipped.includes(f) && !/^dist\/cli\/[\w-]+\.js$/.test(f));
+    assert.deepEqual(extra, [], "the tarball holds the CLI bundle, its libraries' licenses, its bin and README, nothing else");
     assert.ok(files.includes('dist/cli/gitwatch.js'), 'the bundle entry is packed');
+    assert.ok(files.includes('dist/cli/THIRD-PARTY-LICENSES.txt'), "the bundled libraries' license notices are packed");
 
     const installed = await run('npm', ['install', '--global', '--prefix', prefix, path.join(dir, result.filename)], { cwd: dir, env, timeout: 120_000 });
     assert.match(installed.stdout, /added 1 package/, 'the bundle needs no dependencies');
