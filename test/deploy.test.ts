@@ -51,15 +51,33 @@ function parseUnit(text: string): Map<string, Map<string, string[]>> {
   return sections;
 }
 
-/** gitwatch validate on a deploy config, with STATE_DIRECTORY pointing where the platform's volume would be. */
-async function validateDeployConfig(t: TestContext, text: string): Promise<string> {
+/**
+ * A deploy config is valid, and with STATE_DIRECTORY set (as systemd, the image and the StatefulSet do) it
+ * reads its state from there: `status` shows the commit of a lock file placed in that folder.
+ */
+async function checkDeployConfig(t: TestContext, text: string): Promise<void> {
   const dir = await tempDir(t, 'gitwatch-deploy-');
   const file = path.join(dir, 'gitwatch.yaml');
   await writeFile(file, text);
   const stateDir = path.join(dir, 'state');
-  const result = await runCli(['validate', '--json', '-c', file], { cwd: dir, env: testEnv(dir, { STATE_DIRECTORY: stateDir }) });
-  assert.equal(result.code, 0, result.stdout + result.stderr);
-  return stateDir;
+  const env = testEnv(dir, { STATE_DIRECTORY: stateDir });
+  const valid = await runCli(['validate', '--json', '-c', file], { cwd: dir, env });
+  assert.equal(valid.code, 0, valid.stdout + valid.stderr);
+  const names = Object.keys((parse(text) as { repos: Record<string, unknown> }).repos);
+  const commit = 'a'.repeat(40);
+  await mkdir(stateDir);
+  await writeFile(
+    path.join(stateDir, '.gitwatch.lock.json'),
+    `${JSON.stringify({ version: 1, repos: Object.fromEntries(names.map((n) => [n, { commit }])) })}\n`,
+  );
+  const status = await runCli(['status', '--json', '-c', file], { cwd: dir, env });
+  assert.equal(status.code, 0, status.stderr);
+  const repos = (JSON.parse(status.stdout) as { repos: { name: string; commit: string | null }[] }).repos;
+  assert.deepEqual(
+    repos.map((r) => [r.name, r.commit]),
+    names.map((n) => [n, commit]),
+    'the state is read from STATE_DIRECTORY',
+  );
 }
 
 describe('systemd unit', () => {
@@ -87,10 +105,9 @@ describe('systemd unit', () => {
     assert.match(sysusers, new RegExp(`^u ${one('User') ?? ''} `, 'm'));
 
     // The config it runs keeps its state in the state directory, the only place it may write.
-    const stateDir = await validateDeployConfig(t, await readFile(path.join(DEPLOY, 'gitwatch.yaml'), 'utf8'));
+    await checkDeployConfig(t, await readFile(path.join(DEPLOY, 'gitwatch.yaml'), 'utf8'));
     const validated = await runCli(['validate', '--json', '-c', path.join(DEPLOY, 'gitwatch.yaml')], { cwd: ROOT, env: testEnv(ROOT) });
     assert.equal(validated.code, 0, `${validated.stdout}${validated.stderr}: the example is valid without STATE_DIRECTORY too`);
-    assert.ok(stateDir);
   });
 
   test('systemd-analyze verify accepts it, and rates its exposure OK or better', async (t) => {
@@ -201,7 +218,7 @@ describe('Kubernetes manifests', () => {
     assert.deepEqual(claim.spec?.accessModes, ['ReadWriteOnce']);
     const config = parse(configText) as { state: string; workdir: string };
     assert.ok(config.state.startsWith('${STATE_DIRECTORY}/') && config.workdir.startsWith('${STATE_DIRECTORY}/'));
-    await validateDeployConfig(t, configText);
+    await checkDeployConfig(t, configText);
 
     // Ready once every repo has been checked: /healthz on the port gitwatch listens on.
     const port = Number((args[args.indexOf('--listen') + 1] ?? '').split(':').at(-1));
