@@ -120,6 +120,10 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
     .description('write a commented starter config (refuses to overwrite)')
     .argument('[file]', 'where to write it (default: ./gitwatch.yaml)')
     .action((file: string | undefined, _opts, cmd: Command) => run(async (ctx) => (await import('./init.js')).initCommand(file, ctx), cmd));
+  program
+    .command('schema')
+    .description("print the config's JSON Schema (for editors; init writes it beside the config)")
+    .action((_opts, cmd: Command) => run(async (ctx) => (await import('./schema.js')).schemaCommand(ctx), cmd));
   return program;
 }
 
