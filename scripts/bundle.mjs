@@ -1,13 +1,14 @@
 // Bundles the CLI for start-up speed (`npm run build`): one small entry chunk, and each command's code and
 // dependencies in chunks loaded only when that command runs. bin/gitwatch.js imports the entry.
 
-import { rm } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { build } from 'esbuild';
 
 // Chunk names carry content hashes: clear the old ones so only what this build made ships.
 await rm('dist/cli', { recursive: true, force: true });
 
-await build({
+const result = await build({
   entryPoints: { gitwatch: 'dist/src/cli/main.js' },
   outdir: 'dist/cli',
   bundle: true,
@@ -20,4 +21,20 @@ await build({
   // CommonJS dependencies inside an ES module bundle still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __gitwatchRequire } from 'node:module'; const require = __gitwatchRequire(import.meta.url);" },
   logLevel: 'warning',
+  metafile: true,
 });
+
+// The bundle is a copy of its libraries, and their licenses ask that their notices travel with it.
+const packages = new Set();
+for (const input of Object.keys(result.metafile.inputs)) {
+  const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+  if (m) packages.add(m[1]);
+}
+const notices = [];
+for (const dir of [...packages].sort()) {
+  const { name, version, license } = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
+  const file = (await readdir(dir)).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+  const text = file === undefined ? '' : `\n${(await readFile(path.join(dir, file), 'utf8')).trim()}\n`;
+  notices.push(`${name} ${version} (${license})${text}`);
+}
+await writeFile('dist/cli/THIRD-PARTY-LICENSES.txt', `gitwatch's bundle includes these packages.\n\n${notices.join('\n---\n\n')}`);

@@ -46,7 +46,7 @@ export const RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'skipp
 export type StepStatus = 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'canceled';
 
 /** What a daemon's repo worker does now. */
-export type Phase = 'idle' | 'checking' | 'queued' | 'running' | 'backoff' | 'paused' | 'stopped';
+export type Phase = 'idle' | 'checking' | 'queued' | 'running' | 'backoff' | 'paused' | 'disabled' | 'stopped';
 
 /** A config problem located in its file; it prints as `FILE:LINE:COL: message (at key.path)`. */
 export interface Diagnostic {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { makeProject } from './helpers/project.js';
+import schema from '../schema/gitwatch.schema.json' with { type: 'json' };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -77,7 +78,10 @@ describe('gitwatch init', () => {
     const first = await project.cli('init');
     assert.equal(first.code, 0, first.stderr);
     const text = await readFile(project.configPath, 'utf8');
-    assert.match(text, /^# yaml-language-server: \$schema=.*gitwatch\.schema\.json\n/);
+    // The schema is written beside the config, so the reference holds wherever gitwatch is installed.
+    assert.match(text, /^# yaml-language-server: \$schema=\.\/gitwatch\.schema\.json\n/);
+    const schemaPath = path.join(project.dir, 'gitwatch.schema.json');
+    assert.deepEqual(JSON.parse(await readFile(schemaPath, 'utf8')), schema);
     assert.ok(text.split('\n').filter((l) => l.trim().startsWith('#')).length >= 8, 'the starter config explains itself');
     const valid = await project.cli('validate');
     assert.equal(valid.code, 0, valid.stderr);
@@ -90,5 +94,34 @@ describe('gitwatch init', () => {
     const other = await project.cli('init', 'ops/gitwatch.yml');
     assert.equal(other.code, 2, 'a missing folder is an error, not a crash');
     assert.match(other.stderr, /cannot write/);
+  });
+
+  test('keeps a schema file that is already there, and says how to refresh it', async (t) => {
+    const project = await makeProject(t);
+    const schemaPath = path.join(project.dir, 'gitwatch.schema.json');
+    await writeFile(schemaPath, '{"mine": true}\n');
+    const result = await project.cli('init');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /kept the existing gitwatch\.schema\.json \(refresh it with: gitwatch schema > gitwatch\.schema\.json\)/);
+    assert.equal(await readFile(schemaPath, 'utf8'), '{"mine": true}\n');
+
+    const other = await project.cli('schema');
+    assert.equal(other.code, 0, other.stderr);
+    await writeFile(schemaPath, other.stdout);
+    await mkdir(path.join(project.dir, 'ops'));
+    await writeFile(path.join(project.dir, 'ops', 'gitwatch.schema.json'), other.stdout);
+    const again = await project.cli('init', 'ops/gitwatch.yaml');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /wrote ops\/gitwatch\.yaml and kept ops\/gitwatch\.schema\.json \(up to date\)/);
+  });
+});
+
+describe('gitwatch schema', () => {
+  test('prints the JSON Schema that validate checks against', async (t) => {
+    const project = await makeProject(t);
+    const result = await project.cli('schema');
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    assert.deepEqual(JSON.parse(result.stdout), schema);
   });
 });

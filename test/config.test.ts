@@ -38,7 +38,9 @@ describe('config', () => {
     assert.equal(site.gitTimeoutMs, 120_000);
     assert.equal(site.branch, undefined);
     assert.equal(site.checkout, path.join(DIR, '.gitwatch', 'site'));
-    assert.deepEqual(site.pipeline, [{ name: 'make', run: 'make', cwd: undefined, timeoutMs: 1_800_000, env: {}, continueOnError: false }]);
+    assert.deepEqual(site.steps, [
+      { name: 'make', job: undefined, label: 'make', run: 'make', cwd: undefined, timeoutMs: 1_800_000, env: {}, continueOnError: false },
+    ]);
   });
 
   test('repo settings override defaults, and env maps merge', () => {
@@ -77,8 +79,26 @@ repos:
     assert.equal(site.gitTimeoutMs, 30_000);
     assert.equal(site.checkout, path.join(DIR, 'deploy/site'));
     assert.deepEqual(site.env, { TZ: 'UTC', LEVEL: 'debug', PORT: '8080', ON: 'true' });
-    assert.deepEqual(site.pipeline[0], { name: 'make', run: 'make', cwd: undefined, timeoutMs: 600_000, env: {}, continueOnError: false });
-    assert.deepEqual(site.pipeline[1], { name: 'build', run: 'npm run build', cwd: 'web', timeoutMs: 90_000, env: { CI: 'true' }, continueOnError: true });
+    assert.deepEqual(site.steps[0], {
+      name: 'make',
+      job: undefined,
+      label: 'make',
+      run: 'make',
+      cwd: undefined,
+      timeoutMs: 600_000,
+      env: {},
+      continueOnError: false,
+    });
+    assert.deepEqual(site.steps[1], {
+      name: 'build',
+      job: undefined,
+      label: 'build',
+      run: 'npm run build',
+      cwd: 'web',
+      timeoutMs: 90_000,
+      env: { CI: 'true' },
+      continueOnError: true,
+    });
   });
 
   test('interpolates ${VAR} and ${VAR:-default} where allowed, never in run', () => {
@@ -101,7 +121,7 @@ repos:
     assert.deepEqual([...site.secretVars].sort(), ['TOKEN', 'USER_NAME']);
     assert.equal(site.branch, 'main');
     assert.deepEqual(site.env, { WHERE: 'eu-1', LITERAL: '${HOME}' });
-    assert.equal(site.pipeline[0]?.run, 'echo ${HOME}');
+    assert.equal(site.steps[0]?.run, 'echo ${HOME}');
   });
 
   test('durations', () => {
@@ -125,7 +145,36 @@ repos:
     ['version: 2\nrepos:\n  site: { url: x, pipeline: [a] }\n', '1:10: version must be 1, found 2 (at version)'],
     ['version: 1\n', "1:1: missing required key 'repos'"],
     ['version: 1\nrepos: {}\n', '2:8: needs at least 1 entry (at repos)'],
-    ['version: 1\nrepos:\n  site:\n    url: x\n', "3:3: missing required key 'pipeline' (at repos.site)"],
+    ['version: 1\nrepos:\n  site:\n    url: x\n', "3:3: missing required key 'pipeline' (or 'jobs') (at repos.site)"],
+    [
+      'version: 1\nrepos:\n  site:\n    url: x\n    pipeline: [a]\n    jobs:\n      b: { steps: [b] }\n',
+      "6:5: a repo has either 'pipeline' or 'jobs', not both (at repos.site.jobs)",
+    ],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    jobs: {}\n', '5:11: needs at least 1 entry (at repos.site.jobs)'],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    jobs:\n      a: { steps: [] }\n', '6:19: needs at least 1 item (at repos.site.jobs.a.steps)'],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    jobs:\n      a/b: { steps: [x] }\n', "6:7: invalid job name 'a/b'"],
+    [
+      'version: 1\nrepos:\n  site:\n    url: x\n    jobs:\n      build: { steps: [make] }\n      deploy:\n        needs: [buld]\n        steps: [x]\n',
+      "8:17: job 'deploy' needs 'buld', which is not a job of this repo: did you mean 'build'? (at repos.site.jobs.deploy.needs[0])",
+    ],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    jobs:\n      a: { needs: [a], steps: [x] }\n', "6:20: job 'a' needs itself (at repos.site.jobs.a.needs[0])"],
+    [
+      'version: 1\nrepos:\n  site:\n    url: x\n    jobs:\n      a: { needs: [c], steps: [x] }\n      b: { needs: [a], steps: [x] }\n      c: { needs: [b], steps: [x] }\n      d: { steps: [x] }\n',
+      "6:20: jobs 'a' → 'c' → 'b' → 'a' need each other in a cycle: none of them could start (at repos.site.jobs.a.needs[0])",
+    ],
+    [
+      'version: 1\nrepos:\n  site:\n    url: x\n    pipeline: [a]\n    retry: { attempts: 0 }\n',
+      '6:24: must be at least 1, found 0 (at repos.site.retry.attempts)',
+    ],
+    [
+      'version: 1\nrepos:\n  site:\n    url: x\n    pipeline: [a]\n    retry: { attempts: 2, backoff: 0.5s }\n',
+      '6:36: must be at least 1s, found 500ms (at repos.site.retry.backoff)',
+    ],
+    ['version: 1\nrepos:\n  site:\n    url: x\n    pipeline: [a]\n    paths: []\n', '6:12: needs at least 1 item (at repos.site.paths)'],
+    [
+      'version: 1\nrepos:\n  site:\n    url: x\n    pipeline: [a]\n    enabled: no\n',
+      '6:14: expected true or false, found a string (no); write true or false (at repos.site.enabled)',
+    ],
     ['version: 1\nrepos:\n  site:\n    url: x\n    pipline: [a]\n', "5:5: unknown key 'pipline': did you mean 'pipeline'? (at repos.site.pipline)"],
     ['version: 1\nrepos:\n  site:\n    url: x\n    pipeline: []\n', '5:15: needs at least 1 item (at repos.site.pipeline)'],
     ['version: 1\nrepos:\n  Site:\n    url: x\n    pipeline: [a]\n', "3:3: invalid repo name 'Site'"],

@@ -86,7 +86,7 @@ describe('step output', () => {
     const out = new Writable({ highWaterMark: 16, write: (_chunk, _enc, done) => void writes.push(done) });
     const reporter = new PlainReporter({ out, err: out, verbosity: 'verbose' });
     assert.equal(reporter.backlog(), undefined);
-    reporter.emit({ type: 'step-output', repo: 'site', step: 'build', line: 'a line longer than sixteen bytes' });
+    reporter.emit({ type: 'step-output', repo: 'site', step: 'build', index: 0, line: 'a line longer than sixteen bytes' });
     const waiting = reporter.backlog();
     assert.ok(waiting !== undefined, 'no backlog while the stream is full');
     let drained = false;

@@ -3,7 +3,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { RepoConfig } from '../src/config/types.js';
-import { decide } from '../src/cycle/decide.js';
+import { decide, retryWaitMs } from '../src/cycle/decide.js';
 import { branchNameProblem } from '../src/rules/ref-name.js';
 import { parseRemote, redactUrls } from '../src/rules/remote-url.js';
 import { acquireInstanceLock } from '../src/state/instance-lock.js';
@@ -17,16 +17,17 @@ const HEAD = { sha: B, branch: 'main' };
 const run = (commit: string, status: 'succeeded' | 'failed' | 'interrupted') => ({ commit, status, startedAt: '', finishedAt: '' });
 
 describe('decide', () => {
-  test('a repo never seen runs', () => assert.deepEqual(decide(REPO, HEAD, undefined), { action: 'run', reason: 'first' }));
+  test('a repo never seen runs', () => assert.deepEqual(decide(REPO, HEAD, undefined), { action: 'run', reason: 'first', attempt: 1 }));
   test('the same commit does nothing', () => assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: REPO.displayUrl }).action, 'up-to-date'));
   test('a new commit runs', () =>
-    assert.deepEqual(decide(REPO, HEAD, { commit: A, branch: 'main', url: REPO.displayUrl }), { action: 'run', reason: 'new-commit' }));
+    assert.deepEqual(decide(REPO, HEAD, { commit: A, branch: 'main', url: REPO.displayUrl }), { action: 'run', reason: 'new-commit', attempt: 1 }));
   test('a commit that failed waits', () =>
     assert.equal(decide(REPO, HEAD, { commit: A, branch: 'main', url: REPO.displayUrl, lastRun: run(B, 'failed') }).action, 'wait'));
   test('a commit that was interrupted runs again', () =>
     assert.deepEqual(decide(REPO, HEAD, { commit: A, branch: 'main', url: REPO.displayUrl, lastRun: run(B, 'interrupted') }), {
       action: 'run',
       reason: 'retry-interrupted',
+      attempt: 1,
     }));
   test('a changed url or branch runs even at the same commit', () => {
     assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: 'https://other/x.git' }).action, 'run');
@@ -34,6 +35,30 @@ describe('decide', () => {
   });
   test('a head that failed after a branch change waits instead of running every cycle', () =>
     assert.equal(decide(REPO, HEAD, { commit: A, branch: 'old', url: REPO.displayUrl, lastRun: run(B, 'failed') }).action, 'wait'));
+  test('with retry, a failed commit waits its backoff, doubling per try, then runs; canceled and used-up tries wait', () => {
+    const repo = { ...REPO, retry: { attempts: 2, backoffMs: 10_000 } } as RepoConfig;
+    const failed = (attempt: number, error = 'step exited 1') => ({
+      commit: B,
+      status: 'failed' as const,
+      startedAt: '2026-01-01T00:00:00.000Z',
+      finishedAt: '2026-01-01T00:00:00.000Z',
+      attempt,
+      error,
+    });
+    const at = (ms: number): number => Date.parse('2026-01-01T00:00:00.000Z') + ms;
+    const entry = (attempt: number, error?: string) => ({ commit: A, branch: 'main', url: REPO.displayUrl, lastRun: failed(attempt, error) });
+    assert.deepEqual(decide(repo, HEAD, entry(1), false, at(9_999)), {
+      action: 'wait',
+      reason: 'failed before; try 2 of 3 at 2026-01-01T00:00:10.000Z',
+      retryAt: at(10_000),
+    });
+    assert.deepEqual(decide(repo, HEAD, entry(1), false, at(10_000)), { action: 'run', reason: 'retry', attempt: 2 });
+    assert.equal(decide(repo, HEAD, entry(2), false, at(19_999)).action, 'wait');
+    assert.deepEqual(decide(repo, HEAD, entry(2), false, at(20_000)), { action: 'run', reason: 'retry', attempt: 3 });
+    assert.equal(decide(repo, HEAD, entry(3), false, at(3_600_000)).action, 'wait');
+    assert.equal(decide(repo, HEAD, entry(1, 'canceled'), false, at(3_600_000)).action, 'wait');
+    assert.equal(retryWaitMs(10_000, 30), 3_600_000);
+  });
   test('trigger runs whatever the state', () => assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: REPO.displayUrl }, true).action, 'run'));
 });
 

@@ -1,18 +1,11 @@
-// `gitwatch init [FILE]`: write a commented starter config. Never overwrites an existing file.
+// `gitwatch init [FILE]`: write a commented starter config, and the JSON Schema beside it for editors.
+// Never overwrites an existing file.
 
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import type { CommandContext } from './context.js';
-
-/** The installed schema: found by walking up from this module, which lives at different depths in dist/. */
-function installedSchema(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'schema', 'gitwatch.schema.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return path.join(dir, 'schema', 'gitwatch.schema.json');
-}
+import { SCHEMA_FILE, schemaText } from './schema.js';
 
 export function starterConfig(schemaPath: string): string {
   return `# yaml-language-server: $schema=${schemaPath}
@@ -53,16 +46,33 @@ repos:
 
 export async function initCommand(file: string | undefined, ctx: CommandContext): Promise<ExitCode> {
   const target = path.resolve(ctx.cwd, file ?? ctx.global.config ?? 'gitwatch.yaml');
-  let schemaRef = path.relative(path.dirname(target), installedSchema());
-  if (!schemaRef.startsWith('.')) schemaRef = `./${schemaRef}`;
+  // Beside the config, not inside the package: the reference survives moving, reinstalling or
+  // upgrading gitwatch, and the folder can be committed and opened on any machine.
+  const schemaPath = path.join(path.dirname(target), SCHEMA_FILE);
   try {
-    await writeFile(target, starterConfig(schemaRef), { flag: 'wx' });
+    await writeFile(target, starterConfig(`./${SCHEMA_FILE}`), { flag: 'wx' });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST')
       throw new UsageError(`${file ?? 'gitwatch.yaml'} already exists; gitwatch init does not overwrite it`);
     throw new UsageError(`cannot write ${target}: ${(err as Error).message}`);
   }
-  if (!ctx.global.quiet)
-    ctx.stdout.write(`wrote ${path.relative(ctx.cwd, target) || target}; check it with: gitwatch validate -c ${path.relative(ctx.cwd, target)}\n`);
+  const schemaNote = await writeSchema(schemaPath, path.relative(ctx.cwd, schemaPath) || schemaPath);
+  if (!ctx.global.quiet) {
+    const rel = path.relative(ctx.cwd, target) || target;
+    ctx.stdout.write(`wrote ${rel} and ${schemaNote}; check it with: gitwatch validate -c ${rel}\n`);
+  }
   return EXIT.ok;
+}
+
+/** Writes the schema unless a file of that name is there; an older copy is kept, and the note says how to refresh it. */
+async function writeSchema(schemaPath: string, shown: string): Promise<string> {
+  const text = schemaText();
+  try {
+    await writeFile(schemaPath, text, { flag: 'wx' });
+    return shown;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new UsageError(`cannot write ${schemaPath}: ${(err as Error).message}`);
+  }
+  const existing = await readFile(schemaPath, 'utf8').catch(() => '');
+  return existing === text ? `kept ${shown} (up to date)` : `kept the existing ${shown} (refresh it with: gitwatch schema > ${shown})`;
 }

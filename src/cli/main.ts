@@ -70,6 +70,14 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
       run(async (ctx) => (await import('./validate.js')).validateCommand({ json: opts.json ?? false }, ctx), cmd),
     );
   program
+    .command('plan')
+    .description('what the next cycle would do per repo, and why; changes nothing')
+    .argument('[repo...]', 'repos to plan (default: all)')
+    .option('--json', 'print JSON for scripts')
+    .action((repos: string[], opts: { json?: boolean }, cmd: Command) =>
+      run(async (ctx) => (await import('./plan.js')).planCommand(repos, { json: opts.json ?? false }, ctx), cmd),
+    );
+  program
     .command('status')
     .description('per repo: branch, processed commit, last run and its result')
     .option('--json', 'print JSON for scripts')
@@ -112,6 +120,10 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
     .description('write a commented starter config (refuses to overwrite)')
     .argument('[file]', 'where to write it (default: ./gitwatch.yaml)')
     .action((file: string | undefined, _opts, cmd: Command) => run(async (ctx) => (await import('./init.js')).initCommand(file, ctx), cmd));
+  program
+    .command('schema')
+    .description("print the config's JSON Schema (for editors; init writes it beside the config)")
+    .action((_opts, cmd: Command) => run(async (ctx) => (await import('./schema.js')).schemaCommand(ctx), cmd));
   return program;
 }
 

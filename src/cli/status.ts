@@ -46,7 +46,7 @@ function render(report: StatusReport, now: Date): string {
     r.commit ? shortSha(r.commit) : '-',
     ...(daemon ? [phaseText(r, now), r.nextCheckAt ? `in ${until(r.nextCheckAt, now)}` : '-'] : []),
     r.lastRun ? `${ago(r.lastRun.finishedAt, now)} (${shortSha(r.lastRun.commit)})` : 'never',
-    `${r.paused && !daemon ? 'paused; ' : ''}${r.lastRun ? `${r.lastRun.status}${r.lastRun.error ? `: ${r.lastRun.error}` : ''}` : '-'}`,
+    `${r.paused && !daemon ? 'paused; ' : ''}${!r.enabled && !daemon ? 'disabled; ' : ''}${r.lastRun ? `${r.lastRun.status}${r.lastRun.error ? `: ${r.lastRun.error}` : r.lastRun.reason ? `: ${r.lastRun.reason}` : ''}` : '-'}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>

@@ -9,9 +9,20 @@ import { DEFAULT_STATE_FILE, err, ok, WORKDIR_LAYOUT, type Diagnostic, type Resu
 import type { KeyPath } from './diagnostics.js';
 import { formatDuration, parseDuration } from '../rules/duration.js';
 import { interpolate } from './interpolate.js';
-import type { RawConfig, RawEnv, RawNotify, RawRepo, RawStep } from './raw.js';
+import type { RawConfig, RawEnv, RawJob, RawNotify, RawRepo, RawRetry, RawStep } from './raw.js';
 import type { Env } from '../domain.js';
-import type { NotifyTarget, RepoConfig, ResolvedConfig, Step } from './types.js';
+import { closest } from './schema.js';
+import {
+  DEFAULT_MAX_PARALLEL,
+  DEFAULT_RETRY_BACKOFF_MS,
+  DEFAULT_SKIP_MARKERS,
+  type Job,
+  type NotifyTarget,
+  type RepoConfig,
+  type ResolvedConfig,
+  type Retry,
+  type Step,
+} from './types.js';
 import type { YamlSource } from './yaml-source.js';
 
 export const BUILT_IN = { intervalMs: 60_000, timeoutMs: 30 * 60_000, gitTimeoutMs: 2 * 60_000 } as const;
@@ -78,6 +89,8 @@ export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: st
     sshKey: r.optionalText(['defaults', 'ssh_key'], defaults.ssh_key),
     knownHosts: r.optionalText(['defaults', 'known_hosts'], defaults.known_hosts),
     notify: resolveNotify(r, ['defaults', 'notify'], defaults.notify),
+    retry: resolveRetry(r, ['defaults', 'retry'], defaults.retry),
+    skipMarkers: Array.isArray(defaults.skip_markers) ? [...defaults.skip_markers] : DEFAULT_SKIP_MARKERS,
   };
   const repos = Object.entries(isObject(raw.repos) ? raw.repos : {})
     .filter(([, repo]) => isObject(repo))
@@ -99,6 +112,8 @@ interface RepoContext {
     sshKey: string | undefined;
     knownHosts: string | undefined;
     notify: readonly NotifyTarget[];
+    retry: Retry | undefined;
+    skipMarkers: readonly string[];
   };
 }
 
@@ -133,9 +148,11 @@ function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext)
     gitTimeoutMs: r.duration(at('git_timeout'), repo.git_timeout, ctx.base.gitTimeoutMs, 1000),
     checkout: path.resolve(ctx.dir, r.optionalText(at('checkout'), repo.checkout) ?? path.join(ctx.workdir, name)),
     env: { ...ctx.base.env, ...r.envMap(at('env'), repo.env) },
-    pipeline: (Array.isArray(repo.pipeline) ? repo.pipeline : [])
-      .map((step, i) => resolveStep(r, at('pipeline', i), step, timeoutMs))
-      .filter((step): step is Step => step !== undefined),
+    ...resolveJobs(r, name, repo, timeoutMs),
+    retry: repo.retry === undefined ? ctx.base.retry : resolveRetry(r, at('retry'), repo.retry),
+    paths: Array.isArray(repo.paths) ? [...repo.paths] : undefined,
+    skipMarkers: Array.isArray(repo.skip_markers) ? [...repo.skip_markers] : ctx.base.skipMarkers,
+    enabled: repo.enabled !== false,
     webhookSecret: r.optionalText(at('webhook_secret'), repo.webhook_secret),
     // A repo's list replaces the defaults' one, so a repo can also turn notifications off with `notify: []`.
     notify: repo.notify === undefined ? ctx.base.notify : resolveNotify(r, at('notify'), repo.notify),
@@ -153,6 +170,84 @@ function resolveTag(r: Resolver, at: (...rest: string[]) => KeyPath, repo: RawRe
   const bad = range === undefined ? undefined : rangeProblem(range);
   if (bad !== undefined) r.fail(at('semver'), bad);
   return { tag, semver: range };
+}
+
+/** A `pipeline` is one job without a name; `jobs` are checked for unknown needs and cycles. */
+function resolveJobs(r: Resolver, name: string, repo: RawRepo, timeoutMs: number): Pick<RepoConfig, 'steps' | 'jobs' | 'maxParallel'> {
+  const at = (...rest: (string | number)[]): KeyPath => ['repos', name, ...rest];
+  const maxParallel = typeof repo.max_parallel === 'number' ? repo.max_parallel : DEFAULT_MAX_PARALLEL;
+  const steps: Step[] = [];
+  const jobs: Job[] = [];
+  const addSteps = (list: unknown, path: KeyPath, job: string | undefined, env: Record<string, string>): number[] =>
+    (Array.isArray(list) ? (list as RawStep[]) : []).flatMap((raw, i) => {
+      const step = resolveStep(r, [...path, i], raw, timeoutMs, job, env);
+      if (step === undefined) return [];
+      steps.push(step);
+      return [steps.length - 1];
+    });
+  const rawJobs = isObject(repo.jobs) ? (repo.jobs as Record<string, RawJob>) : undefined;
+  if (repo.pipeline !== undefined && repo.jobs !== undefined) {
+    r.fail(at('jobs'), "a repo has either 'pipeline' or 'jobs', not both", true);
+  } else if (repo.pipeline === undefined && repo.jobs === undefined) {
+    r.fail(at(), "missing required key 'pipeline' (or 'jobs')", true);
+  }
+  if (rawJobs === undefined || repo.pipeline !== undefined) {
+    jobs.push({ name: undefined, needs: [], steps: addSteps(repo.pipeline, at('pipeline'), undefined, {}) });
+    return { steps, jobs, maxParallel };
+  }
+  const names = Object.keys(rawJobs);
+  for (const [job, raw] of Object.entries(rawJobs)) {
+    if (!isObject(raw)) continue;
+    const needs = Array.isArray(raw.needs) ? raw.needs.filter((n): n is string => typeof n === 'string') : [];
+    for (const [i, need] of needs.entries()) {
+      if (need === job) r.fail(at('jobs', job, 'needs', i), `job '${job}' needs itself`);
+      else if (!names.includes(need)) {
+        const hint = closest(need, names);
+        r.fail(
+          at('jobs', job, 'needs', i),
+          `job '${job}' needs '${need}', which is not a job of this repo${hint ? `: did you mean '${hint}'?` : ` (jobs: ${names.join(', ')})`}`,
+        );
+      }
+    }
+    const env = r.envMap(at('jobs', job, 'env'), raw.env);
+    jobs.push({ name: job, needs, steps: addSteps(raw.steps, at('jobs', job, 'steps'), job, env) });
+  }
+  for (const cycle of jobCycles(jobs)) {
+    const first = cycle[0] ?? '';
+    const i = jobs.find((j) => j.name === first)?.needs.indexOf(cycle[1] ?? '') ?? -1;
+    r.fail(
+      at('jobs', first, 'needs', Math.max(0, i)),
+      `jobs ${[...cycle, first].map((j) => `'${j}'`).join(' → ')} need each other in a cycle: none of them could start`,
+    );
+  }
+  return { steps, jobs, maxParallel };
+}
+
+/** Each cycle among the jobs' needs, once, starting at its first job in config order. Self-needs are reported apart. */
+export function jobCycles(jobs: readonly Job[]): string[][] {
+  const needs = new Map(jobs.map((j) => [j.name ?? '', j.needs.filter((n) => n !== j.name)]));
+  const state = new Map<string, 'open' | 'done'>();
+  const cycles: string[][] = [];
+  const stack: string[] = [];
+  const visit = (job: string): void => {
+    state.set(job, 'open');
+    stack.push(job);
+    for (const need of needs.get(job) ?? []) {
+      if (!needs.has(need)) continue;
+      const seen = state.get(need);
+      if (seen === 'open') cycles.push(stack.slice(stack.indexOf(need)));
+      else if (seen === undefined) visit(need);
+    }
+    stack.pop();
+    state.set(job, 'done');
+  };
+  for (const job of needs.keys()) if (!state.has(job)) visit(job);
+  return cycles;
+}
+
+function resolveRetry(r: Resolver, at: KeyPath, retry: RawRetry | undefined): Retry | undefined {
+  if (!isObject(retry) || typeof retry.attempts !== 'number') return undefined;
+  return { attempts: retry.attempts, backoffMs: r.duration([...at, 'backoff'], retry.backoff, DEFAULT_RETRY_BACKOFF_MS, 1000) };
 }
 
 function resolveNotify(r: Resolver, at: KeyPath, list: RawNotify | undefined): NotifyTarget[] {
@@ -174,18 +269,23 @@ function resolveNotify(r: Resolver, at: KeyPath, list: RawNotify | undefined): N
   return out;
 }
 
-function resolveStep(r: Resolver, at: KeyPath, step: RawStep, timeoutMs: number): Step | undefined {
-  if (typeof step === 'string') return { name: step, run: step, cwd: undefined, timeoutMs, env: {}, continueOnError: false };
+function resolveStep(r: Resolver, at: KeyPath, step: RawStep, timeoutMs: number, job: string | undefined, jobEnv: Record<string, string>): Step | undefined {
+  const label = (name: string): string => (job === undefined ? name : `${job}/${name}`);
+  if (typeof step === 'string') return { name: step, job, label: label(step), run: step, cwd: undefined, timeoutMs, env: jobEnv, continueOnError: false };
   if (!isObject(step) || typeof step.run !== 'string') return undefined;
   if (typeof step.cwd === 'string' && (path.isAbsolute(step.cwd) || path.normalize(step.cwd).split(path.sep)[0] === '..')) {
     r.fail([...at, 'cwd'], `cwd must be a folder inside the checkout, found '${step.cwd}'`);
   }
+  const name = step.name ?? step.run;
   return {
-    name: step.name ?? step.run,
+    name,
+    job,
+    label: label(name),
     run: step.run,
     cwd: step.cwd,
     timeoutMs: r.duration([...at, 'timeout'], step.timeout, timeoutMs),
-    env: r.envMap([...at, 'env'], step.env),
+    // The job's environment, then the step's own.
+    env: { ...jobEnv, ...r.envMap([...at, 'env'], step.env) },
     continueOnError: step.continue_on_error ?? false,
   };
 }

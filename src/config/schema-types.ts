@@ -30,6 +30,14 @@ export type RawNotifyTarget = (RawNotifyUrl | RawNotifyCommand)
  */
 export type RawNotify = RawNotifyTarget[]
 /**
+ * The first wait; doubles after each try, at most 1h. Default: 30s.
+ */
+export type RawDuration3 = (number | string)
+/**
+ * Markers in the head commit's message that record it as skipped without running. Default: ["[skip ci]", "[ci skip]", "[gitwatch skip]"]; [] turns it off.
+ */
+export type RawSkipMarkers = string[]
+/**
  * A step: a shell command string, or an object with a name and options.
  */
 export type RawStep = (string | RawStepObject)
@@ -73,6 +81,8 @@ env?: RawEnv
 ssh_key?: SshKey
 known_hosts?: KnownHosts
 notify?: RawNotify
+retry?: RawRetry
+skip_markers?: RawSkipMarkers
 }
 /**
  * Environment variables for the pipeline's steps. Values may use ${VAR} and ${VAR:-default}.
@@ -109,7 +119,17 @@ on: [("failure" | "success" | "recovered"), ...(("failure" | "success" | "recove
 command: string
 }
 /**
- * One watched repository and its pipeline.
+ * Run a failed commit again: up to `attempts` more times, waiting `backoff` first and doubling it each time (at most 1h). A newer commit replaces the retries.
+ */
+export interface RawRetry {
+/**
+ * How many more tries after the first.
+ */
+attempts: number
+backoff?: RawDuration3
+}
+/**
+ * One watched repository and its pipeline: either `pipeline` (steps in order) or `jobs` (a graph of jobs), not both.
  */
 export interface RawRepo {
 /**
@@ -129,11 +149,21 @@ git_timeout?: RawDuration2
 checkout?: string
 env?: RawEnv
 /**
- * The steps to run, in order, in the checkout.
+ * The steps to run, in order, in the checkout. A repo has `pipeline` or `jobs`, not both.
  * 
  * @minItems 1
  */
-pipeline: [RawStep, ...(RawStep)[]]
+pipeline?: [RawStep, ...(RawStep)[]]
+/**
+ * Jobs instead of `pipeline`: a map of job name to its steps. A job starts once every job it `needs` has succeeded; jobs that do not depend on each other run at the same time (at most `max_parallel`).
+ */
+jobs?: {
+[k: string]: RawJob
+}
+/**
+ * How many jobs of this repo may run at the same time. Default: 4.
+ */
+max_parallel?: number
 ssh_key?: SshKey
 known_hosts?: KnownHosts
 notify?: RawNotify
@@ -141,6 +171,18 @@ notify?: RawNotify
  * Shared secret of this repo's push webhook (POST /hooks/<name> on `gitwatch run --listen`): the HMAC key of GitHub's and Gitea's signatures, or GitLab's token. May use ${VAR}; never printed. Without it the repo has no webhook.
  */
 webhook_secret?: string
+retry?: RawRetry
+/**
+ * Run only when a changed file matches (gitignore-style: anchored at the repo root, `**` crosses folders, `!` excludes, the last matching pattern wins; only `!` patterns mean everything except). Otherwise the commit is recorded as skipped.
+ * 
+ * @minItems 1
+ */
+paths?: [string, ...(string)[]]
+skip_markers?: RawSkipMarkers
+/**
+ * false: keep the repo in the config but do not check it. Default: true.
+ */
+enabled?: boolean
 /**
  * Follow the highest tag matching this glob (`v*`) instead of a branch: by version order for names that parse as versions (a leading `v` allowed), else by name. Not with `branch`.
  */
@@ -177,4 +219,20 @@ env?: RawEnv
  * When true, a failure of this step does not fail the pipeline and later steps still run.
  */
 continue_on_error?: boolean
+}
+/**
+ * A job: the jobs it needs, its environment and its steps, run in order.
+ */
+export interface RawJob {
+/**
+ * Jobs that must succeed before this one starts.
+ */
+needs?: string[]
+env?: RawEnv
+/**
+ * The job's steps, run in order in the checkout.
+ * 
+ * @minItems 1
+ */
+steps: [RawStep, ...(RawStep)[]]
 }

@@ -124,6 +124,13 @@ function toDiagnostic(err: ErrorObject, data: unknown, source: YamlSource): Diag
     case 'propertyNames': {
       const name = String(p['propertyName']);
       const at = source.position([...path, name], true);
+      if (err.schemaPath.includes('/jobs/')) {
+        return source.diagnostic(
+          [...path, name],
+          `invalid job name '${name}': use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters`,
+          at,
+        );
+      }
       if (!err.schemaPath.startsWith('#/properties/repos/')) {
         return source.diagnostic([...path, name], `invalid environment variable name '${name}': use letters, digits and '_', not starting with a digit`, at);
       }
@@ -147,6 +154,10 @@ function toDiagnostic(err: ErrorObject, data: unknown, source: YamlSource): Diag
       return source.diagnostic(path, `${path.join('.')} must be ${show(p['allowedValue'])}, found ${show(value)}`);
     case 'minLength':
       return source.diagnostic(path, 'must not be empty');
+    case 'minimum':
+      return source.diagnostic(path, `must be at least ${String(p['limit'])}, found ${show(value)}`);
+    case 'maximum':
+      return source.diagnostic(path, `must be at most ${String(p['limit'])}, found ${show(value)}`);
     case 'minItems':
       return source.diagnostic(path, `needs at least ${String(p['limit'])} item${p['limit'] === 1 ? '' : 's'}`);
     case 'minProperties':

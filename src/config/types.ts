@@ -3,7 +3,12 @@
 import type { Credentials, SshSettings } from '../domain.js';
 
 export interface Step {
+  /** The step's own name (a command string's name is the command). */
   readonly name: string;
+  /** The job it belongs to; undefined in a `pipeline`. */
+  readonly job: string | undefined;
+  /** What progress, logs and GITWATCH_STEP call it: `job/step` in a job, else the name. */
+  readonly label: string;
   readonly run: string;
   /** Absolute folder to run in: the checkout, or `cwd` inside it. Relative to the checkout. */
   readonly cwd: string | undefined;
@@ -40,12 +45,42 @@ export interface RepoConfig {
   readonly gitTimeoutMs: number;
   readonly checkout: string;
   readonly env: Readonly<Record<string, string>>;
-  readonly pipeline: readonly Step[];
+  /** Every step: a `pipeline`'s in order, or each job's in turn, in config order. */
+  readonly steps: readonly Step[];
+  /** The jobs, in config order; a `pipeline` is one job without a name. */
+  readonly jobs: readonly Job[];
+  /** Jobs of this repo at the same time. */
+  readonly maxParallel: number;
+  readonly retry: Retry | undefined;
+  /** `paths` patterns; undefined: every change runs. */
+  readonly paths: readonly string[] | undefined;
+  readonly skipMarkers: readonly string[];
+  readonly enabled: boolean;
   /** The push webhook's shared secret (interpolated); undefined: no webhook. */
   readonly webhookSecret: string | undefined;
   /** The repo's own list, or else the defaults' one. */
   readonly notify: readonly NotifyTarget[];
 }
+
+export interface Job {
+  /** undefined for the one job of a `pipeline`. */
+  readonly name: string | undefined;
+  readonly needs: readonly string[];
+  /** Indexes into the repo's `steps`, in order. */
+  readonly steps: readonly number[];
+}
+
+export interface Retry {
+  /** Tries after the first. */
+  readonly attempts: number;
+  /** The first wait; doubled after each try, at most MAX_RETRY_BACKOFF_MS. */
+  readonly backoffMs: number;
+}
+
+export const MAX_RETRY_BACKOFF_MS = 60 * 60_000;
+export const DEFAULT_RETRY_BACKOFF_MS = 30_000;
+export const DEFAULT_MAX_PARALLEL = 4;
+export const DEFAULT_SKIP_MARKERS: readonly string[] = ['[skip ci]', '[ci skip]', '[gitwatch skip]'];
 
 export type NotifyOn = 'failure' | 'success' | 'recovered';
 

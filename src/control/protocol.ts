@@ -24,6 +24,8 @@ export interface RepoStatus {
   readonly paused: boolean;
   /** A branch glob's target whose branch left the remote. */
   readonly gone: boolean;
+  /** `enabled: false` in the config: kept, not checked. True for removed repos' entries. */
+  readonly enabled: boolean;
   readonly phase: Phase | null;
   readonly step: string | null;
   /** When the running step started (ISO), so a reader can say how long it runs. */

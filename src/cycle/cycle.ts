@@ -7,7 +7,9 @@ import { GitError } from '../errors.js';
 import { discoverTargets } from './targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { limiter } from '../runtime/limiter.js';
-import { checkRepo, ensureStoreRoot, prepareRun, runPrepared, type Check, type CycleDeps, type Prepared, type RepoOutcome } from './turn.js';
+import { formatDuration } from '../rules/duration.js';
+import { retryDueAt, retryWaitMs } from './decide.js';
+import { checkRepo, ensureStoreRoot, prepareRun, runPrepared, type Check, type CycleDeps, type Outcome, type Prepared, type RepoOutcome } from './turn.js';
 
 export async function runCycle(
   config: ResolvedConfig,
@@ -26,7 +28,13 @@ export async function runCycle(
     return { repo: repo.name, outcome: 'paused' };
   };
   const paused = selected.filter(isPaused).map(pausedOutcome);
-  const checked = selected.filter((repo) => !isPaused(repo));
+  // A disabled repo is not checked either, unless a trigger names it.
+  const isDisabled = (repo: RepoConfig): boolean => !repo.enabled && !isTriggered(repo) && !isPaused(repo);
+  for (const repo of selected.filter(isDisabled)) {
+    deps.reporter.emit({ type: 'disabled', repo: repo.name });
+    paused.push({ repo: repo.name, outcome: 'disabled' });
+  }
+  const checked = selected.filter((repo) => !isPaused(repo) && !isDisabled(repo));
   // A branch glob stands for its targets: one listing of the remote's branches finds them and their heads.
   const globs = new Map(checked.filter(isBranchGlob).map((repo) => [repo.name, limit(() => discoverTargets(config, repo, deps))]));
   const plain = checked.filter((repo) => !isBranchGlob(repo));
@@ -67,9 +75,38 @@ export async function runCycle(
       outcomes.push({ repo: repo.name, outcome: ready.outcome });
       continue;
     }
-    outcomes.push({ repo: repo.name, outcome: deps.signal?.aborted ? 'interrupted' : await runPrepared(config, repo, ready, deps) });
+    outcomes.push({ repo: repo.name, outcome: deps.signal?.aborted ? 'interrupted' : await runWithRetries(config, repo, ready, deps) });
   }
   return outcomes;
+}
+
+/**
+ * Runs a prepared repo; with `retry`, a failure waits its backoff here and tries again (other repos wait:
+ * `once` runs pipelines one at a time). Each try starts with a check, so a newer commit replaces the retry.
+ */
+async function runWithRetries(config: ResolvedConfig, repo: RepoConfig, ready: Extract<Prepared, { kind: 'ready' }>, deps: CycleDeps): Promise<Outcome> {
+  let outcome = await runPrepared(config, repo, ready, deps);
+  while (outcome === 'failed' && !deps.signal?.aborted) {
+    const due = retryDueAt(repo, deps.state.entry(repo.name));
+    if (due === undefined) break;
+    const waitMs = Math.max(0, due - deps.clock.now().getTime());
+    const attempt = (deps.state.entry(repo.name)?.lastRun?.attempt ?? 1) + 1;
+    const total = (repo.retry?.attempts ?? 0) + 1;
+    // The wait as configured (the run's own end already ate into it by a few milliseconds).
+    const shown = formatDuration(retryWaitMs(repo.retry?.backoffMs ?? 0, attempt - 1));
+    deps.reporter.emit({ type: 'waiting', repo: repo.name, commit: ready.head.sha, reason: `failed; try ${attempt} of ${total} in ${shown}` });
+    await deps.clock.sleep(waitMs, deps.signal);
+    if (deps.signal?.aborted) break;
+    const check = await checkRepo(config, repo, deps);
+    if (!check.ok) {
+      deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: check.error.message, kind: check.error.kind });
+      break;
+    }
+    const next = await prepareRun(config, repo, check.value, deps, false);
+    if (next.kind === 'done') return next.outcome;
+    outcome = await runPrepared(config, repo, next, deps);
+  }
+  return outcome;
 }
 
 /** All checks start at once, at most `concurrency` running; repos on the same remote and branch share one. */

@@ -16,6 +16,7 @@ import type { ProcessGroups } from '../runtime/processes.js';
 import type { RepoState, RunRecord } from '../state/state-file.js';
 import type { StateKeeper } from '../state/state-keeper.js';
 import { decide } from './decide.js';
+import { skipReason } from './skip.js';
 
 export interface CycleDeps {
   readonly git: GitClient;
@@ -52,7 +53,7 @@ export interface FinishedRun {
 }
 
 /** `state-failed`: the run ended but its result could not be written, so it counts as not done. */
-export type Outcome = 'up-to-date' | 'waiting' | 'paused' | 'check-failed' | 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'state-failed';
+export type Outcome = 'up-to-date' | 'waiting' | 'paused' | 'disabled' | 'check-failed' | 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'state-failed';
 
 export interface RepoOutcome {
   readonly repo: string;
@@ -101,13 +102,20 @@ async function tagHead(git: GitClient, store: string, repo: RepoConfig, glob: st
 /** A repo after its check: nothing to run, or fetched and checked out, ready for its pipeline. */
 export type Prepared =
   | { readonly kind: 'done'; readonly outcome: Outcome; readonly error?: GitError }
-  | { readonly kind: 'ready'; readonly head: RemoteHead; readonly previousCommit: string | undefined; readonly cleaned: readonly string[] };
+  | {
+      readonly kind: 'ready';
+      readonly head: RemoteHead;
+      readonly previousCommit: string | undefined;
+      readonly cleaned: readonly string[];
+      /** Tries of this commit, this one included (`retry`). */
+      readonly attempt: number;
+    };
 
 /** Decides, and when the pipeline is to run, fetches exactly the head and makes the checkout that commit. */
 export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head: RemoteHead, deps: CycleDeps, trigger: boolean): Promise<Prepared> {
   const { reporter } = deps;
   const entry = deps.state.entry(repo.name);
-  const decision = decide(repo, head, entry, trigger);
+  const decision = decide(repo, head, entry, trigger, deps.clock.now().getTime());
   switch (decision.action) {
     case 'up-to-date':
       if (deps.reportIdle !== false) reporter.emit({ type: 'up-to-date', repo: repo.name, commit: head.sha });
@@ -129,7 +137,13 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
     // Repos on the same remote share one check, made in one of their stores: each fetches into its own.
     await deps.git.ensureStore(store, call);
     cleaned = await deps.git.clean(store, repo.checkout, call);
-    await deps.git.fetch(store, remoteOf(repo), head.sha, call, repo.depth);
+    await deps.git.fetch(store, remoteOf(repo), head.sha, call, undefined, repo.depth);
+    const skip = await skipReason(repo, entry, decision, {
+      message: () => deps.git.message(store, head.sha, call),
+      // The remote lets a shallow store fetch what the comparison needs (see GitClient.changes).
+      changes: (from) => deps.git.changes(store, from, head.sha, call, remoteOf(repo)),
+    });
+    if (skip !== undefined) return { kind: 'done', outcome: await recordSkipped(repo, head, skip, deps) };
     await deps.git.checkout(store, repo.checkout, head.sha, call);
     if (repo.submodules) await checkoutSubmodules(deps.git, { store, worktree: repo.checkout, sha: head.sha, remote: remoteOf(repo), depth: repo.depth }, call);
   } catch (error) {
@@ -137,7 +151,23 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
     // A failed fetch is a failed check: not written to the state, tried again on the next cycle.
     return error.kind === 'aborted' ? { kind: 'done', outcome: 'interrupted' } : { kind: 'done', outcome: 'check-failed', error };
   }
-  return { kind: 'ready', head, previousCommit: entry?.commit, cleaned };
+  return { kind: 'ready', head, previousCommit: entry?.commit, cleaned, attempt: decision.attempt };
+}
+
+/** A head that needs no run: the lock moves to it, recorded as `skipped` with the reason. */
+async function recordSkipped(repo: RepoConfig, head: RemoteHead, reason: string, deps: CycleDeps): Promise<Outcome> {
+  const now = deps.clock.now().toISOString();
+  const previousCommit = deps.state.entry(repo.name)?.commit;
+  const lastRun: RunRecord = { commit: head.sha, status: 'skipped', startedAt: now, finishedAt: now, reason };
+  try {
+    await deps.state.update(repo.name, (entry): RepoState => ({ ...entry, ...followed(head), commit: head.sha, url: repo.displayUrl, lastRun }));
+  } catch (error) {
+    if (!(error instanceof IoError)) throw error;
+    deps.reporter.emit({ type: 'state-failed', repo: repo.name, commit: head.sha, status: 'skipped', error: error.message });
+    return 'state-failed';
+  }
+  deps.reporter.emit({ type: 'run-skipped', repo: repo.name, commit: head.sha, previousCommit, reason });
+  return 'skipped';
 }
 
 /**
@@ -152,10 +182,22 @@ export async function runPrepared(
   cancel?: AbortSignal,
 ): Promise<Outcome> {
   const { reporter, state, clock } = deps;
-  const { head, previousCommit, cleaned } = ready;
+  const { head, previousCommit, cleaned, attempt } = ready;
   const started = clock.now();
-  const steps = repo.pipeline.map((s) => s.name);
-  reporter.emit({ type: 'run-started', repo: repo.name, branch: head.branch, tag: head.tag, commit: head.sha, previousCommit, steps, cleaned });
+  const steps = repo.steps.map((s) => s.label);
+  const jobs = repo.jobs.flatMap((job) => (job.name === undefined ? [] : [{ name: job.name, needs: job.needs, steps: job.steps }]));
+  reporter.emit({
+    type: 'run-started',
+    repo: repo.name,
+    branch: head.branch,
+    tag: head.tag,
+    commit: head.sha,
+    previousCommit,
+    attempt,
+    steps,
+    jobs: jobs.length > 0 ? jobs : undefined,
+    cleaned,
+  });
   const log = runLogPath(config.workdir, repo.name, started, head.sha);
   const result = await runPipeline({
     repo,
@@ -179,6 +221,8 @@ export async function runPrepared(
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
     ...(result.error ? { error: result.error } : {}),
+    // Counted for a repo with `retry`, whose tries depend on it.
+    ...(repo.retry !== undefined ? { attempt } : {}),
   };
   // The run before this one, for `recovered`: read before this run's record replaces it.
   const previousStatus = state.entry(repo.name)?.lastRun?.status;

@@ -48,8 +48,12 @@ export interface Changes {
 const TARGET_REF = 'refs/gitwatch/target';
 /** The lock's commit, fetched for a comparison in a shallow store. */
 const PREVIOUS_REF = 'refs/gitwatch/previous';
+/** The head, fetched deeper for a comparison in a shallow store. */
+const DEEPEN_REF = 'refs/gitwatch/deepen';
 /** How deep `changes` fetches `to`'s history, step by step, looking for `from` in a shallow store. */
 const DEEPEN_STEPS = [64, 512, 4096] as const;
+/** Where `gitwatch plan` fetches, so it never moves the ref a daemon's checkout is made from. */
+export const PLAN_REF = 'refs/gitwatch/plan';
 
 export class GitClient {
   /** The environment per remote's credentials and SSH settings, built once: it is the same for every call. */
@@ -92,8 +96,9 @@ export class GitClient {
   }
 
   /** A bare store that only gitwatch writes: fetch target and index for the checkout. */
-  async ensureStore(store: string, call: GitCallOptions): Promise<void> {
-    if (!this.swept.has(store)) {
+  async ensureStore(store: string, call: GitCallOptions, options: { sweep?: boolean } = {}): Promise<void> {
+    // `plan` runs beside a daemon whose git may hold those locks right now: only the instance-lock holder sweeps.
+    if (options.sweep !== false && !this.swept.has(store)) {
       this.swept.add(store);
       await sweepStaleLocks(store);
     }
@@ -136,10 +141,10 @@ export class GitClient {
   }
 
   /**
-   * Fetches exactly `sha` into the store: `depth` commits of its history, or all of it with 0 (which
-   * completes a store an earlier shallow fetch left cut).
+   * Fetches exactly `sha` into the store, under `ref` (`plan` keeps to a ref of its own): `depth` commits of
+   * its history, or all of it with 0 (which completes a store an earlier shallow fetch left cut).
    */
-  async fetch(store: string, remote: Remote, sha: string, call: GitCallOptions, depth = 0, ref = TARGET_REF): Promise<void> {
+  async fetch(store: string, remote: Remote, sha: string, call: GitCallOptions, ref: string = TARGET_REF, depth = 0): Promise<void> {
     assertSha(sha);
     const history = depth > 0 ? [`--depth=${depth}`] : existsSync(path.join(store, 'shallow')) ? ['--unshallow'] : [];
     const args = [
@@ -190,7 +195,7 @@ export class GitClient {
   /** `from`'s commit alone, enough to diff against; false when the remote no longer has it (a force push and a gc). */
   private async fetchPrevious(store: string, remote: Remote, from: string, call: GitCallOptions): Promise<boolean> {
     try {
-      await this.fetch(store, remote, from, call, 1, PREVIOUS_REF);
+      await this.fetch(store, remote, from, call, PREVIOUS_REF, 1);
     } catch (error) {
       if (error instanceof GitError && (error.kind === 'aborted' || error.kind === 'timeout')) throw error;
       return false;
@@ -207,9 +212,24 @@ export class GitClient {
       const walked = await this.run([...base, 'rev-list', to, `^${from}`], `walking ${to.slice(0, 12)}`, call);
       const cut = new Set((await readFile(path.join(store, 'shallow'), 'utf8').catch(() => '')).split('\n').filter((line) => line !== '' && line !== from));
       if (!walked.split('\n').some((sha) => cut.has(sha))) return false;
-      await this.fetch(store, remote, to, call, depth);
+      // A ref of its own: `plan` compares too, and must not move the ref the checkout is made from.
+      await this.fetch(store, remote, to, call, DEEPEN_REF, depth);
     }
     return this.succeeds([...base, 'merge-base', '--is-ancestor', from, to], call);
+  }
+
+  /** Commits in `to` that `from` lacks; `to` must descend from `from`. */
+  async countCommits(store: string, from: string, to: string, call: GitCallOptions): Promise<number> {
+    assertSha(from);
+    assertSha(to);
+    const out = await this.run([`--git-dir=${store}`, 'rev-list', '--count', `${from}..${to}`], `counting ${from.slice(0, 12)}..${to.slice(0, 12)}`, call);
+    return Number(out.trim());
+  }
+
+  /** The full message of commit `sha`, which the store holds. */
+  async message(store: string, sha: string, call: GitCallOptions): Promise<string> {
+    assertSha(sha);
+    return this.run([`--git-dir=${store}`, 'log', '-1', '--format=%B', sha], `reading the message of ${sha.slice(0, 12)}`, call);
   }
 
   /** Runs a git command whose exit code is the answer: 0 yes, 1 no; anything else is an error. */
@@ -283,7 +303,16 @@ export class GitClient {
  * holds the instance lock is the only one running, so on first use any lock there is stale.
  */
 async function sweepStaleLocks(store: string): Promise<void> {
-  const candidates = ['index.lock', 'shallow.lock', 'HEAD.lock', 'config.lock', 'packed-refs.lock', `${TARGET_REF}.lock`, `${PREVIOUS_REF}.lock`];
+  const candidates = [
+    'index.lock',
+    'shallow.lock',
+    'HEAD.lock',
+    'config.lock',
+    'packed-refs.lock',
+    `${TARGET_REF}.lock`,
+    `${PREVIOUS_REF}.lock`,
+    `${DEEPEN_REF}.lock`,
+  ];
   await Promise.all(candidates.map((name) => rm(path.join(store, name), { force: true })));
 }
 

@@ -52,7 +52,7 @@ export async function checkoutSubmodules(git: GitClient, target: SubmoduleTarget
     const store = path.join(target.store, 'modules', `${id}.git`);
     const worktree = path.join(target.worktree, link.path);
     await git.ensureStore(store, call);
-    await git.fetch(store, remote, link.sha, call, target.depth);
+    await git.fetch(store, remote, link.sha, call, undefined, target.depth);
     if (existsSync(path.join(store, 'index'))) await git.clean(store, worktree, call);
     await git.checkout(store, worktree, link.sha, call);
     done.push(link.path);

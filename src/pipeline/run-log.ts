@@ -1,5 +1,8 @@
 // Where each run's full output is kept: <workdir>/logs/<repo>/<time>-<commit>.log, the newest few per repo.
+// A run of jobs also keeps each job's output apart, in <time>-<commit>.jobs/<job>.log; the run's own log
+// then holds every job's lines in the order they came, each marked with its job.
 
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { runLogDir, shortSha } from '../domain.js';
@@ -15,7 +18,86 @@ export function runLogPath(workdir: string, repo: string, startedAt: Date, commi
 export async function pruneRunLogs(workdir: string, repo: string, keep = KEEP_LOGS): Promise<void> {
   const dir = runLogDir(workdir, repo);
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.log')).sort();
-  await Promise.all(files.slice(0, Math.max(0, files.length - keep)).map((f) => rm(path.join(dir, f), { force: true })));
+  const old = files.slice(0, Math.max(0, files.length - keep));
+  await Promise.all(old.flatMap((f) => [rm(path.join(dir, f), { force: true }), rm(path.join(dir, jobLogDirName(f)), { recursive: true, force: true })]));
+}
+
+function jobLogDirName(runLog: string): string {
+  return `${path.basename(runLog, '.log')}.jobs`;
+}
+
+/** Where one job's own output of a run is kept. */
+export function jobLogPath(runLog: string, job: string): string {
+  return path.join(path.dirname(runLog), jobLogDirName(runLog), `${job}.log`);
+}
+
+/** What a job's steps write to: their bytes, their lines (for the run's combined log) and gitwatch's notes. */
+export interface JobLog {
+  write(chunk: Buffer): void;
+  line(line: string): void;
+  note(line: string): void;
+}
+
+/** The logs of one run: the run log, and one per job when the repo has jobs. Best effort: a full disk must not stop a step. */
+export class RunLogs {
+  private readonly streams: WriteStream[] = [];
+  private readonly logs: CappedRunLog[] = [];
+  private readonly main: CappedRunLog;
+
+  constructor(
+    private readonly file: string,
+    private readonly cap = RUN_LOG_CAP,
+  ) {
+    this.main = this.open(file);
+  }
+
+  private open(file: string): CappedRunLog {
+    const stream = createWriteStream(file, { flags: 'a', mode: 0o600 });
+    // The run log is best effort: a full disk must not crash gitwatch mid-step (the state write reports it).
+    stream.on('error', () => undefined);
+    this.streams.push(stream);
+    const log = new CappedRunLog(stream, this.cap);
+    this.logs.push(log);
+    return log;
+  }
+
+  note(line: string): void {
+    this.main.note(line);
+  }
+
+  /** A `pipeline` (no job name) writes its bytes to the run log as they come. */
+  forJob(job: string | undefined): JobLog {
+    const main = this.main;
+    if (job === undefined) return { write: (chunk) => main.write(chunk), line: () => undefined, note: (line) => main.note(line) };
+    const file = jobLogPath(this.file, job);
+    try {
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    } catch {
+      // Best effort, as above: the job's lines still reach the run log.
+    }
+    const own = this.open(file);
+    return {
+      write: (chunk) => own.write(chunk),
+      line: (line) => main.write(Buffer.from(`[${job}] ${line}\n`)),
+      note: (line) => {
+        own.note(line);
+        main.note(line);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const log of this.logs) log.finish();
+    await Promise.all(
+      this.streams.map(
+        (stream) =>
+          new Promise<void>((resolve) => {
+            stream.once('error', () => resolve());
+            stream.end(() => resolve());
+          }),
+      ),
+    );
+  }
 }
 
 /** A run log keeps at most this much step output; what a runaway step prints past it is counted, not kept. */

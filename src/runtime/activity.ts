@@ -10,7 +10,8 @@ export interface RunningStep {
 }
 
 export class Activity implements Reporter {
-  private readonly steps = new Map<string, RunningStep>();
+  /** Per repo, the steps running now by index: jobs of one repo run side by side. */
+  private readonly steps = new Map<string, Map<number, RunningStep>>();
 
   constructor(
     private readonly inner: Reporter,
@@ -18,8 +19,12 @@ export class Activity implements Reporter {
   ) {}
 
   emit(event: GitwatchEvent | DaemonEvent): void {
-    if (event.type === 'step-started') this.steps.set(event.repo, { step: event.step, startedAt: this.clock.now() });
-    else if (event.type === 'step-finished' || event.type === 'run-finished') this.steps.delete(event.repo);
+    if (event.type === 'step-started') {
+      const running = this.steps.get(event.repo) ?? new Map<number, RunningStep>();
+      running.set(event.index, { step: event.step, startedAt: this.clock.now() });
+      this.steps.set(event.repo, running);
+    } else if (event.type === 'step-finished') this.steps.get(event.repo)?.delete(event.index);
+    else if (event.type === 'run-finished') this.steps.delete(event.repo);
     this.inner.emit(event);
   }
 
@@ -31,7 +36,11 @@ export class Activity implements Reporter {
     return this.inner.close();
   }
 
+  /** The running step; with several (parallel jobs), their names together, since the first one started. */
   running(repo: string): RunningStep | undefined {
-    return this.steps.get(repo);
+    const running = [...(this.steps.get(repo)?.values() ?? [])].sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+    const first = running[0];
+    if (first === undefined) return undefined;
+    return running.length === 1 ? first : { step: running.map((r) => r.step).join(', '), startedAt: first.startedAt };
   }
 }

@@ -9,6 +9,10 @@ export type GitwatchEvent =
   | { readonly type: 'paused'; readonly repo: string }
   /** A branch glob's target whose branch left the remote: it stops; its lock entry stays, shown as gone. */
   | { readonly type: 'target-gone'; readonly repo: string; readonly branch: string }
+  /** `enabled: false`: kept in the config, not checked. */
+  | { readonly type: 'disabled'; readonly repo: string }
+  /** A new head recorded as skipped without running: nothing matched `paths`, or its message has a skip marker. */
+  | { readonly type: 'run-skipped'; readonly repo: string; readonly commit: string; readonly previousCommit: string | undefined; readonly reason: string }
   | {
       readonly type: 'run-started';
       readonly repo: string;
@@ -16,12 +20,17 @@ export type GitwatchEvent =
       readonly tag?: string | undefined;
       readonly commit: string;
       readonly previousCommit: string | undefined;
+      /** Which try of this commit (`retry`); 1 for the first. */
+      readonly attempt?: number | undefined;
+      /** Every step's label (`job/step` in a job), in config order; events name steps by their index here. */
       readonly steps: readonly string[];
+      /** A repo with `jobs`: each job and its steps' indexes. Undefined for a `pipeline`. */
+      readonly jobs?: readonly { readonly name: string; readonly needs: readonly string[]; readonly steps: readonly number[] }[] | undefined;
       /** What the last run had left in the checkout, removed before the fetch (folders once). */
       readonly cleaned?: readonly string[] | undefined;
     }
   | { readonly type: 'step-started'; readonly repo: string; readonly step: string; readonly index: number }
-  | { readonly type: 'step-output'; readonly repo: string; readonly step: string; readonly line: string }
+  | { readonly type: 'step-output'; readonly repo: string; readonly step: string; readonly index: number; readonly line: string }
   | {
       readonly type: 'step-finished';
       readonly repo: string;

@@ -40,9 +40,13 @@ export class PlainReporter implements Reporter {
         return [`${e.repo} · branch '${e.branch}' is gone from the remote; stopped (its lock entry stays)`];
       case 'paused':
         return quiet ? [] : [`${e.repo} · paused; 'gitwatch resume ${e.repo}' checks it again`];
+      case 'disabled':
+        return quiet ? [] : [`${e.repo} · disabled (enabled: false)`];
+      case 'run-skipped':
+        return quiet ? [] : [`${e.repo} ↷ skipped ${short(e.commit)}: ${e.reason}`];
       case 'run-started': {
         if (quiet) return [];
-        const head = `${e.repo} ▶ ${short(e.commit)} on ${e.tag !== undefined ? `tag ${e.tag}` : e.branch} (${e.previousCommit ? `was ${short(e.previousCommit)}` : 'first run'})`;
+        const head = `${e.repo} ▶ ${short(e.commit)} on ${e.tag !== undefined ? `tag ${e.tag}` : e.branch} (${e.previousCommit ? `was ${short(e.previousCommit)}` : 'first run'}${(e.attempt ?? 1) > 1 ? `, try ${e.attempt}` : ''})`;
         return e.cleaned?.length ? [head, cleanedLine(e.repo, e.cleaned)] : [head];
       }
       case 'step-started':

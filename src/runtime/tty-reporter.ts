@@ -36,7 +36,7 @@ export class TtyReporter implements Reporter {
       case 'step-started':
         return this.runOf(e.repo)?.stepStarted(e.index);
       case 'step-output':
-        return this.runOf(e.repo)?.output(e.line);
+        return this.runOf(e.repo)?.output(e.index, e.line);
       case 'step-finished':
         return this.runOf(e.repo)?.stepFinished(e);
       case 'step-skipped':

@@ -37,8 +37,8 @@ export class LiveRun {
   private readonly settled: Deferred[];
   private readonly tasks = new Map<number, StepTask>();
   private readonly ended = deferred();
-  private current = -1;
   private readonly title: string;
+  private readonly jobs: Extract<GitwatchEvent, { type: 'run-started' }>['jobs'];
 
   constructor(
     start: Extract<GitwatchEvent, { type: 'run-started' }>,
@@ -51,7 +51,8 @@ export class LiveRun {
       steps: start.steps.map((name) => ({ name, state: 'waiting', tail: [], lines: [] })),
     };
     this.settled = this.view.steps.map(() => deferred());
-    this.title = `${start.repo} ${short(start.commit)} on ${start.tag !== undefined ? `tag ${start.tag}` : start.branch} (${start.previousCommit ? `was ${short(start.previousCommit)}` : 'first run'})`;
+    this.jobs = start.jobs;
+    this.title = `${start.repo} ${short(start.commit)} on ${start.tag !== undefined ? `tag ${start.tag}` : start.branch} (${start.previousCommit ? `was ${short(start.previousCommit)}` : 'first run'}${(start.attempt ?? 1) > 1 ? `, try ${start.attempt}` : ''})`;
   }
 
   get repo(): string {
@@ -66,16 +67,15 @@ export class LiveRun {
   stepStarted(index: number): void {
     const step = this.view.steps[index];
     if (step === undefined) return;
-    this.current = index;
     step.state = 'running';
   }
 
-  output(line: string): void {
-    const step = this.view.steps[this.current];
+  output(index: number, line: string): void {
+    const step = this.view.steps[index];
     if (step === undefined) return;
     step.lines.push(line);
     if (!this.options.keepLines && step.lines.length > this.options.outputLines) step.lines.shift();
-    const task = this.tasks.get(this.current);
+    const task = this.tasks.get(index);
     if (task) task.output = line;
   }
 
@@ -109,15 +109,31 @@ export class LiveRun {
   /** Draws the run until it is finished, then erases it: the summary is what stays. */
   async show(): Promise<void> {
     const { out, err } = this.options;
-    const steps: ListrTask<unknown, ListrDefaultRenderer, ListrSimpleRenderer>[] = this.view.steps.map((step, index) => ({
-      title: step.name,
+    const stepTask = (index: number, title: string): ListrTask<unknown, ListrDefaultRenderer, ListrSimpleRenderer> => ({
+      title,
       rendererOptions: { outputBar: this.options.outputLines, persistentOutput: false },
-      task: (_ctx, task) => this.stepTask(index, task),
-    }));
+      task: (_ctx, task) => this.stepTask(index, title, task),
+    });
+    // A run of jobs: each job is a group of its steps, and the groups run side by side as the jobs do.
+    const steps: ListrTask<unknown, ListrDefaultRenderer, ListrSimpleRenderer>[] =
+      this.jobs === undefined
+        ? this.view.steps.map((step, index) => stepTask(index, step.name))
+        : this.jobs.map((job) => ({
+            title: job.name,
+            task: (_c, jobTask) => {
+              void this.jobSettled(job.steps).then((state) => {
+                if (state === 'skipped') jobTask.title = `${job.name} (skipped)`;
+              });
+              return jobTask.newListr(
+                job.steps.map((index) => stepTask(index, (this.view.steps[index]?.name ?? '').slice(job.name.length + 1))),
+                { concurrent: false, exitOnError: false },
+              );
+            },
+          }));
     // A last subtask without a title keeps the view up until the run's result is recorded.
     steps.push({ task: () => this.ended.promise });
     const list = new Listr<unknown, 'default', 'simple'>(
-      [{ title: this.title, task: (_ctx, task) => task.newListr(steps, { concurrent: false, exitOnError: false }) }],
+      [{ title: this.title, task: (_ctx, task) => task.newListr(steps, { concurrent: this.jobs !== undefined, exitOnError: false }) }],
       {
         renderer: 'default',
         exitOnError: false,
@@ -147,7 +163,13 @@ export class LiveRun {
     await list.run().catch(() => undefined);
   }
 
-  private async stepTask(index: number, task: StepTask): Promise<void> {
+  /** How a job's steps ended, once they all have: `skipped` when none of them ran. */
+  private async jobSettled(steps: readonly number[]): Promise<'ran' | 'skipped'> {
+    await Promise.all(steps.map((index) => this.settled[index]?.promise ?? Promise.resolve()));
+    return steps.every((index) => this.view.steps[index]?.state === 'skipped') ? 'skipped' : 'ran';
+  }
+
+  private async stepTask(index: number, name: string, task: StepTask): Promise<void> {
     const step = this.view.steps[index];
     if (step === undefined) return;
     this.tasks.set(index, task);
@@ -155,7 +177,7 @@ export class LiveRun {
     for (const line of step.lines.slice(-this.options.outputLines)) task.output = line;
     const started = Date.now();
     const tick = setInterval(() => {
-      if (step.state === 'running') task.title = `${step.name} (${formatDuration(Math.floor((Date.now() - started) / 1000) * 1000)})`;
+      if (step.state === 'running') task.title = `${name} (${formatDuration(Math.floor((Date.now() - started) / 1000) * 1000)})`;
     }, 1000);
     try {
       await this.settled[index]?.promise;
@@ -163,21 +185,21 @@ export class LiveRun {
       clearInterval(tick);
       this.tasks.delete(index);
     }
-    task.title = step.name;
+    task.title = name;
     switch (step.state) {
       case 'succeeded':
         return;
       case 'ignored':
-        task.title = `${step.name} (failed, continue_on_error: ${step.error ?? ''})`;
+        task.title = `${name} (failed, continue_on_error: ${step.error ?? ''})`;
         return;
       case 'skipped':
       case 'waiting':
-        task.skip(`${step.name} (not reached)`);
+        task.skip(`${name} (not reached)`);
         return;
       case 'failed':
       case 'interrupted':
       case 'running':
-        throw new Error(step.error ?? `step '${step.name}' did not finish`);
+        throw new Error(step.error ?? `step '${name}' did not finish`);
     }
   }
 }

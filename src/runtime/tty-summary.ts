@@ -102,7 +102,9 @@ function stepLine(step: StepView, style: Style): string {
 
 /** Everything that is not a run: one plain line each, marked by what it means, never ✔ for a problem. */
 export function eventLines(
-  e: Extract<GitwatchEvent, { type: 'check-failed' | 'up-to-date' | 'waiting' | 'paused' | 'state-failed' | 'target-gone' }> | DaemonEvent,
+  e:
+    | Extract<GitwatchEvent, { type: 'check-failed' | 'up-to-date' | 'waiting' | 'paused' | 'disabled' | 'run-skipped' | 'state-failed' | 'target-gone' }>
+    | DaemonEvent,
   options: SummaryOptions,
 ): string[] {
   const { style, quiet } = options;
@@ -117,6 +119,10 @@ export function eventLines(
       return [`${style.warn('⏸')} ${e.repo} branch '${e.branch}' is gone from the remote; stopped (its lock entry stays)`];
     case 'paused':
       return quiet ? [] : [`${style.warn('⏸')} ${e.repo} paused; 'gitwatch resume ${e.repo}' checks it again`];
+    case 'disabled':
+      return quiet ? [] : [`${style.warn('⏸')} ${e.repo} disabled (enabled: false)`];
+    case 'run-skipped':
+      return quiet ? [] : [`${style.warn('↷')} ${e.repo} skipped ${short(e.commit)}: ${e.reason}`];
     case 'state-failed':
       return [`${style.bad('✖')} ${e.repo} ${e.status} ${short(e.commit)} not recorded: ${e.error} (it runs again on the next check)`];
     case 'config-rejected':

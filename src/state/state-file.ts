@@ -12,6 +12,10 @@ export interface RunRecord {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly error?: string;
+  /** Why a `skipped` commit did not run: nothing matched `paths`, or a skip marker. */
+  readonly reason?: string;
+  /** Tries of this commit so far, for a repo with `retry`: 1 for the first run. */
+  readonly attempt?: number;
 }
 
 export interface RepoState {
@@ -71,6 +75,9 @@ function stateProblem(data: unknown): string | undefined {
     const run = entry['lastRun'];
     if (run !== undefined && !(isObject(run) && typeof run['commit'] === 'string' && STATUSES.includes(String(run['status'])))) {
       return `repos.${name}.lastRun is malformed`;
+    }
+    if (isObject(run) && run['attempt'] !== undefined && !(Number.isInteger(run['attempt']) && Number(run['attempt']) >= 1)) {
+      return `repos.${name}.lastRun.attempt must be a whole number of at least 1`;
     }
   }
   return undefined;

@@ -5,6 +5,9 @@
 //     └──────(delay)── backoff ◀──(check failed)─┘
 //
 //   idle, backoff ──(pause)──▶ paused ──(resume, trigger)──▶ checking
+//   idle, backoff, paused ──(enabled: false)──▶ disabled ──(enabled again, trigger)──▶ checking
+//
+// A failed run of a repo with `retry` shortens the wait before the next check to the retry's due time.
 //
 // A branch glob (`branch: release/*`) has a glob worker instead: on its interval it lists the remote's
 // branches once, starts a passive worker per matching branch (`name@branch`), hands each its head, and stops
@@ -17,6 +20,7 @@
 
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { COMPACT_AFTER_FETCHES, COMPACT_EVERY_MS, compactStore } from '../cycle/compact.js';
+import { retryDueAt } from '../cycle/decide.js';
 import { checkRepo, prepareRun, runPrepared, type CycleDeps, type Outcome } from '../cycle/turn.js';
 import { ok, repoOfTarget, type Phase } from '../domain.js';
 import type { RemoteHead } from '../git/client.js';
@@ -29,12 +33,13 @@ import { PipelineQueue, type Rank } from './pipeline-queue.js';
 export type { Phase };
 
 const TRANSITIONS: Readonly<Record<Phase, readonly Phase[]>> = {
-  idle: ['checking', 'paused', 'stopped'],
+  idle: ['checking', 'paused', 'disabled', 'stopped'],
   checking: ['queued', 'idle', 'backoff', 'stopped'],
   queued: ['running', 'idle', 'backoff', 'stopped'],
   running: ['idle', 'backoff', 'stopped'],
-  backoff: ['checking', 'paused', 'stopped'],
-  paused: ['checking', 'stopped'],
+  backoff: ['checking', 'paused', 'disabled', 'stopped'],
+  paused: ['checking', 'disabled', 'stopped'],
+  disabled: ['checking', 'paused', 'stopped'],
   stopped: [],
 };
 
@@ -212,6 +217,13 @@ class RepoWorker {
         await woken(this.wake.signal);
         continue;
       }
+      if (!this.repo.enabled && !this.triggered) {
+        this.nextCheckAt = undefined;
+        this.set('disabled');
+        // A reload that enables it, a trigger, removal or shutdown wake it.
+        await woken(this.wake.signal);
+        continue;
+      }
       this.nextCheckAt = undefined;
       this.set('checking');
       const repo = this.repo;
@@ -297,7 +309,13 @@ class RepoWorker {
     this.compactWhenDue(repo);
     // An unrecorded run (the reporter has said why) runs again, but with backoff, not on every interval.
     if (outcome === 'state-failed') return backoffDelay(repo.intervalMs, ++this.failures);
-    return this.jittered(repo.intervalMs);
+    return this.untilRetry(repo, this.jittered(repo.intervalMs));
+  }
+
+  /** `delay`, or less when a retry of a failed run falls due sooner: the retry starts with a check, so a newer commit wins. */
+  private untilRetry(repo: RepoConfig, delay: number): number {
+    const due = retryDueAt(repo, this.host.deps.state.entry(repo.name));
+    return due === undefined ? delay : Math.max(0, Math.min(delay, due - this.host.deps.clock.now().getTime()));
   }
 
   /**
@@ -436,6 +454,12 @@ class GlobWorker {
       if (this.paused && !this.triggered) {
         this.nextCheckAt = undefined;
         this.set('paused');
+        await woken(this.wake.signal);
+        continue;
+      }
+      if (!this.repo.enabled && !this.triggered) {
+        this.nextCheckAt = undefined;
+        this.set('disabled');
         await woken(this.wake.signal);
         continue;
       }

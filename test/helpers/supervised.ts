@@ -52,7 +52,7 @@ export async function supervise(
   });
   /** Every worker asleep until its next check (a paused one waits on no clock). */
   const settled = async (): Promise<void> => {
-    await supervisor.until((s) => s.every((w) => w.phase === 'idle' || w.phase === 'backoff' || w.phase === 'paused' || w.phase === 'stopped'));
+    await supervisor.until((s) => s.every((w) => ['idle', 'backoff', 'paused', 'disabled', 'stopped'].includes(w.phase)));
     // A branch glob's target has no check of its own scheduled: it waits on no clock either.
     const sleeping = (): number => supervisor.snapshot().filter((w) => (w.phase === 'idle' || w.phase === 'backoff') && w.nextCheckAt !== undefined).length;
     while (clock.pending < sleeping()) await new Promise((r) => setTimeout(r, 5));

@@ -1,0 +1,112 @@
+// `gitwatch plan`: what the next cycle would do per repo, and why. It asks the same questions as the
+// cycle (check, decide, skip rules) through the same functions, and fetches only what a skip rule needs,
+// under a ref of its own in the repo's private store. It writes no state, touches no checkout, runs no
+// step, and takes no instance lock, so it works beside a running daemon.
+
+import type { RepoConfig, ResolvedConfig } from '../config/types.js';
+import { shortSha, storeDir, type Env } from '../domain.js';
+import { GitError } from '../errors.js';
+import { PLAN_REF, type GitClient, type Remote, type RemoteHead } from '../git/client.js';
+import type { Clock } from '../runtime/clock.js';
+import { limiter } from '../runtime/limiter.js';
+import type { RepoState, State } from '../state/state-file.js';
+import { decide, type Decision } from './decide.js';
+import { skipReason } from './skip.js';
+import { ensureStoreRoot } from './turn.js';
+
+export type PlanDecision = 'run' | 'skip' | 'up to date' | 'waits' | 'check failed' | 'paused' | 'disabled';
+
+export interface PlanEntry {
+  readonly name: string;
+  readonly decision: PlanDecision;
+  readonly reason: string;
+  /** The remote's head, when the check answered. */
+  readonly commit: string | null;
+  /** The lock's commit. */
+  readonly previousCommit: string | null;
+  /** For a new commit: how many commits it is ahead of the lock's, when that was counted. */
+  readonly commits: number | null;
+}
+
+export interface PlanDeps {
+  readonly git: GitClient;
+  readonly env: Env;
+  readonly clock: Clock;
+  readonly concurrency: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export async function planRepos(config: ResolvedConfig, repos: readonly RepoConfig[], state: State, deps: PlanDeps): Promise<PlanEntry[]> {
+  await ensureStoreRoot(config);
+  const limit = limiter(deps.concurrency);
+  return Promise.all(repos.map((repo) => limit(() => planRepo(config, repo, state.repos[repo.name], deps))));
+}
+
+async function planRepo(config: ResolvedConfig, repo: RepoConfig, entry: RepoState | undefined, deps: PlanDeps): Promise<PlanEntry> {
+  const previousCommit = entry?.commit ?? null;
+  const base = { name: repo.name, previousCommit, commit: null, commits: null };
+  if (entry?.paused === true) return { ...base, decision: 'paused', reason: `paused; 'gitwatch resume ${repo.name}' checks it again` };
+  if (!repo.enabled) return { ...base, decision: 'disabled', reason: 'enabled: false' };
+  const store = storeDir(config.workdir, repo.name);
+  const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
+  const remote: Remote = { url: repo.remote, credentials: repo.credentials, ssh: repo.ssh };
+  let head: RemoteHead;
+  try {
+    await deps.git.ensureStore(store, call, { sweep: false });
+    head = await deps.git.lsRemote(store, remote, repo.branch, call);
+  } catch (error) {
+    if (!(error instanceof GitError)) throw error;
+    return { ...base, decision: 'check failed', reason: error.message };
+  }
+  const decision = decide(repo, head, entry, false, deps.clock.now().getTime());
+  const at = { ...base, commit: head.sha };
+  switch (decision.action) {
+    case 'up-to-date':
+      return { ...at, decision: 'up to date', reason: `at ${shortSha(head.sha)}` };
+    case 'wait':
+      return { ...at, decision: 'waits', reason: decision.reason };
+    case 'hold':
+      return { ...at, decision: 'up to date', reason: decision.reason };
+    case 'run':
+      break;
+  }
+  // Fetched only when a skip rule or the commit count needs the head's history.
+  const needsHistory = repo.skipMarkers.length > 0 || repo.paths !== undefined || decision.reason === 'new-commit';
+  if (!needsHistory) return { ...at, decision: 'run', reason: runReason(decision, entry, head, undefined) };
+  try {
+    await deps.git.fetch(store, remote, head.sha, call, PLAN_REF, repo.depth);
+    const facts = {
+      message: () => deps.git.message(store, head.sha, call),
+      changes: (from: string) => deps.git.changes(store, from, head.sha, call, remote),
+    };
+    const skip = await skipReason(repo, entry, decision, facts);
+    if (skip !== undefined) return { ...at, decision: 'skip', reason: skip };
+    if (decision.reason !== 'new-commit' || entry?.commit === undefined) return { ...at, decision: 'run', reason: runReason(decision, entry, head, undefined) };
+    const changes = await facts.changes(entry.commit);
+    if (!changes.descendant) return { ...at, decision: 'run', reason: `force push: ${shortSha(head.sha)} does not descend from ${shortSha(entry.commit)}` };
+    const commits = await deps.git.countCommits(store, entry.commit, head.sha, call);
+    return { ...at, decision: 'run', reason: runReason(decision, entry, head, commits), commits };
+  } catch (error) {
+    if (!(error instanceof GitError)) throw error;
+    return { ...at, decision: 'check failed', reason: error.message };
+  }
+}
+
+function runReason(decision: Extract<Decision, { action: 'run' }>, entry: RepoState | undefined, head: RemoteHead, commits: number | undefined): string {
+  switch (decision.reason) {
+    case 'first':
+      return 'first run';
+    case 'new-commit': {
+      const from = entry?.commit === undefined ? '?' : shortSha(entry.commit);
+      return `new commit ${from} → ${shortSha(head.sha)}${commits === undefined ? '' : ` (${commits} commit${commits === 1 ? '' : 's'})`}`;
+    }
+    case 'moved':
+      return entry?.branch !== head.branch ? `branch changed: ${entry?.branch ?? '?'} → ${head.branch}` : 'url changed';
+    case 'retry-interrupted':
+      return 'interrupted before; runs again';
+    case 'retry':
+      return `retry due: try ${decision.attempt}`;
+    case 'trigger':
+      return 'triggered';
+  }
+}

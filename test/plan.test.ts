@@ -1,0 +1,119 @@
+// `gitwatch plan`: one repo of each kind of decision, named right, with nothing changed on disk, while a
+// daemon holds the state.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { stringify } from 'yaml';
+import { startDaemon } from './helpers/daemon.js';
+import { TestRepo } from './helpers/git-fixtures.js';
+import { makeProject } from './helpers/project.js';
+import { tempDir } from './helpers/temp.js';
+
+/** Every file under `dir` with a hash of its bytes, except gitwatch's private git stores. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (folder: string): Promise<void> => {
+    for (const name of await readdir(folder).catch(() => [] as string[])) {
+      const file = path.join(folder, name);
+      if (name === '.git-store') continue;
+      const info = await stat(file);
+      // The daemon's control socket is not a file to compare.
+      if (info.isDirectory()) await walk(file);
+      else if (info.isFile())
+        out[path.relative(dir, file)] = createHash('sha256')
+          .update(await readFile(file))
+          .digest('hex');
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+interface PlanRow {
+  name: string;
+  decision: string;
+  reason: string;
+  commit: string | null;
+  previousCommit: string | null;
+  commits: number | null;
+}
+
+describe('plan', () => {
+  test('names each kind of decision, changes nothing, and works while a daemon runs', async (t) => {
+    const root = await tempDir(t);
+    const make = (name: string): Promise<TestRepo> => TestRepo.create(path.join(root, name));
+    const [fresh, ahead, pathsRepo, marked, current, failing] = await Promise.all(['fresh', 'ahead', 'paths', 'marked', 'current', 'failing'].map(make));
+    assert.ok(fresh && ahead && pathsRepo && marked && current && failing);
+    const repos: Record<string, unknown> = {
+      ahead: { url: ahead.url, pipeline: ['true'] },
+      paths: { url: pathsRepo.url, paths: ['web/**'], pipeline: ['true'] },
+      marked: { url: marked.url, pipeline: ['true'] },
+      current: { url: current.url, pipeline: ['true'] },
+      failing: { url: failing.url, pipeline: ['exit 1'] },
+    };
+    const project = await makeProject(t, { version: 1, repos });
+    assert.equal((await project.cli('once')).code, 1);
+    const before = { ahead: ahead.head() };
+    for (let i = 0; i < 3; i++) await ahead.commit();
+    await pathsRepo.commit({ 'api/x.go': 'package x\n' }, 'api');
+    await marked.commit({ 'a.txt': 'a\n' }, 'docs [skip ci]');
+    await project.writeConfig({
+      version: 1,
+      repos: { ...repos, fresh: { url: fresh.url, pipeline: ['true'] }, broken: { url: path.join(root, 'missing'), pipeline: ['true'] } },
+    });
+
+    // A daemon on the same state, watching only the repo that is up to date, holds the instance lock.
+    const daemonConfig = path.join(project.dir, 'daemon.yaml');
+    await writeFile(daemonConfig, stringify({ version: 1, state: '.gitwatch.lock.json', repos: { current: repos['current'] } }));
+    const daemon = startDaemon(t, project, ['-c', daemonConfig]);
+    await daemon.until(() => /current ✔ up to date/.test(daemon.stdout()), 'the daemon to check');
+
+    const files = await snapshot(project.dir);
+    const result = await project.cli('plan', '--json');
+    const text = await project.cli('plan');
+    assert.deepEqual(await snapshot(project.dir), files);
+    assert.equal(result.code, 1, result.stderr);
+    const rows = (JSON.parse(result.stdout) as { repos: PlanRow[] }).repos;
+    const by = (name: string): PlanRow => {
+      const row = rows.find((r) => r.name === name);
+      assert.ok(row, name);
+      return row;
+    };
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.decision]),
+      [
+        ['ahead', 'run'],
+        ['paths', 'skip'],
+        ['marked', 'skip'],
+        ['current', 'up to date'],
+        ['failing', 'waits'],
+        ['fresh', 'run'],
+        ['broken', 'check failed'],
+      ],
+    );
+    assert.equal(by('ahead').reason, `new commit ${before.ahead.slice(0, 12)} → ${ahead.head().slice(0, 12)} (3 commits)`);
+    assert.equal(by('ahead').commits, 3);
+    assert.equal(by('paths').reason, 'no changed file matches paths (1 file changed)');
+    assert.equal(by('marked').reason, "the head commit's message has the skip marker '[skip ci]'");
+    assert.equal(by('current').reason, `at ${current.head().slice(0, 12)}`);
+    assert.match(by('failing').reason, /^failed before; waits for a new commit or 'gitwatch trigger failing'$/);
+    assert.equal(by('fresh').reason, 'first run');
+    assert.match(by('broken').reason, /missing/);
+    assert.match(text.stdout, /^REPO\s+NEXT\s+HEAD\s+WHY$/m);
+    assert.match(text.stdout, /^paths\s+skip\s+[0-9a-f]{12}\s+no changed file matches paths \(1 file changed\)$/m);
+    assert.equal(text.code, 1);
+
+    // The cycle agrees with the plan.
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0);
+    const once = await project.cli('once', 'ahead', 'paths', 'marked', 'fresh');
+    assert.equal(once.code, 0, once.stdout + once.stderr);
+    const state = await project.state();
+    assert.equal(state.repos['paths']?.lastRun?.status, 'skipped');
+    assert.equal(state.repos['marked']?.lastRun?.status, 'skipped');
+    assert.equal(state.repos['ahead']?.lastRun?.status, 'succeeded');
+  });
+});
