@@ -51,6 +51,10 @@ describe('branch globs with once', () => {
 
     remote.git('branch', '--quiet', '-D', 'release/1.0');
     remote.git('branch', '--quiet', 'release/3.0', 'main');
+    const plan = await project.cli('plan', '--json');
+    assert.equal(plan.code, 0, plan.stderr);
+    const planned = (JSON.parse(plan.stdout) as { repos: { name: string; decision: string }[] }).repos.map((r) => `${r.name} ${r.decision}`);
+    assert.deepEqual(planned, ['site@release/2.0 up to date', 'site@release/3.0 run']);
     const third = await project.cli('once');
     assert.equal(third.code, 0, third.stdout + third.stderr);
     assert.match(third.stdout, /site@release\/1\.0 · branch 'release\/1\.0' is gone from the remote; stopped/);

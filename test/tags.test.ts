@@ -118,6 +118,12 @@ describe('following tags', () => {
     assert.equal((await project.record()).length, 1);
 
     const v1101 = await tagAt('v1.10.1');
+    await remote.commit({ 'main.txt': 'unreleased again\n' });
+    // plan follows the tag too: the new release, not the branch's head.
+    const plan = await project.cli('plan', '--json');
+    assert.equal(plan.code, 0, plan.stderr);
+    const [row] = (JSON.parse(plan.stdout) as { repos: { name: string; decision: string; commit: string }[] }).repos;
+    assert.deepEqual([row?.name, row?.decision, row?.commit], ['site', 'run', v1101]);
     assert.equal((await project.cli('once')).code, 0);
     assert.deepEqual((await project.record()).slice(1), [`site ${v1101} tag=v1.10.1 branch=`]);
 

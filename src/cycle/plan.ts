@@ -3,6 +3,7 @@
 // under a ref of its own in the repo's private store. It writes no state, touches no checkout, runs no
 // step, and takes no instance lock, so it works beside a running daemon.
 
+import { isBranchGlob } from '../config/targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { shortSha, storeDir, type Env } from '../domain.js';
 import { GitError } from '../errors.js';
@@ -12,7 +13,8 @@ import { limiter } from '../runtime/limiter.js';
 import type { RepoState, State } from '../state/state-file.js';
 import { decide, type Decision } from './decide.js';
 import { skipReason } from './skip.js';
-import { ensureStoreRoot } from './turn.js';
+import { listTargets, type Target } from './targets.js';
+import { ensureStoreRoot, remoteHead } from './turn.js';
 
 export type PlanDecision = 'run' | 'skip' | 'up to date' | 'waits' | 'check failed' | 'paused' | 'disabled';
 
@@ -39,10 +41,38 @@ export interface PlanDeps {
 export async function planRepos(config: ResolvedConfig, repos: readonly RepoConfig[], state: State, deps: PlanDeps): Promise<PlanEntry[]> {
   await ensureStoreRoot(config);
   const limit = limiter(deps.concurrency);
-  return Promise.all(repos.map((repo) => limit(() => planRepo(config, repo, state.repos[repo.name], deps))));
+  const planned = await Promise.all(
+    repos.map((repo) =>
+      limit(async (): Promise<PlanEntry[]> =>
+        isBranchGlob(repo) ? planGlob(config, repo, state, deps) : [await planRepo(config, repo, state.repos[repo.name], deps)],
+      ),
+    ),
+  );
+  return planned.flat();
 }
 
-async function planRepo(config: ResolvedConfig, repo: RepoConfig, entry: RepoState | undefined, deps: PlanDeps): Promise<PlanEntry> {
+/** A branch glob: one listing of the remote's branches, then each target as a repo of its own (in branch order). */
+async function planGlob(config: ResolvedConfig, repo: RepoConfig & { branch: string }, state: State, deps: PlanDeps): Promise<PlanEntry[]> {
+  const base = { name: repo.name, previousCommit: null, commit: null, commits: null };
+  if (state.repos[repo.name]?.paused === true) return [{ ...base, decision: 'paused', reason: `paused; 'gitwatch resume ${repo.name}' checks it again` }];
+  if (!repo.enabled) return [{ ...base, decision: 'disabled', reason: 'enabled: false' }];
+  const store = storeDir(config.workdir, repo.name);
+  const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
+  let targets: Target[];
+  try {
+    await deps.git.ensureStore(store, call, { sweep: false });
+    targets = await listTargets(deps.git, store, repo, call);
+  } catch (error) {
+    if (!(error instanceof GitError)) throw error;
+    return [{ ...base, decision: 'check failed', reason: error.message }];
+  }
+  // One after another, in the glob's own slot of the limit: waiting for more slots from inside one could deadlock.
+  const out: PlanEntry[] = [];
+  for (const t of targets) out.push(await planRepo(config, t.repo, state.repos[t.repo.name], deps, t.head));
+  return out;
+}
+
+async function planRepo(config: ResolvedConfig, repo: RepoConfig, entry: RepoState | undefined, deps: PlanDeps, known?: RemoteHead): Promise<PlanEntry> {
   const previousCommit = entry?.commit ?? null;
   const base = { name: repo.name, previousCommit, commit: null, commits: null };
   if (entry?.paused === true) return { ...base, decision: 'paused', reason: `paused; 'gitwatch resume ${repo.name}' checks it again` };
@@ -53,7 +83,7 @@ async function planRepo(config: ResolvedConfig, repo: RepoConfig, entry: RepoSta
   let head: RemoteHead;
   try {
     await deps.git.ensureStore(store, call, { sweep: false });
-    head = await deps.git.lsRemote(store, remote, repo.branch, call);
+    head = known ?? (await remoteHead(deps.git, store, repo, call));
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     return { ...base, decision: 'check failed', reason: error.message };

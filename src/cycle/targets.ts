@@ -7,7 +7,7 @@ import { isBranchGlob, targetName, targetOf } from '../config/targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { err, fileName, ok, repoOfTarget, storeDir, type Result } from '../domain.js';
 import { GitError } from '../errors.js';
-import type { RemoteHead } from '../git/client.js';
+import type { GitCallOptions, GitClient, RemoteHead } from '../git/client.js';
 import { selectBranches } from '../git/ref-select.js';
 import type { CycleDeps } from './turn.js';
 
@@ -27,9 +27,7 @@ export async function discoverTargets(config: ResolvedConfig, repo: RepoConfig, 
   let found: Target[];
   try {
     await deps.git.ensureStore(store, call);
-    const refs = await deps.git.listRefs(store, { url: repo.remote, credentials: repo.credentials, ssh: repo.ssh }, ['heads'], call);
-    found = selectBranches(refs, repo.branch).map(({ branch, sha }) => ({ repo: targetOf(repo, branch), head: { sha, branch } }));
-    found = distinctFolders(found, deps);
+    found = distinctFolders(await listTargets(deps.git, store, repo, call), deps);
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     if (error.kind !== 'aborted') deps.onCheck?.(repo.name, false);
@@ -40,6 +38,12 @@ export async function discoverTargets(config: ResolvedConfig, repo: RepoConfig, 
   for (const t of found) deps.onCheck?.(t.repo.name, true);
   await markGone(config, repo, new Set(found.map((t) => t.repo.name)), deps);
   return ok(found);
+}
+
+/** The targets a branch glob repo has on the remote now, in branch order: one `ls-remote`, nothing written. */
+export async function listTargets(git: GitClient, store: string, repo: RepoConfig & { branch: string }, call: GitCallOptions): Promise<Target[]> {
+  const refs = await git.listRefs(store, { url: repo.remote, credentials: repo.credentials, ssh: repo.ssh }, ['heads'], call);
+  return selectBranches(refs, repo.branch).map(({ branch, sha }) => ({ repo: targetOf(repo, branch), head: { sha, branch } }));
 }
 
 async function markGone(config: ResolvedConfig, repo: RepoConfig & { branch: string }, present: ReadonlySet<string>, deps: CycleDeps): Promise<void> {

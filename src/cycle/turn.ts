@@ -76,8 +76,7 @@ export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: 
   const store = storeDir(config.workdir, repo.name);
   try {
     await deps.git.ensureStore(store, call);
-    const head =
-      repo.tag === undefined ? await deps.git.lsRemote(store, remoteOf(repo), repo.branch, call) : await tagHead(deps.git, store, repo, repo.tag, call);
+    const head = await remoteHead(deps.git, store, repo, call);
     deps.onCheck?.(repo.name, true);
     return ok(head);
   } catch (error) {
@@ -89,6 +88,11 @@ export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: 
 }
 
 /** The highest tag that matches: one `ls-remote` of the remote's tags, selected in process. */
+/** The head a repo follows: its branch's (or the default branch's), or its highest matching tag's. */
+export async function remoteHead(git: GitClient, store: string, repo: RepoConfig, call: GitCallOptions): Promise<RemoteHead> {
+  return repo.tag === undefined ? git.lsRemote(store, remoteOf(repo), repo.branch, call) : tagHead(git, store, repo, repo.tag, call);
+}
+
 async function tagHead(git: GitClient, store: string, repo: RepoConfig, glob: string, call: GitCallOptions): Promise<RemoteHead> {
   const refs = await git.listRefs(store, remoteOf(repo), ['tags'], call);
   const choice = selectTag(refs, glob, repo.semver);
