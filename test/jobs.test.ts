@@ -126,6 +126,35 @@ describe('jobs', () => {
     assert.equal(Math.max(...counts), 2);
   });
 
+  test('gitwatch cancel stops every running job and skips the ones not started; the run fails as canceled', async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'app'));
+    const sleeper = (job: string): string => `sleep 300 & echo $! > "$RECORD.${job}"; wait`;
+    const project = await makeProject(t, {
+      version: 1,
+      repos: {
+        app: {
+          url: remote.url,
+          interval: '1h',
+          jobs: { a: { steps: [sleeper('a')] }, b: { steps: [sleeper('b')] }, after: { needs: ['a'], steps: ['echo after >> "$RECORD"'] } },
+        },
+      },
+    });
+    const daemon = startDaemon(t, project);
+    const pids = async (): Promise<number[]> => Promise.all(['a', 'b'].map(async (j) => Number(await readFile(`${project.env['RECORD']}.${j}`, 'utf8'))));
+    await daemon.until(async () => (await pids()).every((pid) => pid > 0), 'two jobs running');
+    const running = await pids();
+    const cancel = await project.cli('cancel', 'app');
+    assert.equal(cancel.code, 0, cancel.stderr);
+    await daemon.until(async () => (await project.state()).repos['app']?.lastRun?.status === 'failed', 'the run recorded');
+    assert.equal((await project.state()).repos['app']?.lastRun?.error, 'canceled');
+    const end = Date.now() + 3000;
+    while (running.some(isAlive) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(running.filter(isAlive), []);
+    assert.deepEqual(await project.record(), []);
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0);
+  });
+
   test('SIGTERM while three jobs run stops every job and records the run interrupted', async (t) => {
     const remote = await TestRepo.create(path.join(await tempDir(t), 'app'));
     const sleeper = (job: string): string => `sleep 300 & echo $! > "$RECORD.${job}"; wait`;
