@@ -85,6 +85,17 @@ describe('gitwatch init', () => {
     assert.ok(text.split('\n').filter((l) => l.trim().startsWith('#')).length >= 8, 'the starter config explains itself');
     const valid = await project.cli('validate');
     assert.equal(valid.code, 0, valid.stderr);
+    // The commented examples are valid once uncommented.
+    const uncommented = text
+      .replace(/^ {2}# (api:)/m, '  $1')
+      .replace(/^ {2}# {3}/gm, '    ')
+      .replace(/^ {4}# (paths|retry)/gm, '    $1');
+    assert.match(uncommented, /^ {2}api:\n {4}url: .*\n {4}jobs:$/m);
+    assert.match(uncommented, /^ {4}paths: /m);
+    await writeFile(project.configPath, uncommented);
+    const examples = await project.cli('validate');
+    assert.equal(examples.code, 0, examples.stdout + examples.stderr);
+    await writeFile(project.configPath, text);
 
     const again = await project.cli('init');
     assert.equal(again.code, 2);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { isAlive, startDaemon } from './helpers/daemon.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { makeProject } from './helpers/project.js';
@@ -25,6 +25,18 @@ interface Times {
 async function times(dir: string, job: string): Promise<Times> {
   const read = async (what: string): Promise<bigint> => BigInt((await readFile(path.join(dir, `${job}.${what}`), 'utf8')).trim());
   return { start: await read('start'), end: await read('end') };
+}
+
+/** A daemon running `app`, whose jobs named in `sleeping` each start a long sleep and record its pid. */
+async function sleepingJobs(t: TestContext, sleeping: string[], extra: Record<string, unknown>) {
+  const remote = await TestRepo.create(path.join(await tempDir(t), 'app'));
+  const sleeper = (job: string): string => `sleep 300 & echo $! > "$RECORD.${job}"; wait`;
+  const jobs = { ...Object.fromEntries(sleeping.map((j) => [j, { steps: [sleeper(j)] }])), ...extra };
+  const project = await makeProject(t, { version: 1, repos: { app: { url: remote.url, interval: '1h', jobs } } });
+  const daemon = startDaemon(t, project);
+  const pids = async (): Promise<number[]> => Promise.all(sleeping.map(async (j) => Number(await readFile(`${project.env['RECORD']}.${j}`, 'utf8'))));
+  await daemon.until(async () => (await pids()).every((pid) => pid > 0), `${sleeping.length} jobs running`);
+  return { project, daemon, running: await pids() };
 }
 
 describe('jobs', () => {
@@ -126,23 +138,22 @@ describe('jobs', () => {
     assert.equal(Math.max(...counts), 2);
   });
 
+  test('gitwatch cancel stops every running job and skips the ones not started; the run fails as canceled', async (t) => {
+    const { project, daemon, running } = await sleepingJobs(t, ['a', 'b'], { after: { needs: ['a'], steps: ['echo after >> "$RECORD"'] } });
+    const cancel = await project.cli('cancel', 'app');
+    assert.equal(cancel.code, 0, cancel.stderr);
+    await daemon.until(async () => (await project.state()).repos['app']?.lastRun?.status === 'failed', 'the run recorded');
+    assert.equal((await project.state()).repos['app']?.lastRun?.error, 'canceled');
+    const end = Date.now() + 3000;
+    while (running.some(isAlive) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(running.filter(isAlive), []);
+    assert.deepEqual(await project.record(), []);
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0);
+  });
+
   test('SIGTERM while three jobs run stops every job and records the run interrupted', async (t) => {
-    const remote = await TestRepo.create(path.join(await tempDir(t), 'app'));
-    const sleeper = (job: string): string => `sleep 300 & echo $! > "$RECORD.${job}"; wait`;
-    const project = await makeProject(t, {
-      version: 1,
-      repos: {
-        app: {
-          url: remote.url,
-          interval: '1h',
-          jobs: { a: { steps: [sleeper('a')] }, b: { steps: [sleeper('b')] }, c: { steps: [sleeper('c')] }, after: { needs: ['a'], steps: ['true'] } },
-        },
-      },
-    });
-    const daemon = startDaemon(t, project);
-    const pids = async (): Promise<number[]> => Promise.all(['a', 'b', 'c'].map(async (j) => Number(await readFile(`${project.env['RECORD']}.${j}`, 'utf8'))));
-    await daemon.until(async () => (await pids()).every((pid) => pid > 0), 'three jobs running');
-    const running = await pids();
+    const { project, daemon, running } = await sleepingJobs(t, ['a', 'b', 'c'], { after: { needs: ['a'], steps: ['true'] } });
     assert.ok(running.every(isAlive));
     daemon.child.kill('SIGTERM');
     assert.equal(await daemon.exited, 0);

@@ -41,6 +41,21 @@ repos:
         timeout: 5m
         env:
           TARGET: production
+    # paths: ["web/**", "!web/docs/**"]   # run only when a matching file changed
+    # retry: { attempts: 2, backoff: 30s } # run a failed commit again, waiting 30s, then 60s
+
+  # Jobs instead of a pipeline: a job starts once the jobs it needs have succeeded, and jobs that do not
+  # depend on each other run at the same time (at most max_parallel, default 4).
+  # api:
+  #   url: git@git.example.com:org/api.git
+  #   jobs:
+  #     build:
+  #       steps: [make build]
+  #     lint:
+  #       steps: [make lint]
+  #     deploy:
+  #       needs: [build, lint]
+  #       steps: [make deploy]
 `;
 }
 

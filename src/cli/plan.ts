@@ -8,6 +8,7 @@ import { readState } from '../state/state-file.js';
 import { loadForCommand, selectRepos } from './config-input.js';
 import type { CommandContext } from './context.js';
 import { defaultConcurrency } from './defaults.js';
+import { textTable } from './table.js';
 
 export async function planCommand(names: readonly string[], options: { json: boolean }, ctx: CommandContext): Promise<ExitCode> {
   const { config } = await loadForCommand(ctx);
@@ -27,12 +28,5 @@ export async function planCommand(names: readonly string[], options: { json: boo
 
 function render(plan: readonly PlanEntry[]): string {
   const rows = plan.map((p) => [p.name, p.decision, p.commit === null ? '-' : shortSha(p.commit), p.reason]);
-  const header = ['REPO', 'NEXT', 'HEAD', 'WHY'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return `${[header, ...rows].map(line).join('\n')}\n`;
+  return `${textTable(['REPO', 'NEXT', 'HEAD', 'WHY'], rows).join('\n')}\n`;
 }

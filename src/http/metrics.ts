@@ -70,6 +70,8 @@ export class Metrics {
           this.duration.observe({ repo }, event.durationMs / 1000);
           if (status === 'succeeded') this.lastSuccess.set({ repo }, this.now().getTime() / 1000);
         }
+        // A commit recorded as skipped (paths, a skip marker) ran nothing: counted, with no duration.
+        if (event.type === 'run-skipped') this.runs.inc({ repo: event.repo, status: 'skipped' });
         inner.emit(event);
       },
       // A slow reader of -v output still slows the step, through every layer in front of it.

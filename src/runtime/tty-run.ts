@@ -35,6 +35,7 @@ type StepTask = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRende
 export class LiveRun {
   readonly view: RunView & { steps: StepView[] };
   private readonly settled: Deferred[];
+  private readonly started: Deferred[];
   private readonly tasks = new Map<number, StepTask>();
   private readonly ended = deferred();
   private readonly title: string;
@@ -51,6 +52,7 @@ export class LiveRun {
       steps: start.steps.map((name) => ({ name, state: 'waiting', tail: [], lines: [] })),
     };
     this.settled = this.view.steps.map(() => deferred());
+    this.started = this.view.steps.map(() => deferred());
     this.jobs = start.jobs;
     this.title = `${start.repo} ${short(start.commit)} on ${start.tag !== undefined ? `tag ${start.tag}` : start.branch} (${start.previousCommit ? `was ${short(start.previousCommit)}` : 'first run'}${(start.attempt ?? 1) > 1 ? `, try ${start.attempt}` : ''})`;
   }
@@ -68,6 +70,7 @@ export class LiveRun {
     const step = this.view.steps[index];
     if (step === undefined) return;
     step.state = 'running';
+    this.started[index]?.resolve();
   }
 
   output(index: number, line: string): void {
@@ -120,10 +123,14 @@ export class LiveRun {
         ? this.view.steps.map((step, index) => stepTask(index, step.name))
         : this.jobs.map((job) => ({
             title: job.name,
-            task: (_c, jobTask) => {
+            task: async (_c, jobTask) => {
               void this.jobSettled(job.steps).then((state) => {
                 if (state === 'skipped') jobTask.title = `${job.name} (skipped)`;
               });
+              // A job waiting for its needs shows what it waits for, and its steps only once it starts.
+              if (job.needs.length > 0) jobTask.title = `${job.name} (needs ${job.needs.join(', ')})`;
+              await Promise.race([this.jobStarted(job.steps), this.jobSettled(job.steps)]);
+              jobTask.title = job.name;
               return jobTask.newListr(
                 job.steps.map((index) => stepTask(index, (this.view.steps[index]?.name ?? '').slice(job.name.length + 1))),
                 { concurrent: false, exitOnError: false },
@@ -161,6 +168,11 @@ export class LiveRun {
       },
     );
     await list.run().catch(() => undefined);
+  }
+
+  /** Resolves when the first of the job's steps starts. */
+  private jobStarted(steps: readonly number[]): Promise<void> {
+    return Promise.race(steps.map((index) => this.started[index]?.promise ?? new Promise<void>(() => undefined)));
   }
 
   /** How a job's steps ended, once they all have: `skipped` when none of them ran. */
