@@ -10,6 +10,7 @@ import { locateConfig, locateState } from '../config/locate.js';
 import { readState } from '../state/state-file.js';
 import type { CommandContext } from './context.js';
 import { buildStatus } from './status-report.js';
+import { textTable } from './table.js';
 
 export async function statusCommand(options: { json: boolean }, ctx: CommandContext): Promise<ExitCode> {
   // With a daemon, its config is the one that counts: only the state path is needed to reach it.
@@ -48,14 +49,8 @@ function render(report: StatusReport, now: Date): string {
     r.lastRun ? `${ago(r.lastRun.finishedAt, now)} (${shortSha(r.lastRun.commit)})` : 'never',
     `${r.paused && !daemon ? 'paused; ' : ''}${!r.enabled && !daemon ? 'disabled; ' : ''}${r.lastRun ? `${r.lastRun.status}${r.lastRun.error ? `: ${r.lastRun.error}` : r.lastRun.reason ? `: ${r.lastRun.reason}` : ''}` : '-'}`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
   const errors = report.repos.filter((r) => r.lastCheckError).map((r) => `${r.name}: check failed: ${r.lastCheckError}`);
-  return [...head, line(header), ...body.map(line), ...(errors.length > 0 ? ['', ...errors] : [])].join('\n') + '\n';
+  return [...head, ...textTable(header, body), ...(errors.length > 0 ? ['', ...errors] : [])].join('\n') + '\n';
 }
 
 function phaseText(r: RepoStatus, now: Date): string {
