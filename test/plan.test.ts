@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -19,10 +20,10 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
     for (const name of await readdir(folder).catch(() => [] as string[])) {
       const file = path.join(folder, name);
       if (name === '.git-store') continue;
-      const info = await stat(file);
-      // The daemon's control socket is not a file to compare.
-      if (info.isDirectory()) await walk(file);
-      else if (info.isFile())
+      // The daemon's control socket (and the private folder it is made in) is not a file to compare.
+      const info = await stat(file).catch(() => undefined);
+      if (info?.isDirectory() === true) await walk(file);
+      else if (info?.isFile() === true)
         out[path.relative(dir, file)] = createHash('sha256')
           .update(await readFile(file))
           .digest('hex');
@@ -70,6 +71,7 @@ describe('plan', () => {
     await writeFile(daemonConfig, stringify({ version: 1, state: '.gitwatch.lock.json', repos: { current: repos['current'] } }));
     const daemon = startDaemon(t, project, ['-c', daemonConfig]);
     await daemon.until(() => /current ✔ up to date/.test(daemon.stdout()), 'the daemon to check');
+    await daemon.until(() => existsSync(`${project.statePath}.sock`), 'the control socket');
 
     const files = await snapshot(project.dir);
     const result = await project.cli('plan', '--json');
