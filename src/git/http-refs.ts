@@ -102,7 +102,8 @@ export class HttpRefReader {
         let target = first ? req.url : `${base}${req.url.slice(requested.length)}`;
         const body = req.body === undefined ? undefined : await collect(req.body);
         for (let hops = 0; ; hops++) {
-          const res = await this.send(target, req.method ?? 'GET', { ...req.headers, ...this.auth(target, origin, call.credentials) }, body, deadline.signal);
+          const auth = this.auth(target, origin, call.credentials);
+          const res = await this.send(target, req.method ?? 'GET', { ...req.headers, ...auth }, body, deadline.signal);
           const location = res.headers.location;
           if (res.statusCode !== undefined && res.statusCode >= 300 && res.statusCode < 400 && location !== undefined) {
             res.resume();
@@ -119,7 +120,7 @@ export class HttpRefReader {
           const status = res.statusCode ?? 0;
           if (status !== 200) {
             res.resume();
-            throw httpFailure(status, call);
+            throw httpFailure(status, call, new URL(target), auth.authorization !== undefined);
           }
           const type = res.headers['content-type'] ?? '';
           const expected = first ? 'application/x-git-upload-pack-advertisement' : 'application/x-git-upload-pack-result';
@@ -208,11 +209,14 @@ function once(data: Buffer): AsyncIterableIterator<Uint8Array> {
 }
 
 /** What git would have said for this status, classified the same way. */
-function httpFailure(status: number, call: HttpCall): GitError | UseGit {
+function httpFailure(status: number, call: HttpCall, target: URL, sentCredentials: boolean): GitError | UseGit {
   const url = `${call.context.replace(/^checking /, '')}/`;
   if (status === 401) {
+    // git has nothing to offer a host its credentials are not for, and says so for that host.
     return classifyGitFailure(
-      call.credentials ? `fatal: Authentication failed for '${url}'` : `fatal: could not read Username for '${url}': terminal prompts disabled`,
+      sentCredentials
+        ? `fatal: Authentication failed for '${url}'`
+        : `fatal: could not read Username for '${target.protocol}//${target.host}': terminal prompts disabled`,
       call.context,
     );
   }
