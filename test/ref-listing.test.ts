@@ -2,7 +2,8 @@
 // `git ls-remote` says of the same remote, errors included, and whatever cannot be read exactly goes to git.
 
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer as createNetServer, connect, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import type { RefListing, RefPatterns } from '../src/git/refs.js';
 import { ProcessGroups } from '../src/runtime/processes.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { startHttpGit } from './helpers/http-git.js';
+import { sshdMissing, startSshd } from './helpers/sshd.js';
 import { tempDir, testEnv } from './helpers/temp.js';
 
 interface Clients {
@@ -30,9 +32,9 @@ function clients(t: TestContext, env: Record<string, string>): Clients {
   const fallbacks: string[] = [];
   const fast = new GitClient(env, counting, undefined, { onFallback: (origin, reason) => fallbacks.push(`${origin}: ${reason}`) });
   const git = new GitClient(env, plain, undefined, { inProcess: false });
-  t.after(() => {
-    fast.close();
-    git.close();
+  t.after(async () => {
+    await fast.close();
+    await git.close();
   });
   return { fast, git, spawned: () => spawned, fallbacks };
 }
@@ -154,11 +156,14 @@ describe('local refs read without git', () => {
 });
 
 /** A TCP pass-through in front of `port`, counting connections: what an HTTP proxy does with plain http. */
-async function passThrough(t: TestContext, port: number): Promise<{ port: number; connections: () => number }> {
+async function passThrough(t: TestContext, port: number): Promise<{ port: number; connections: () => number; open: () => number }> {
   let connections = 0;
+  let open = 0;
   const sockets = new Set<Socket>();
   const server = createNetServer((client) => {
     connections++;
+    open++;
+    client.once('close', () => open--);
     const upstream = connect(port, '127.0.0.1');
     sockets.add(client).add(upstream);
     client.pipe(upstream).pipe(client);
@@ -170,7 +175,7 @@ async function passThrough(t: TestContext, port: number): Promise<{ port: number
     for (const s of sockets) s.destroy();
     return new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return { port: (server.address() as AddressInfo).port, connections: () => connections };
+  return { port: (server.address() as AddressInfo).port, connections: () => connections, open: () => open };
 }
 
 describe('smart HTTP refs asked without git', () => {
@@ -304,5 +309,55 @@ describe('https with a private certificate authority', () => {
     assert.match(JSON.stringify(await heads(untrusted, store, remote, undefined)), /"tls"/);
     assert.equal(untrusted.spawned(), 1, 'git did not get the last word');
     assert.match(untrusted.fallbacks.join('\n'), /Node refused the server's certificate/);
+  });
+});
+
+describe('SSH checks share one connection per host', () => {
+  test('through an SSH master: the same answers as git alone, one connection, and nothing left after close', async (t) => {
+    const missing = sshdMissing();
+    if (missing !== undefined) return t.skip(missing);
+    const root = await tempDir(t);
+    const repo = await repoWithHistory(path.join(root, 'site'));
+    const sshd = await startSshd(t, path.join(root, 'sshd'));
+    // Connections are counted in front of sshd; the host key is known at the counting port.
+    const front = await passThrough(t, sshd.port);
+    const knownHosts = path.join(root, 'known_hosts');
+    const key = (await readFile(sshd.knownHosts, 'utf8')).split(' ').slice(1).join(' ');
+    await writeFile(knownHosts, `[127.0.0.1]:${front.port} ${key}`);
+    const ssh = { key: sshd.clientKey, knownHosts };
+    const remote = { url: `ssh://${userInfo().username}@127.0.0.1:${front.port}${repo.dir}`, ssh };
+    const scpLike = { url: `${userInfo().username}@127.0.0.1:${repo.dir}`, ssh };
+    const c = clients(t, testEnv(root));
+    const store = path.join(root, 'store');
+    await c.git.ensureStore(store, call);
+    const controlDirs = async (): Promise<string[]> => (await readdir(tmpdir())).filter((n) => n.startsWith('gitwatch-ssh-'));
+    const dirsBefore = await controlDirs();
+
+    const start = front.connections();
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => c.fast.lsRemote(store, remote, i % 2 === 0 ? undefined : 'feature', call)));
+    for (const [i, head] of answers.entries())
+      assert.deepEqual(head, i % 2 === 0 ? { sha: repo.head(), branch: 'trunk' } : { sha: repo.head('feature'), branch: 'feature' });
+    for (let i = 0; i < 5; i++) await c.fast.lsRemote(store, remote, 'trunk', call);
+    assert.equal(front.connections() - start, 1, 'seventeen checks, one connection');
+    await both(c, store, remote, ['refs/heads/']);
+    await both(c, store, remote, ['refs/heads/nope']);
+    // Another port is another master; a bad key would be refused by sshd, master or not.
+    await both(c, store, { url: scpLike.url.replace('127.0.0.1:', `[127.0.0.1:${sshd.port}]:`), ssh: { key: sshd.clientKey, knownHosts: sshd.knownHosts } }, [
+      'HEAD',
+    ]);
+
+    const [dir] = (await controlDirs()).filter((d) => !dirsBefore.includes(d));
+    assert.ok(dir !== undefined, 'no control folder');
+    assert.equal((await stat(path.join(tmpdir(), dir))).mode & 0o077, 0, 'the control folder is not private');
+    await c.fast.close();
+    assert.deepEqual(
+      (await controlDirs()).filter((d) => !dirsBefore.includes(d)),
+      [],
+      'the control folder outlived close',
+    );
+    // The master's connection is gone with it.
+    const until = Date.now() + 5000;
+    while (front.open() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(front.open(), 0, 'a connection outlived close');
   });
 });

@@ -36,7 +36,7 @@ export async function withStateSession<T>(ctx: CommandContext, config: ResolvedC
         onRunFinished: notifier.notify,
       });
     } finally {
-      git.close();
+      await git.close();
       // Pending notifications hold up the exit at most this long (SPEC: 10 s).
       await notifier.close(NOTIFY_DRAIN_MS);
       await reporter.close();

@@ -15,6 +15,7 @@ import { gitEnv } from './git-env.js';
 import { runGitProcess } from './git-process.js';
 import { HttpRefReader, UseGit } from './http-refs.js';
 import { localPath, readLocalRefs } from './local-refs.js';
+import { SshMasters } from './ssh-master.js';
 import { lsRemotePatterns, parseLsRemote, type RefListing, type RefPatterns } from './refs.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import type { ProcessGroups } from '../runtime/processes.js';
@@ -52,6 +53,7 @@ export class GitClient {
   /** Stores cleared of a killed gitwatch's lock files, once per process. */
   private readonly swept = new Set<string>();
   private readonly http: HttpRefReader;
+  private readonly ssh: SshMasters;
   private readonly toldFallback = new Set<string>();
 
   constructor(
@@ -62,22 +64,23 @@ export class GitClient {
     private readonly options: GitClientOptions = {},
   ) {
     this.http = new HttpRefReader(env, clock);
+    this.ssh = new SshMasters(gitEnv(env), groups, clock);
   }
 
-  private envFor(remote: Remote | undefined): Record<string, string> {
+  private envFor(remote: Remote | undefined, sshControl?: string): Record<string, string> {
     const url = remote?.credentials ? remote.url : undefined;
-    const key = JSON.stringify([remote?.credentials ?? null, url ?? null, remote?.ssh ?? null]);
+    const key = JSON.stringify([remote?.credentials ?? null, url ?? null, remote?.ssh ?? null, sshControl ?? null]);
     let env = this.envs.get(key);
     if (env === undefined) {
-      env = gitEnv(this.env, { credentials: remote?.credentials, url, ssh: remote?.ssh });
+      env = gitEnv(this.env, { credentials: remote?.credentials, url, ssh: remote?.ssh, sshControl });
       this.envs.set(key, env);
     }
     return env;
   }
 
-  async run(args: readonly string[], context: string, call: GitCallOptions, remote?: Remote): Promise<string> {
+  async run(args: readonly string[], context: string, call: GitCallOptions, remote?: Remote, sshControl?: string): Promise<string> {
     const outcome = await runGitProcess(args, {
-      env: this.envFor(remote),
+      env: this.envFor(remote, sshControl),
       timeoutMs: call.timeoutMs,
       signal: call.signal,
       groups: this.groups,
@@ -120,7 +123,9 @@ export class GitClient {
       }
     }
     const args = [`--git-dir=${store}`, 'ls-remote', '--symref', '--end-of-options', remote.url, ...lsRemotePatterns(patterns)];
-    return parseLsRemote(await this.run(args, `checking ${remote.url}`, call, remote), patterns);
+    const ask = async (control: string | undefined): Promise<RefListing> =>
+      parseLsRemote(await this.run(args, `checking ${remote.url}`, call, remote, control), patterns);
+    return this.options.inProcess === false ? ask(undefined) : this.ssh.with(remote.url, remote.ssh, call.timeoutMs / 2, ask);
   }
 
   private async listHttp(remote: Remote, patterns: RefPatterns, call: GitCallOptions): Promise<RefListing | undefined> {
@@ -155,9 +160,10 @@ export class GitClient {
     return undefined;
   }
 
-  /** Ends what outlives a check: kept-alive connections. */
-  close(): void {
+  /** Ends what outlives a check: kept-alive connections and SSH masters. */
+  async close(): Promise<void> {
     this.http.close();
+    await this.ssh.close();
   }
 
   /** The remote's head of `branch` (or of its default branch), without fetching. */
