@@ -49,8 +49,9 @@ export class HttpRefReader {
   unsupported(url: URL): string | undefined {
     const proxy = proxyFor(url, this.env);
     if (proxy !== undefined) return `a proxy is set (${proxy})`;
-    for (const name of ['GIT_SSL_CAPATH', 'GIT_SSL_CERT', 'GIT_SSL_KEY'] as const) {
-      if (url.protocol === 'https:' && this.env[name] !== undefined) return `${name} is set`;
+    // Trust or client-certificate settings that git's TLS library reads and Node's does not.
+    for (const name of ['GIT_SSL_CAPATH', 'GIT_SSL_CERT', 'GIT_SSL_KEY', 'SSL_CERT_FILE', 'SSL_CERT_DIR'] as const) {
+      if (url.protocol === 'https:' && (this.env[name] ?? '') !== '') return `${name} is set`;
     }
     return undefined;
   }
