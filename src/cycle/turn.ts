@@ -71,7 +71,6 @@ export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: 
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
   const store = storeDir(config.workdir, repo.name);
   try {
-    await deps.git.ensureStore(store, call);
     const head = await deps.git.lsRemote(store, remoteOf(repo), repo.branch, call);
     deps.onCheck?.(repo.name, true);
     return ok(head);

@@ -115,13 +115,15 @@ export class GitClient {
     if (this.options.inProcess !== false) {
       const local = localPath(remote.url);
       if (local !== undefined) {
-        const listing = await readLocalRefs(local, patterns);
+        const listing = readLocalRefs(local, patterns);
         if (listing !== undefined) return listing;
       } else if (/^https?:\/\//i.test(remote.url)) {
         const listing = await this.listHttp(remote, patterns, call);
         if (listing !== undefined) return listing;
       }
     }
+    // Only git needs the store for a check; an in-process one leaves it to the first fetch.
+    await this.ensureStore(store, call);
     const args = [`--git-dir=${store}`, 'ls-remote', '--symref', '--end-of-options', remote.url, ...lsRemotePatterns(patterns)];
     const ask = async (control: string | undefined): Promise<RefListing> =>
       parseLsRemote(await this.run(args, `checking ${remote.url}`, call, remote, control), patterns);

@@ -3,8 +3,12 @@
 // read: loose refs and packed-refs. Whatever git might read differently (reftable or another extension, an
 // include in the config, hidden refs, a linked work tree, a repo owned by another user, a loose tag whose
 // peeled commit would need the object itself) makes this answer `undefined`, and git answers instead.
+//
+// The reads are synchronous on purpose: a dozen small local files, where each asynchronous call would cost
+// more in its thread-pool round trip and promise than the read itself (at 1,000 repos a cycle, that is most
+// of the check).
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { isSha } from '../domain.js';
@@ -32,20 +36,20 @@ const MAX_SYMREF_DEPTH = 5;
 /** Something git may read differently: the whole listing is left to git. */
 class NotPlain extends Error {}
 
-export async function readLocalRefs(dir: string, patterns: RefPatterns): Promise<RefListing | undefined> {
+export function readLocalRefs(dir: string, patterns: RefPatterns): RefListing | undefined {
   try {
-    return await readPlainRefs(dir, patterns);
+    return readPlainRefs(dir, patterns);
   } catch (error) {
     if (error instanceof NotPlain) return undefined;
     throw error;
   }
 }
 
-async function readPlainRefs(dir: string, patterns: RefPatterns): Promise<RefListing | undefined> {
-  const gitdir = await findGitDir(dir);
+function readPlainRefs(dir: string, patterns: RefPatterns): RefListing | undefined {
+  const gitdir = findGitDir(dir);
   if (gitdir === undefined) return undefined;
-  if (!(await plainLayout(gitdir))) return undefined;
-  const packed = await readPacked(gitdir);
+  if (!plainLayout(gitdir)) return undefined;
+  const packed = readPacked(gitdir);
   if (packed === undefined) return undefined;
   const wantsTags = patterns.some((p) => p.startsWith('refs/tags/') || 'refs/tags/'.startsWith(p));
   if (wantsTags && !packed.peeledTags) return undefined;
@@ -53,14 +57,14 @@ async function readPlainRefs(dir: string, patterns: RefPatterns): Promise<RefLis
   const loose = new Map<string, string>();
   for (const prefix of patterns) {
     if (!prefix.startsWith('refs/')) continue;
-    if (!(await readLoose(gitdir, prefix, loose))) return undefined;
+    if (!readLoose(gitdir, prefix, loose)) return undefined;
   }
   // A loose tag is an object this file cannot peel without reading the object: git reads it.
   if ([...loose.keys()].some((name) => name.startsWith('refs/tags/'))) return undefined;
 
-  const resolve = async (name: string, depth = 0): Promise<string | undefined> => {
+  const resolve = (name: string, depth = 0): string | undefined => {
     if (depth > MAX_SYMREF_DEPTH || (name !== 'HEAD' && !/^refs\/(?!.*(?:\.\.|\/\/|\/\.|\.lock$))[^\0\\]+$/.test(name))) throw new NotPlain();
-    const value = loose.get(name) ?? (await readRefFile(gitdir, name)) ?? packed.refs.get(name);
+    const value = loose.get(name) ?? readRefFile(gitdir, name) ?? packed.refs.get(name);
     if (value === undefined) return undefined;
     if (value.startsWith('ref: ')) return resolve(value.slice('ref: '.length), depth + 1);
     return isSha(value) ? value : undefined;
@@ -68,9 +72,10 @@ async function readPlainRefs(dir: string, patterns: RefPatterns): Promise<RefLis
 
   const listing = new RefListingBuilder(patterns);
   if (matches(patterns, 'HEAD')) {
-    const head = (await readFile(path.join(gitdir, 'HEAD'), 'utf8').catch(() => undefined))?.trim();
-    if (head === undefined) return undefined;
-    const sha = await resolve('HEAD');
+    const head = readRefFile(gitdir, 'HEAD');
+    // A HEAD that is neither a symref nor a commit makes git call the folder no repository at all.
+    if (head === undefined || (!head.startsWith('ref: ') && !isSha(head))) return undefined;
+    const sha = head.startsWith('ref: ') ? resolve(head.slice('ref: '.length), 1) : head;
     // Like upload-pack, an unborn HEAD (an empty repository) is not advertised at all.
     if (sha !== undefined) {
       listing.add('HEAD', sha);
@@ -79,7 +84,7 @@ async function readPlainRefs(dir: string, patterns: RefPatterns): Promise<RefLis
   }
   const names = new Set([...[...packed.refs.keys()].filter((name) => matches(patterns, name)), ...loose.keys()]);
   for (const name of [...names].sort()) {
-    const sha = await resolve(name);
+    const sha = resolve(name);
     if (sha === undefined) continue;
     listing.add(name, sha);
     const peeled = packed.peeled.get(name);
@@ -88,37 +93,39 @@ async function readPlainRefs(dir: string, patterns: RefPatterns): Promise<RefLis
   return listing.build();
 }
 
-/** The repository's git folder as git-upload-pack would find it first (`DIR/.git`, then `DIR`). */
-async function findGitDir(dir: string): Promise<string | undefined> {
-  const me = userInfo().uid;
-  const owned = async (p: string): Promise<boolean | undefined> => {
-    const s = await stat(p).catch(() => undefined);
-    if (s === undefined) return undefined;
-    return s.uid === me;
-  };
-  const dotGit = path.join(dir, '.git');
-  const dotGitStat = await stat(dotGit).catch(() => undefined);
-  if (dotGitStat !== undefined) {
-    // A .git file points elsewhere (a linked work tree, a submodule): git follows it.
-    if (!dotGitStat.isDirectory()) return undefined;
-    // git refuses a repository owned by another user; that refusal is git's to give.
-    return dotGitStat.uid === me && (await owned(dir)) === true && (await isGitDir(dotGit)) ? dotGit : undefined;
-  }
-  return (await owned(dir)) === true && (await isGitDir(dir)) ? dir : undefined;
+/** The user gitwatch runs as: git refuses a repository another user owns, and that refusal is git's to give. */
+let me: number | undefined;
+
+function statOf(file: string): Stats | undefined {
+  return statSync(file, { throwIfNoEntry: false });
 }
 
-async function isGitDir(dir: string): Promise<boolean> {
-  const [head, objects, refs] = await Promise.all(['HEAD', 'objects', 'refs'].map((name) => stat(path.join(dir, name)).catch(() => undefined)));
-  return head?.isFile() === true && objects?.isDirectory() === true && refs?.isDirectory() === true;
+/** The repository's git folder as git-upload-pack would find it first (`DIR/.git`, then `DIR`). */
+function findGitDir(dir: string): string | undefined {
+  me ??= userInfo().uid;
+  const top = statOf(dir);
+  if (top?.isDirectory() !== true || top.uid !== me) return undefined;
+  const dotGit = path.join(dir, '.git');
+  const dotGitStat = statOf(dotGit);
+  if (dotGitStat !== undefined) {
+    // A .git file points elsewhere (a linked work tree, a submodule): git follows it.
+    if (!dotGitStat.isDirectory() || dotGitStat.uid !== me) return undefined;
+    return isGitDir(dotGit) ? dotGit : undefined;
+  }
+  return isGitDir(dir) ? dir : undefined;
+}
+
+function isGitDir(dir: string): boolean {
+  return statOf(path.join(dir, 'objects'))?.isDirectory() === true && statOf(path.join(dir, 'refs'))?.isDirectory() === true;
 }
 
 /**
  * Whether git would read the refs the way this file does: no commondir (a linked work tree), and a config
  * without includes, hidden refs, or any extension but the object format.
  */
-async function plainLayout(gitdir: string): Promise<boolean> {
-  if ((await stat(path.join(gitdir, 'commondir')).catch(() => undefined)) !== undefined) return false;
-  const config = await readFile(path.join(gitdir, 'config'), 'utf8').catch(() => undefined);
+function plainLayout(gitdir: string): boolean {
+  if (statOf(path.join(gitdir, 'commondir')) !== undefined) return false;
+  const config = readText(path.join(gitdir, 'config'));
   if (config === undefined) return false;
   let section = '';
   for (const raw of config.split('\n')) {
@@ -146,12 +153,12 @@ interface Packed {
   readonly peeledTags: boolean;
 }
 
-async function readPacked(gitdir: string): Promise<Packed | undefined> {
+function readPacked(gitdir: string): Packed | undefined {
   const refs = new Map<string, string>();
   const peeled = new Map<string, string>();
   let text: string;
   try {
-    text = await readFile(path.join(gitdir, 'packed-refs'), 'utf8');
+    text = readFileSync(path.join(gitdir, 'packed-refs'), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { refs, peeled, peeledTags: true };
     return undefined;
@@ -181,13 +188,13 @@ async function readPacked(gitdir: string): Promise<Packed | undefined> {
 }
 
 /** Loose refs whose names start with `prefix`, into `into`. False when something there is not a plain ref file. */
-async function readLoose(gitdir: string, prefix: string, into: Map<string, string>): Promise<boolean> {
+function readLoose(gitdir: string, prefix: string, into: Map<string, string>): boolean {
   const slash = prefix.lastIndexOf('/');
   const folder = prefix.slice(0, slash + 1);
-  const walk = async (relative: string): Promise<boolean> => {
-    let entries;
+  const walk = (relative: string): boolean => {
+    let entries: Dirent[];
     try {
-      entries = await readdir(path.join(gitdir, relative), { withFileTypes: true });
+      entries = readdirSync(path.join(gitdir, relative), { withFileTypes: true });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       return code === 'ENOENT' || code === 'ENOTDIR';
@@ -198,10 +205,10 @@ async function readLoose(gitdir: string, prefix: string, into: Map<string, strin
       if (entry.name.startsWith('.') || entry.name.endsWith('.lock')) continue;
       if (!name.startsWith(prefix) && !prefix.startsWith(`${name}/`)) continue;
       if (entry.isDirectory()) {
-        if (!(await walk(`${name}/`))) return false;
+        if (!walk(`${name}/`)) return false;
       } else if (entry.isFile()) {
         if (!name.startsWith(prefix)) continue;
-        const value = await readRefFile(gitdir, name);
+        const value = readRefFile(gitdir, name);
         if (value === undefined) return false;
         into.set(name, value);
       } else {
@@ -213,7 +220,14 @@ async function readLoose(gitdir: string, prefix: string, into: Map<string, strin
   return walk(folder);
 }
 
-async function readRefFile(gitdir: string, name: string): Promise<string | undefined> {
-  const text = await readFile(path.join(gitdir, name), 'utf8').catch(() => undefined);
-  return text?.trim();
+function readRefFile(gitdir: string, name: string): string | undefined {
+  return readText(path.join(gitdir, name))?.trim();
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
