@@ -302,13 +302,22 @@ describe('https with a private certificate authority', () => {
     const store = path.join(root, 'store');
     await trusted.git.ensureStore(store, call);
     assert.deepEqual(await heads(trusted, store, remote, undefined), { sha: repo.head(), branch: 'main' });
-    assert.equal(trusted.spawned(), 0);
+    assert.equal(trusted.spawned(), 0, trusted.fallbacks.join('; '));
     assert.deepEqual(trusted.fallbacks, []);
 
-    const untrusted = clients(t, testEnv(root));
+    const env = testEnv(root);
+    delete env['SSL_CERT_FILE'];
+    delete env['SSL_CERT_DIR'];
+    const untrusted = clients(t, env);
     assert.match(JSON.stringify(await heads(untrusted, store, remote, undefined)), /"tls"/);
     assert.equal(untrusted.spawned(), 1, 'git did not get the last word');
     assert.match(untrusted.fallbacks.join('\n'), /Node refused the server's certificate/);
+
+    // OpenSSL's variables mean something to some builds of git and nothing to Node: git answers.
+    const openssl = clients(t, { ...env, SSL_CERT_FILE: caFile });
+    await heads(openssl, store, remote, undefined);
+    assert.equal(openssl.spawned(), 1);
+    assert.match(openssl.fallbacks.join('\n'), /SSL_CERT_FILE is set/);
   });
 });
 

@@ -13,7 +13,7 @@ import { classifyGitFailure } from './classify.js';
 import { branchNameProblem } from '../rules/ref-name.js';
 import { gitEnv } from './git-env.js';
 import { runGitProcess } from './git-process.js';
-import { HttpRefReader, UseGit } from './http-refs.js';
+import type { HttpRefReader } from './http-refs.js';
 import { localPath, readLocalRefs } from './local-refs.js';
 import { SshMasters } from './ssh-master.js';
 import { lsRemotePatterns, parseLsRemote, type RefListing, type RefPatterns } from './refs.js';
@@ -52,7 +52,9 @@ export class GitClient {
   private readonly envs = new Map<string, Record<string, string>>();
   /** Stores cleared of a killed gitwatch's lock files, once per process. */
   private readonly swept = new Set<string>();
-  private readonly http: HttpRefReader;
+  /** Loaded with the first HTTP remote: node:http, node:https and the protocol code cost start-up time otherwise. */
+  private http: Promise<typeof import('./http-refs.js')> | undefined;
+  private httpReader: HttpRefReader | undefined;
   private readonly ssh: SshMasters;
   private readonly toldFallback = new Set<string>();
 
@@ -63,7 +65,6 @@ export class GitClient {
     private readonly clock: Clock = systemClock,
     private readonly options: GitClientOptions = {},
   ) {
-    this.http = new HttpRefReader(env, clock);
     this.ssh = new SshMasters(gitEnv(env), groups, clock);
   }
 
@@ -137,10 +138,13 @@ export class GitClient {
     } catch {
       return undefined;
     }
-    const why = this.http.unsupported(url);
+    this.http ??= import('./http-refs.js');
+    const { HttpRefReader, UseGit } = await this.http;
+    this.httpReader ??= new HttpRefReader(this.env, this.clock);
+    const why = this.httpReader.unsupported(url);
     if (why !== undefined) return this.fallBack(url, why);
     try {
-      return await this.http.list(remote.url, patterns, {
+      return await this.httpReader.list(remote.url, patterns, {
         credentials: remote.credentials,
         timeoutMs: call.timeoutMs,
         signal: call.signal,
@@ -164,7 +168,7 @@ export class GitClient {
 
   /** Ends what outlives a check: kept-alive connections and SSH masters. */
   async close(): Promise<void> {
-    this.http.close();
+    this.httpReader?.close();
     await this.ssh.close();
   }
 

@@ -49,10 +49,12 @@ export class HttpRefReader {
   unsupported(url: URL): string | undefined {
     const proxy = proxyFor(url, this.env);
     if (proxy !== undefined) return `a proxy is set (${proxy})`;
-    // Trust or client-certificate settings that git's TLS library reads and Node's does not.
-    for (const name of ['GIT_SSL_CAPATH', 'GIT_SSL_CERT', 'GIT_SSL_KEY', 'SSL_CERT_FILE', 'SSL_CERT_DIR'] as const) {
-      if (url.protocol === 'https:' && (this.env[name] ?? '') !== '') return `${name} is set`;
-    }
+    if (url.protocol !== 'https:') return undefined;
+    // Trust or client-certificate settings that git's TLS library reads and Node's does not. With
+    // GIT_SSL_CAINFO set, git trusts that file alone, and OpenSSL's SSL_CERT_FILE and SSL_CERT_DIR no longer count.
+    const set = (name: string): boolean => (this.env[name] ?? '') !== '';
+    const other = set('GIT_SSL_CAINFO') ? [] : ['SSL_CERT_FILE', 'SSL_CERT_DIR'];
+    for (const name of ['GIT_SSL_CAPATH', 'GIT_SSL_CERT', 'GIT_SSL_KEY', ...other]) if (set(name)) return `${name} is set`;
     return undefined;
   }
 
