@@ -215,6 +215,36 @@ describe('smart HTTP refs asked without git', () => {
     assert.equal(front.connections() - start, 0, 'ten in-process checks opened new connections');
   });
 
+  test('one v0 request a check; a remote with a large advertisement is asked with v2 and a ref prefix', async (t) => {
+    const root = await tempDir(t);
+    const served = path.join(root, 'served');
+    const small = await repoWithHistory(path.join(served, 'small'));
+    const big = await repoWithHistory(path.join(served, 'big'));
+    // 2,000 tags: an advertisement of about 130 KiB.
+    big.git('pack-refs', '--all');
+    const sha = big.head();
+    const tags = Array.from({ length: 2000 }, (_, i) => `${sha} refs/tags/bulk-${String(i).padStart(5, '0')}\n`).join('');
+    await writeFile(path.join(big.dir, '.git', 'packed-refs'), (await readFile(path.join(big.dir, '.git', 'packed-refs'), 'utf8')) + tags);
+    big.git('pack-refs', '--all');
+    const http = await startHttpGit(t, { root: served, user: 'u', password: 'p' });
+    const c = clients(t, testEnv(root));
+    const store = path.join(root, 'store');
+    await c.git.ensureStore(store, call);
+    const credentials = { username: 'u', password: 'p' };
+    const requests = async (remote: Remote, branch: string | undefined): Promise<number> => {
+      const before = http.requests();
+      await c.fast.lsRemote(store, remote, branch, call);
+      return http.requests() - before;
+    };
+    const smallRemote = { url: http.url('small'), credentials };
+    const bigRemote = { url: http.url('big'), credentials };
+    assert.deepEqual([await requests(smallRemote, undefined), await requests(smallRemote, 'feature')], [1, 1]);
+    assert.deepEqual([await requests(bigRemote, undefined), await requests(bigRemote, 'feature'), await requests(bigRemote, undefined)], [1, 2, 2]);
+    for (const patterns of [['HEAD'], ['refs/heads/feature'], ['refs/tags/'], ['refs/tags/bulk-0199'], ['HEAD', 'refs/heads/']])
+      await both(c, store, bigRemote, patterns);
+    assert.equal(c.spawned(), 0);
+  });
+
   test('a redirect to another host gets no credentials, and a server that stalls times out', async (t) => {
     const root = await tempDir(t);
     const c = clients(t, testEnv(root));

@@ -1,6 +1,7 @@
 // A smart-HTTP remote's refs, asked for from inside gitwatch instead of by `git ls-remote` (git and
-// git-remote-http, a TLS handshake and two requests per check). The protocol (v2 `ls-refs` with a ref prefix,
-// or the v0 advertisement when the server speaks no v2) is isomorphic-git's; the requests are made here, on
+// git-remote-http, a TLS handshake and two requests per check). The protocol is isomorphic-git's: the v0
+// advertisement (one request), or for a remote whose advertisement is large, v2 `ls-refs` with a ref prefix
+// (falling back to v0 where the server speaks no v2); the requests are made here, on
 // one kept-alive connection pool per scheme, so that what git's own rules say holds here too: credentials go
 // only to the configured host and scheme (a redirect elsewhere gets none), a redirect is followed on the first
 // request only, every request shares the check's time limit, and whatever this cannot do exactly (a proxy, a
@@ -36,8 +37,17 @@ const SERVICE = '/info/refs?service=git-upload-pack';
 /** Error codes of a certificate Node does not accept; git, with the system's CA store, may. */
 const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL|SSL/;
 
+/**
+ * A v0 advertisement (every ref, one request) larger than this makes later checks of that remote use protocol
+ * v2's `ls-refs` with a ref prefix (two requests, only the refs asked for). Most repos advertise a few
+ * kilobytes, and one request costs both sides half of what two do.
+ */
+const LARGE_ADVERTISEMENT = 64 * 1024;
+
 export class HttpRefReader {
   private readonly agents = new Map<string, HttpAgent>();
+  /** Remotes whose full advertisement is large: asked with v2 and a ref prefix. */
+  private readonly large = new Set<string>();
   private ca: string | undefined | null = null;
 
   constructor(
@@ -133,6 +143,7 @@ export class HttpRefReader {
             throw new UseGit(`the server answers with '${type.slice(0, 60)}'`);
           }
           const data = await readBody(res, deadline.signal);
+          if (first && data.length > LARGE_ADVERTISEMENT) this.large.add(url);
           const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
           return { url: target, method: req.method ?? 'GET', headers, body: once(data), statusCode: status, statusMessage: res.statusMessage ?? '' };
         }
@@ -140,7 +151,8 @@ export class HttpRefReader {
     };
     try {
       const prefix = patterns.length === 1 ? patterns[0] : undefined;
-      const refs: ServerRef[] = await listServerRefs({ http, url, protocolVersion: 2, symrefs: true, peelTags: true, ...(prefix ? { prefix } : {}) });
+      const protocolVersion = this.large.has(url) ? 2 : 1;
+      const refs: ServerRef[] = await listServerRefs({ http, url, protocolVersion, symrefs: true, peelTags: true, ...(prefix ? { prefix } : {}) });
       const listing = new RefListingBuilder(patterns);
       for (const ref of refs) {
         listing.add(ref.ref, ref.oid);
