@@ -218,7 +218,7 @@ describe('smart HTTP refs asked without git', () => {
   test('one v0 request a check; a remote with a large advertisement is asked with v2 and a ref prefix', async (t) => {
     const root = await tempDir(t);
     const served = path.join(root, 'served');
-    const small = await repoWithHistory(path.join(served, 'small'));
+    await repoWithHistory(path.join(served, 'small'));
     const big = await repoWithHistory(path.join(served, 'big'));
     // 2,000 tags: an advertisement of about 130 KiB.
     big.git('pack-refs', '--all');
