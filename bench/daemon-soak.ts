@@ -2,7 +2,7 @@
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { GIT_ENV, makeRepos } from './fixtures.js';
@@ -40,3 +40,4 @@ for (let m = 1; m <= minutes; m++) {
 }
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
+await rm(fixture.root, { recursive: true, force: true });

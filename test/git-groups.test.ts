@@ -29,7 +29,11 @@ async function stalledSshProject(t: TestContext, gitTimeout: string): Promise<{ 
   const bin = path.join(project.dir, 'bin');
   const pidFile = path.join(project.dir, 'ssh-pids');
   await mkdir(bin);
-  await writeFile(path.join(bin, 'ssh'), `#!/bin/sh\necho $$ >> '${pidFile}'\nsleep 300 &\necho $! >> '${pidFile}'\nwait\n`);
+  // gitwatch's own SSH master (`ssh -M`) fails at once, like one that cannot reach the host: git's ssh is the one under test.
+  await writeFile(
+    path.join(bin, 'ssh'),
+    `#!/bin/sh\ncase " $* " in *" -M "*) exit 255;; esac\necho $$ >> '${pidFile}'\nsleep 300 &\necho $! >> '${pidFile}'\nwait\n`,
+  );
   await chmod(path.join(bin, 'ssh'), 0o755);
   project.env['PATH'] = `${bin}:${project.env['PATH'] ?? '/usr/bin:/bin'}`;
   await project.writeConfig({ version: 1, repos: { site: { url: 'ssh://git@127.0.0.1/srv/site.git', git_timeout: gitTimeout, pipeline: ['true'] } } });

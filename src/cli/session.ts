@@ -20,9 +20,12 @@ export async function withStateSession<T>(ctx: CommandContext, config: ResolvedC
     const state = await StateKeeper.open(statePath, ctx.processes.pid);
     const reporter = await makeReporter(ctx);
     const notifier = new Notifier({ reporter, clock: ctx.clock, env: ctx.env, groups: ctx.processes, cwd: path.dirname(config.file) });
+    const git = new GitClient(ctx.env, ctx.processes, ctx.clock, {
+      onFallback: (origin, reason) => reporter.emit({ type: 'check-fallback', origin, reason }),
+    });
     try {
       return await work({
-        git: new GitClient(ctx.env, ctx.processes, ctx.clock),
+        git,
         env: ctx.env,
         reporter,
         clock: ctx.clock,
@@ -33,6 +36,7 @@ export async function withStateSession<T>(ctx: CommandContext, config: ResolvedC
         onRunFinished: notifier.notify,
       });
     } finally {
+      await git.close();
       // Pending notifications hold up the exit at most this long (SPEC: 10 s).
       await notifier.close(NOTIFY_DRAIN_MS);
       await reporter.close();

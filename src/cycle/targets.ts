@@ -42,7 +42,7 @@ export async function discoverTargets(config: ResolvedConfig, repo: RepoConfig, 
 
 /** The targets a branch glob repo has on the remote now, in branch order: one `ls-remote`, nothing written. */
 export async function listTargets(git: GitClient, store: string, repo: RepoConfig & { branch: string }, call: GitCallOptions): Promise<Target[]> {
-  const refs = await git.listRefs(store, { url: repo.remote, credentials: repo.credentials, ssh: repo.ssh }, ['heads'], call);
+  const refs = await git.listRefs(store, { url: repo.remote, credentials: repo.credentials, ssh: repo.ssh }, ['refs/heads/'], call);
   return selectBranches(refs, repo.branch).map(({ branch, sha }) => ({ repo: targetOf(repo, branch), head: { sha, branch } }));
 }
 

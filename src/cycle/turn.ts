@@ -75,7 +75,6 @@ export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: 
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
   const store = storeDir(config.workdir, repo.name);
   try {
-    await deps.git.ensureStore(store, call);
     const head = await remoteHead(deps.git, store, repo, call);
     deps.onCheck?.(repo.name, true);
     return ok(head);
@@ -94,7 +93,7 @@ export async function remoteHead(git: GitClient, store: string, repo: RepoConfig
 }
 
 async function tagHead(git: GitClient, store: string, repo: RepoConfig, glob: string, call: GitCallOptions): Promise<RemoteHead> {
-  const refs = await git.listRefs(store, remoteOf(repo), ['tags'], call);
+  const refs = await git.listRefs(store, remoteOf(repo), ['refs/tags/'], call);
   const choice = selectTag(refs, glob, repo.semver);
   if (choice === undefined) {
     const range = repo.semver === undefined ? '' : ` within semver '${repo.semver}'`;

@@ -13,7 +13,10 @@ import { classifyGitFailure } from './classify.js';
 import { branchNameProblem } from '../rules/ref-name.js';
 import { gitEnv } from './git-env.js';
 import { runGitProcess } from './git-process.js';
-import { parseRefList, type RefList } from './ref-select.js';
+import type { HttpRefReader } from './http-refs.js';
+import { localPath, readLocalRefs } from './local-refs.js';
+import { SshMasters } from './ssh-master.js';
+import { lsRemotePatterns, parseLsRemote, type RefListing, type RefPatterns } from './refs.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import type { ProcessGroups } from '../runtime/processes.js';
 
@@ -55,33 +58,48 @@ const DEEPEN_STEPS = [64, 512, 4096] as const;
 /** Where `gitwatch plan` fetches, so it never moves the ref a daemon's checkout is made from. */
 export const PLAN_REF = 'refs/gitwatch/plan';
 
+export interface GitClientOptions {
+  /** False: every check is a `git ls-remote` (tests compare the two). */
+  readonly inProcess?: boolean;
+  /** Told once per host and reason when a remote that could be asked in-process is asked by git instead. */
+  readonly onFallback?: (origin: string, reason: string) => void;
+}
+
 export class GitClient {
   /** The environment per remote's credentials and SSH settings, built once: it is the same for every call. */
   private readonly envs = new Map<string, Record<string, string>>();
   /** Stores cleared of a killed gitwatch's lock files, once per process. */
   private readonly swept = new Set<string>();
+  /** Loaded with the first HTTP remote: node:http, node:https and the protocol code cost start-up time otherwise. */
+  private http: Promise<typeof import('./http-refs.js')> | undefined;
+  private httpReader: HttpRefReader | undefined;
+  private readonly ssh: SshMasters;
+  private readonly toldFallback = new Set<string>();
 
   constructor(
     private readonly env: Env,
     /** Each git command's process group is registered here while it runs, so a hard exit kills it too. */
     private readonly groups: ProcessGroups,
     private readonly clock: Clock = systemClock,
-  ) {}
+    private readonly options: GitClientOptions = {},
+  ) {
+    this.ssh = new SshMasters(gitEnv(env), groups, clock);
+  }
 
-  private envFor(remote: Remote | undefined): Record<string, string> {
+  private envFor(remote: Remote | undefined, sshControl?: string): Record<string, string> {
     const url = remote?.credentials ? remote.url : undefined;
-    const key = JSON.stringify([remote?.credentials ?? null, url ?? null, remote?.ssh ?? null]);
+    const key = JSON.stringify([remote?.credentials ?? null, url ?? null, remote?.ssh ?? null, sshControl ?? null]);
     let env = this.envs.get(key);
     if (env === undefined) {
-      env = gitEnv(this.env, { credentials: remote?.credentials, url, ssh: remote?.ssh });
+      env = gitEnv(this.env, { credentials: remote?.credentials, url, ssh: remote?.ssh, sshControl });
       this.envs.set(key, env);
     }
     return env;
   }
 
-  async run(args: readonly string[], context: string, call: GitCallOptions, remote?: Remote): Promise<string> {
+  async run(args: readonly string[], context: string, call: GitCallOptions, remote?: Remote, sshControl?: string): Promise<string> {
     const outcome = await runGitProcess(args, {
-      env: this.envFor(remote),
+      env: this.envFor(remote, sshControl),
       timeoutMs: call.timeoutMs,
       signal: call.signal,
       groups: this.groups,
@@ -107,37 +125,90 @@ export class GitClient {
     await this.run(['init', '--quiet', '--bare', '--template=', store], `git init ${store}`, call);
   }
 
+  /**
+   * The remote's refs that start with one of `patterns`, with HEAD's symref when `HEAD` is asked for. Local
+   * repositories are read from their files and smart-HTTP remotes asked from here, where that is exact;
+   * everything else, and whatever those cannot read, is asked by `git ls-remote`.
+   */
+  async listRefs(store: string, remote: Remote, patterns: RefPatterns, call: GitCallOptions): Promise<RefListing> {
+    if (call.signal?.aborted) throw new GitError('aborted', `checking ${remote.url}: stopped`);
+    if (this.options.inProcess !== false) {
+      const local = localPath(remote.url);
+      if (local !== undefined) {
+        const listing = readLocalRefs(local, patterns);
+        if (listing !== undefined) return listing;
+      } else if (/^https?:\/\//i.test(remote.url)) {
+        const listing = await this.listHttp(remote, patterns, call);
+        if (listing !== undefined) return listing;
+      }
+    }
+    // Only git needs the store for a check; an in-process one leaves it to the first fetch.
+    await this.ensureStore(store, call);
+    const args = [`--git-dir=${store}`, 'ls-remote', '--symref', '--end-of-options', remote.url, ...lsRemotePatterns(patterns)];
+    const ask = async (control: string | undefined): Promise<RefListing> =>
+      parseLsRemote(await this.run(args, `checking ${remote.url}`, call, remote, control), patterns);
+    return this.options.inProcess === false ? ask(undefined) : this.ssh.with(remote.url, remote.ssh, call.timeoutMs / 2, ask);
+  }
+
+  private async listHttp(remote: Remote, patterns: RefPatterns, call: GitCallOptions): Promise<RefListing | undefined> {
+    let url: URL;
+    try {
+      url = new URL(remote.url);
+    } catch {
+      return undefined;
+    }
+    this.http ??= import('./http-refs.js');
+    const { HttpRefReader, UseGit } = await this.http;
+    this.httpReader ??= new HttpRefReader(this.env, this.clock);
+    const why = this.httpReader.unsupported(url);
+    if (why !== undefined) return this.fallBack(url, why);
+    try {
+      return await this.httpReader.list(remote.url, patterns, {
+        credentials: remote.credentials,
+        timeoutMs: call.timeoutMs,
+        signal: call.signal,
+        context: `checking ${remote.url}`,
+      });
+    } catch (error) {
+      if (error instanceof UseGit) return this.fallBack(url, error.message);
+      throw error;
+    }
+  }
+
+  /** Says once per host and reason that git asks instead. */
+  private fallBack(url: URL, why: string): undefined {
+    const key = `${url.protocol}//${url.host} ${why}`;
+    if (!this.toldFallback.has(key)) {
+      this.toldFallback.add(key);
+      this.options.onFallback?.(`${url.protocol}//${url.host}`, why);
+    }
+    return undefined;
+  }
+
+  /** Ends what outlives a check: kept-alive connections and SSH masters. */
+  async close(): Promise<void> {
+    this.httpReader?.close();
+    await this.ssh.close();
+  }
+
   /** The remote's head of `branch` (or of its default branch), without fetching. */
   async lsRemote(store: string, remote: Remote, branch: string | undefined, call: GitCallOptions): Promise<RemoteHead> {
-    const patterns = branch === undefined ? ['HEAD'] : [`refs/heads/${branch}`];
-    const args = [`--git-dir=${store}`, 'ls-remote', '--symref', '--end-of-options', remote.url, ...patterns];
-    const out = await this.run(args, `checking ${remote.url}`, call, remote);
-    const lines = out.split('\n').map((l) => l.split('\t'));
+    const listing = await this.listRefs(store, remote, branch === undefined ? ['HEAD'] : [`refs/heads/${branch}`], call);
     if (branch !== undefined) {
-      const sha = lines.find(([, ref]) => ref === `refs/heads/${branch}`)?.[0];
-      if (sha === undefined || !isSha(sha)) throw new GitError('branch-missing', `checking ${remote.url}: branch '${branch}' not found on the remote`);
+      const sha = listing.refs.get(`refs/heads/${branch}`);
+      if (sha === undefined) throw new GitError('branch-missing', `checking ${remote.url}: branch '${branch}' not found on the remote`);
       return { sha, branch };
     }
-    const symref = lines.find(([left, ref]) => ref === 'HEAD' && left?.startsWith('ref: refs/heads/'))?.[0];
-    const sha = lines.find(([left, ref]) => ref === 'HEAD' && left !== undefined && isSha(left))?.[0];
-    if (sha === undefined || symref === undefined) {
+    const symref = listing.head;
+    const sha = listing.refs.get('HEAD');
+    if (sha === undefined || symref === undefined || !symref.startsWith('refs/heads/')) {
       throw new GitError('branch-missing', `checking ${remote.url}: the remote has no default branch (it may be empty); set 'branch:' in the config`);
     }
-    const name = symref.slice('ref: refs/heads/'.length);
+    const name = symref.slice('refs/heads/'.length);
     // The name comes from the remote: it reaches steps only as GITWATCH_BRANCH, and only if git would accept it.
     const problem = branchNameProblem(name);
     if (problem !== undefined) throw new GitError('invalid-name', `checking ${remote.url}: the remote's default branch name is invalid: it ${problem}`);
     return { sha, branch: name };
-  }
-
-  /**
-   * The remote's tags and/or branches (annotated tags with their peeled commits) in one `ls-remote`.
-   * `--tags`/`--heads` let a protocol v2 server send only those.
-   */
-  async listRefs(store: string, remote: Remote, kinds: readonly ('tags' | 'heads')[], call: GitCallOptions): Promise<RefList> {
-    const flags = kinds.map((k) => `--${k}`);
-    const out = await this.run([`--git-dir=${store}`, 'ls-remote', ...flags, '--end-of-options', remote.url], `checking ${remote.url}`, call, remote);
-    return parseRefList(out);
   }
 
   /**

@@ -10,14 +10,18 @@ export interface GitEnvOptions {
   /** The remote's URL: the credential helper answers only for its host and protocol. */
   readonly url?: string | undefined;
   readonly ssh?: SshSettings | undefined;
+  /** The socket of a running SSH master (ssh-master.ts) that this command's ssh joins. */
+  readonly sshControl?: string | undefined;
 }
 
 /**
  * git runs core.sshCommand through a shell. The paths reach it as variables the shell expands, never as
  * text it parses, so a file name cannot become a command. Host keys are always checked; no prompts.
  */
-function sshCommand(ssh: GitEnvOptions['ssh']): string {
+function sshCommand(ssh: GitEnvOptions['ssh'], control: string | undefined): string {
   const parts = ['ssh', '-o BatchMode=yes', '-o StrictHostKeyChecking=yes'];
+  // Join the master when its socket answers, else connect alone; never become a master here.
+  if (control !== undefined) parts.push('-o ControlMaster=no', '-o ControlPath="$GITWATCH_SSH_CONTROL"');
   if (ssh?.key !== undefined) parts.push('-i "$GITWATCH_SSH_KEY"', '-o IdentitiesOnly=yes');
   if (ssh?.knownHosts !== undefined) parts.push('-o UserKnownHostsFile="$GITWATCH_SSH_KNOWN_HOSTS"', '-o GlobalKnownHostsFile=/dev/null');
   return parts.join(' ');
@@ -63,12 +67,13 @@ export function gitEnv(base: Env, options: GitEnvOptions = {}): Record<string, s
     ['fetch.recurseSubmodules', 'false'],
     ['submodule.recurse', 'false'],
     ['advice.detachedHead', 'false'],
-    ['core.sshCommand', sshCommand(options.ssh)],
+    ['core.sshCommand', sshCommand(options.ssh, options.sshControl)],
     // An empty value clears any helper list before ours.
     ['credential.helper', ''],
   ];
   if (options.ssh?.key !== undefined) env['GITWATCH_SSH_KEY'] = options.ssh.key;
   if (options.ssh?.knownHosts !== undefined) env['GITWATCH_SSH_KNOWN_HOSTS'] = options.ssh.knownHosts;
+  if (options.sshControl !== undefined) env['GITWATCH_SSH_CONTROL'] = options.sshControl;
   if (options.credentials && options.url !== undefined) {
     const target = new URL(options.url);
     config.push(['credential.helper', CREDENTIAL_HELPER]);

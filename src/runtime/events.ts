@@ -68,6 +68,8 @@ export type DaemonEvent =
   | { readonly type: 'notify-failed'; readonly repo: string; readonly target: string; readonly error: string; readonly retrying: boolean }
   /** A repo's git store was compacted (sizes in bytes), or the attempt failed (`error`). */
   | { readonly type: 'store-compacted'; readonly repo: string; readonly beforeBytes: number; readonly afterBytes: number; readonly error?: string | undefined }
+  /** Checks of `origin` that could run in-process go through git instead (`once` too); said once per reason. */
+  | { readonly type: 'check-fallback'; readonly origin: string; readonly reason: string }
   | { readonly type: 'daemon-stopped' };
 
 export interface Reporter {

@@ -122,6 +122,8 @@ export function daemonLine(e: DaemonEvent, quiet: boolean): string[] {
     case 'store-compacted':
       if (e.error !== undefined) return [`${e.repo} · git store not compacted: ${e.error}`];
       return quiet ? [] : [`${e.repo} · git store compacted: ${mib(e.beforeBytes)} → ${mib(e.afterBytes)}`];
+    case 'check-fallback':
+      return quiet ? [] : [`checks of ${e.origin} run git: ${e.reason}`];
     case 'daemon-stopping':
       return [`stopping (${e.signal}): no new work; a running step gets SIGTERM`];
     case 'daemon-stopped':

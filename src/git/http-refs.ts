@@ -1,0 +1,285 @@
+// A smart-HTTP remote's refs, asked for from inside gitwatch instead of by `git ls-remote` (git and
+// git-remote-http, a TLS handshake and two requests per check). The protocol is isomorphic-git's: the v0
+// advertisement (one request), or for a remote whose advertisement is large, v2 `ls-refs` with a ref prefix
+// (falling back to v0 where the server speaks no v2); the requests are made here, on
+// one kept-alive connection pool per scheme, so that what git's own rules say holds here too: credentials go
+// only to the configured host and scheme (a redirect elsewhere gets none), a redirect is followed on the first
+// request only, every request shares the check's time limit, and whatever this cannot do exactly (a proxy, a
+// client certificate, a certificate Node does not trust, an answer it does not understand) is left to git.
+
+import { readFileSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { GitHttpRequest, GitHttpResponse, ServerRef } from 'isomorphic-git';
+import type { Credentials, Env } from '../domain.js';
+import { GitError } from '../errors.js';
+import type { Clock } from '../runtime/clock.js';
+import { classifyGitFailure } from './classify.js';
+import { RefListingBuilder, type RefListing, type RefPatterns } from './refs.js';
+
+/** This remote is better asked by git; `reason` says why, for the one line that tells the user. */
+export class UseGit extends Error {
+  override readonly name = 'UseGit';
+}
+
+export interface HttpCall {
+  readonly credentials: Credentials | undefined;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+  /** For messages: the URL without credentials. */
+  readonly context: string;
+}
+
+/** As git-remote-http would allow: an advertisement far larger than any real one is not read. */
+const MAX_BODY = 64 * 1024 * 1024;
+const MAX_REDIRECTS = 20;
+const SERVICE = '/info/refs?service=git-upload-pack';
+/** Error codes of a certificate Node does not accept; git, with the system's CA store, may. */
+const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL|SSL/;
+
+/**
+ * A v0 advertisement (every ref, one request) larger than this makes later checks of that remote use protocol
+ * v2's `ls-refs` with a ref prefix (two requests, only the refs asked for). Most repos advertise a few
+ * kilobytes, and one request costs both sides half of what two do.
+ */
+const LARGE_ADVERTISEMENT = 64 * 1024;
+
+export class HttpRefReader {
+  private readonly agents = new Map<string, HttpAgent>();
+  /** Remotes whose full advertisement is large: asked with v2 and a ref prefix. */
+  private readonly large = new Set<string>();
+  private ca: string | undefined | null = null;
+
+  constructor(
+    private readonly env: Env,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Why this URL is left to git (a proxy, client certificates), or undefined. */
+  unsupported(url: URL): string | undefined {
+    const proxy = proxyFor(url, this.env);
+    if (proxy !== undefined) return `a proxy is set (${proxy})`;
+    if (url.protocol !== 'https:') return undefined;
+    // Trust or client-certificate settings that git's TLS library reads and Node's does not. With
+    // GIT_SSL_CAINFO set, git trusts that file alone, and OpenSSL's SSL_CERT_FILE and SSL_CERT_DIR no longer count.
+    const set = (name: string): boolean => (this.env[name] ?? '') !== '';
+    const other = set('GIT_SSL_CAINFO') ? [] : ['SSL_CERT_FILE', 'SSL_CERT_DIR'];
+    for (const name of ['GIT_SSL_CAPATH', 'GIT_SSL_CERT', 'GIT_SSL_KEY', ...other]) if (set(name)) return `${name} is set`;
+    return undefined;
+  }
+
+  /** Destroys the kept-alive connections. */
+  close(): void {
+    for (const agent of this.agents.values()) agent.destroy();
+    this.agents.clear();
+  }
+
+  private agent(protocol: string): HttpAgent {
+    let agent = this.agents.get(protocol);
+    if (agent === undefined) {
+      if (protocol === 'https:') {
+        if (this.ca === null) {
+          // git trusts exactly this file when it is set; so does this reader. Otherwise Node's store
+          // (with NODE_EXTRA_CA_CERTS), and git answers whatever Node refuses.
+          const file = this.env['GIT_SSL_CAINFO'];
+          this.ca = file === undefined ? undefined : readFileSync(file, 'utf8');
+        }
+        agent = new HttpsAgent({ keepAlive: true, ...(this.ca !== undefined ? { ca: this.ca } : {}) });
+      } else {
+        agent = new HttpAgent({ keepAlive: true });
+      }
+      this.agents.set(protocol, agent);
+    }
+    return agent;
+  }
+
+  async list(url: string, patterns: RefPatterns, call: HttpCall): Promise<RefListing> {
+    const { listServerRefs } = await import('./ls-refs-protocol.js');
+    const origin = new URL(url);
+    const deadline = new AbortController();
+    let timedOut = false;
+    void this.clock.sleep(call.timeoutMs, deadline.signal).then(() => {
+      if (deadline.signal.aborted) return;
+      timedOut = true;
+      deadline.abort();
+    });
+    const onAbort = (): void => deadline.abort();
+    call.signal?.addEventListener('abort', onAbort, { once: true });
+    if (call.signal?.aborted) deadline.abort();
+    // The base URL the later request goes to: the first one's, after its redirects (git's http.followRedirects=initial).
+    let base = url.replace(/\/+$/, '');
+    const requested = base;
+    const http = {
+      request: async (req: GitHttpRequest): Promise<GitHttpResponse> => {
+        const first = (req.method ?? 'GET') === 'GET';
+        let target = first ? req.url : `${base}${req.url.slice(requested.length)}`;
+        const body = req.body === undefined ? undefined : await collect(req.body);
+        for (let hops = 0; ; hops++) {
+          const auth = this.auth(target, origin, call.credentials);
+          const res = await this.send(target, req.method ?? 'GET', { ...req.headers, ...auth }, body, deadline.signal);
+          const location = res.headers.location;
+          if (res.statusCode !== undefined && res.statusCode >= 300 && res.statusCode < 400 && location !== undefined) {
+            res.resume();
+            const next = new URL(location, target);
+            if (!first || hops >= MAX_REDIRECTS || (next.protocol !== 'http:' && next.protocol !== 'https:')) throw new UseGit('the server redirects');
+            if (next.protocol === 'https:' && this.unsupported(next) !== undefined) throw new UseGit('the server redirects');
+            target = next.toString();
+            continue;
+          }
+          if (first) {
+            if (!target.endsWith(SERVICE)) throw new UseGit('the server redirects to an unusual address');
+            base = target.slice(0, -SERVICE.length);
+          }
+          const status = res.statusCode ?? 0;
+          if (status !== 200) {
+            res.resume();
+            throw httpFailure(status, call, new URL(target), auth.authorization !== undefined);
+          }
+          const type = res.headers['content-type'] ?? '';
+          const expected = first ? 'application/x-git-upload-pack-advertisement' : 'application/x-git-upload-pack-result';
+          // A dumb HTTP server or a web page: git knows what to make of it.
+          if (type !== expected) {
+            res.resume();
+            throw new UseGit(`the server answers with '${type.slice(0, 60)}'`);
+          }
+          const data = await readBody(res, deadline.signal);
+          if (first && data.length > LARGE_ADVERTISEMENT) this.large.add(url);
+          const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
+          return { url: target, method: req.method ?? 'GET', headers, body: once(data), statusCode: status, statusMessage: res.statusMessage ?? '' };
+        }
+      },
+    };
+    try {
+      const prefix = patterns.length === 1 ? patterns[0] : undefined;
+      const protocolVersion = this.large.has(url) ? 2 : 1;
+      const refs: ServerRef[] = await listServerRefs({ http, url, protocolVersion, symrefs: true, peelTags: true, ...(prefix ? { prefix } : {}) });
+      const listing = new RefListingBuilder(patterns);
+      for (const ref of refs) {
+        listing.add(ref.ref, ref.oid);
+        if (ref.peeled !== undefined) listing.add(`${ref.ref}^{}`, ref.peeled);
+        if (ref.target !== undefined) listing.symref(ref.ref, ref.target);
+      }
+      return listing.build();
+    } catch (error) {
+      if (call.signal?.aborted) throw new GitError('aborted', `${call.context}: stopped`);
+      if (timedOut) throw new GitError('timeout', `${call.context}: git timed out after ${Math.round(call.timeoutMs / 1000)}s`);
+      if (error instanceof GitError || error instanceof UseGit) throw error;
+      throw networkFailure(error, call);
+    } finally {
+      deadline.abort();
+      call.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Credentials go with a request only to the configured scheme and host. */
+  private auth(target: string, origin: URL, credentials: Credentials | undefined): Record<string, string> {
+    if (credentials === undefined) return {};
+    const to = new URL(target);
+    if (to.protocol !== origin.protocol || to.host !== origin.host) return {};
+    return { authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` };
+  }
+
+  private send(target: string, method: string, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+    const url = new URL(target);
+    const make = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = make(url, {
+        method,
+        agent: this.agent(url.protocol),
+        headers: { 'user-agent': 'git/gitwatch', ...headers, ...(body ? { 'content-length': String(body.length) } : {}) },
+        signal,
+      });
+      req.once('response', resolve);
+      req.once('error', reject);
+      req.end(body);
+    });
+  }
+}
+
+async function collect(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const part of body) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+async function readBody(res: IncomingMessage, signal: AbortSignal): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) {
+      res.destroy();
+      throw new UseGit('the advertisement is too large');
+    }
+    parts.push(chunk);
+    if (signal.aborted) break;
+  }
+  return Buffer.concat(parts);
+}
+
+function once(data: Buffer): AsyncIterableIterator<Uint8Array> {
+  return (async function* () {
+    yield await Promise.resolve(data);
+  })();
+}
+
+/** What git would have said for this status, classified the same way. */
+function httpFailure(status: number, call: HttpCall, target: URL, sentCredentials: boolean): GitError | UseGit {
+  const url = `${call.context.replace(/^checking /, '')}/`;
+  if (status === 401) {
+    // git has nothing to offer a host its credentials are not for, and says so for that host.
+    return classifyGitFailure(
+      sentCredentials
+        ? `fatal: Authentication failed for '${url}'`
+        : `fatal: could not read Username for '${target.protocol}//${target.host}': terminal prompts disabled`,
+      call.context,
+    );
+  }
+  if (status === 404) return classifyGitFailure(`fatal: repository '${url}' not found`, call.context);
+  if (status === 403 || status === 429 || status >= 500) {
+    return classifyGitFailure(`fatal: unable to access '${url}': The requested URL returned error: ${status}`, call.context);
+  }
+  return new UseGit(`the server answers HTTP ${status}`);
+}
+
+function networkFailure(error: unknown, call: HttpCall): GitError | UseGit {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const url = `${call.context.replace(/^checking /, '')}/`;
+  const say = (what: string): GitError => classifyGitFailure(`fatal: unable to access '${url}': ${what}`, call.context);
+  switch (code) {
+    case 'ECONNREFUSED':
+      return say('Failed to connect: Connection refused');
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return say(`Could not resolve host: ${new URL(url).hostname}`);
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return say('Connection reset by peer');
+    case 'ETIMEDOUT':
+      return say('Connection timed out');
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return say('No route to host');
+  }
+  if (TLS_CODE.test(code)) return new UseGit(`Node refused the server's certificate (${code})`);
+  return new UseGit(`the answer could not be read here (${(error as Error).message.slice(0, 80)})`);
+}
+
+/** The proxy variable that applies to `url`, as curl reads them, unless NO_PROXY exempts its host. */
+function proxyFor(url: URL, env: Env): string | undefined {
+  // curl ignores upper-case HTTP_PROXY (a CGI script could be handed one by a client's Proxy header).
+  const names = url.protocol === 'https:' ? ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY'] : ['http_proxy', 'all_proxy', 'ALL_PROXY'];
+  const name = names.find((n) => (env[n] ?? '') !== '');
+  if (name === undefined) return undefined;
+  const noProxy = (env['no_proxy'] ?? env['NO_PROXY'] ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
+  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  const exempt = noProxy.some((entry) => {
+    if (entry === '*') return true;
+    const bare = entry.replace(/^\./, '').replace(/:\d+$/, '');
+    return host === bare || host.endsWith(`.${bare}`);
+  });
+  return exempt ? undefined : name;
+}
