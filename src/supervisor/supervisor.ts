@@ -94,38 +94,28 @@ interface WorkerHost {
   reconcile(glob: RepoConfig, found: readonly Target[], trigger: TriggerWaiter | undefined): void;
 }
 
-class RepoWorker {
-  private phase: Phase = 'idle';
-  private nextCheckAt: Date | undefined;
-  private failures = 0;
-  private checks = 0;
-  private lastError: string | undefined;
-  private stopped = false;
-  private wake = new AbortController();
-  private triggered = false;
-  private waiters: TriggerWaiter[] = [];
-  private paused: boolean;
-  /** Aborts the pipeline running now (`gitwatch cancel`). */
-  private cancelRun: AbortController | undefined;
-  private fetches = 0;
-  private lastCompaction: number;
-  /** A compaction of this repo's store; the next fetch waits for it. */
-  private compaction: Promise<void> = Promise.resolve();
-  /** A head a glob worker found: the next iteration uses it instead of asking the remote again. */
-  private offered: RemoteHead | undefined;
-  readonly done: Promise<void>;
+/**
+ * What every worker shares: its phase (changed only through TRANSITIONS), its wake signal, pause and
+ * trigger, the waiters of `trigger --wait`, and how a failed check is reported and backed off.
+ */
+abstract class Worker {
+  protected phase: Phase = 'idle';
+  protected nextCheckAt: Date | undefined;
+  protected failures = 0;
+  protected checks = 0;
+  protected lastError: string | undefined;
+  protected stopped = false;
+  protected wake = new AbortController();
+  protected triggered = false;
+  protected waiters: TriggerWaiter[] = [];
+  protected paused: boolean;
+  abstract readonly done: Promise<void>;
 
   constructor(
-    private repo: RepoConfig,
-    private readonly host: WorkerHost,
-    /** A removed worker of the same name that is still finishing: two workers never share a checkout. */
-    predecessor: Promise<void> = Promise.resolve(),
-    /** A branch glob's target: no interval of its own; it waits for `offer` or a trigger. */
-    private readonly passive = false,
+    protected repo: RepoConfig,
+    protected readonly host: WorkerHost,
   ) {
     this.paused = host.isPaused(repo.name);
-    this.lastCompaction = host.deps.clock.now().getTime();
-    this.done = predecessor.then(() => this.loop());
   }
 
   get name(): string {
@@ -136,13 +126,6 @@ class RepoWorker {
   update(repo: RepoConfig): void {
     this.repo = repo;
     this.poke();
-  }
-
-  /** The head its glob worker found; counts as a check. */
-  offer(head: RemoteHead): void {
-    this.offered = head;
-    this.checks++;
-    this.wake.abort();
   }
 
   /** Check now instead of waiting out the interval. */
@@ -168,13 +151,6 @@ class RepoWorker {
     this.poke();
   }
 
-  /** Stops the running pipeline; false when none runs. */
-  cancel(): boolean {
-    if (this.cancelRun === undefined || this.cancelRun.signal.aborted) return false;
-    this.cancelRun.abort();
-    return true;
-  }
-
   stop(): void {
     this.stopped = true;
     this.wake.abort();
@@ -193,35 +169,105 @@ class RepoWorker {
     };
   }
 
-  private get active(): boolean {
+  protected get active(): boolean {
     return !this.stopped && !this.host.deps.signal?.aborted;
   }
 
-  private set(phase: Phase): void {
+  protected set(phase: Phase): void {
     if (phase === this.phase) return;
-    if (!TRANSITIONS[this.phase].includes(phase)) {
-      throw new Error(`worker ${this.repo.name}: no transition from ${this.phase} to ${phase}`);
-    }
+    if (!TRANSITIONS[this.phase].includes(phase)) throw new Error(`worker ${this.repo.name}: no transition from ${this.phase} to ${phase}`);
     this.phase = phase;
     this.host.phaseChanged();
+  }
+
+  protected settleWaiters(result: TriggerResult): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter(result);
+  }
+
+  /**
+   * Paused or disabled (and not triggered): the wait, on no clock, for resume, a reload that enables it, a
+   * trigger, removal or shutdown; undefined when the worker may check. Not async: a worker that may check
+   * reaches `checking` in the same turn, which tests that wait for every worker to settle rely on.
+   */
+  protected heldBack(): Promise<void> | undefined {
+    const hold: Phase | undefined = this.paused && !this.triggered ? 'paused' : !this.repo.enabled && !this.triggered ? 'disabled' : undefined;
+    if (hold === undefined) return undefined;
+    this.nextCheckAt = undefined;
+    this.set(hold);
+    return woken(this.wake.signal);
+  }
+
+  /**
+   * A failed check. A transient failure is reported each time and retried sooner than a permanent one,
+   * which waits the longest backoff and is reported once until its message changes: a wrong password
+   * does not fix itself, and a log line a minute about it helps nobody.
+   */
+  protected failed(repo: RepoConfig, error: Pick<GitError, 'message' | 'kind' | 'permanent'>): number {
+    const repeated = error.permanent && error.message === this.lastError;
+    if (!repeated) this.host.deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: error.message, kind: error.kind });
+    this.lastError = error.message;
+    this.failures++;
+    return error.permanent ? longestBackoff(repo.intervalMs) : backoffDelay(repo.intervalMs, this.failures);
+  }
+
+  protected succeeded(): void {
+    this.failures = 0;
+    this.lastError = undefined;
+  }
+
+  /** Up to 10% later than the interval, so many repos do not fire at once. */
+  protected jittered(intervalMs: number): number {
+    return Math.round(intervalMs * (1 + 0.1 * this.host.deps.random()));
+  }
+}
+
+class RepoWorker extends Worker {
+  /** Aborts the pipeline running now (`gitwatch cancel`). */
+  private cancelRun: AbortController | undefined;
+  private fetches = 0;
+  private lastCompaction: number;
+  /** A compaction of this repo's store; the next fetch waits for it. */
+  private compaction: Promise<void> = Promise.resolve();
+  /** A head a glob worker found: the next iteration uses it instead of asking the remote again. */
+  private offered: RemoteHead | undefined;
+  readonly done: Promise<void>;
+
+  constructor(
+    repo: RepoConfig,
+    host: WorkerHost,
+    /** A removed worker of the same name that is still finishing: two workers never share a checkout. */
+    predecessor: Promise<void> = Promise.resolve(),
+    /** A branch glob's target: no interval of its own; it waits for `offer` or a trigger. */
+    private readonly passive = false,
+  ) {
+    super(repo, host);
+    this.lastCompaction = host.deps.clock.now().getTime();
+    this.done = predecessor.then(() => this.loop());
+  }
+
+  /** The head its glob worker found; counts as a check. */
+  offer(head: RemoteHead): void {
+    this.offered = head;
+    this.checks++;
+    this.wake.abort();
+  }
+
+  /** Stops the running pipeline; false when none runs. */
+  cancel(): boolean {
+    if (this.cancelRun === undefined || this.cancelRun.signal.aborted) return false;
+    this.cancelRun.abort();
+    return true;
   }
 
   private async loop(): Promise<void> {
     const { deps } = this.host;
     while (this.active) {
       this.wake = new AbortController();
-      if (this.paused && !this.triggered) {
-        this.nextCheckAt = undefined;
-        this.set('paused');
-        // No timer: only resume, trigger, removal or shutdown wake a paused worker.
-        await woken(this.wake.signal);
-        continue;
-      }
-      if (!this.repo.enabled && !this.triggered) {
-        this.nextCheckAt = undefined;
-        this.set('disabled');
-        // A reload that enables it, a trigger, removal or shutdown wake it.
-        await woken(this.wake.signal);
+      const held = this.heldBack();
+      if (held !== undefined) {
+        await held;
         continue;
       }
       this.nextCheckAt = undefined;
@@ -247,12 +293,6 @@ class RepoWorker {
     await this.compaction;
     this.set('stopped');
     this.settleWaiters({ status: 'interrupted', error: 'gitwatch is stopping' });
-  }
-
-  private settleWaiters(result: TriggerResult): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiters) waiter(result);
   }
 
   /** One check, and the run it calls for; returns the delay until the next check. */
@@ -319,19 +359,6 @@ class RepoWorker {
   }
 
   /**
-   * A failed check. A transient failure is reported each time and retried sooner than a permanent one,
-   * which waits the longest backoff and is reported once until its message changes: a wrong password
-   * does not fix itself, and a log line a minute about it helps nobody.
-   */
-  private failed(repo: RepoConfig, error: Pick<GitError, 'message' | 'kind' | 'permanent'>): number {
-    const repeated = error.permanent && error.message === this.lastError;
-    if (!repeated) this.host.deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: error.message, kind: error.kind });
-    this.lastError = error.message;
-    this.failures++;
-    return error.permanent ? longestBackoff(repo.intervalMs) : backoffDelay(repo.intervalMs, this.failures);
-  }
-
-  /**
    * Compacts the store after enough fetches, or daily, in the background: the worker goes on to its next
    * sleep and other repos' pipelines run meanwhile; only this repo's next fetch waits for it.
    */
@@ -345,122 +372,28 @@ class RepoWorker {
     const config = this.host.config();
     this.compaction = limit(() => compactStore(config, repo, deps));
   }
-
-  private succeeded(): void {
-    this.failures = 0;
-    this.lastError = undefined;
-  }
-
-  /** Up to 10% later than the interval, so many repos do not fire at once. */
-  private jittered(intervalMs: number): number {
-    return Math.round(intervalMs * (1 + 0.1 * this.host.deps.random()));
-  }
 }
 
 /**
  * A branch glob's worker: lists the remote's branches on the repo's interval (idle → checking → idle or
  * backoff, paused like a repo) and hands what it found to the supervisor, which runs a passive worker per target.
+ * `trigger REPO` on the glob runs every target at the next listing.
  */
-class GlobWorker {
-  private phase: Phase = 'idle';
-  private nextCheckAt: Date | undefined;
-  private failures = 0;
-  private checks = 0;
-  private lastError: string | undefined;
-  private stopped = false;
-  private wake = new AbortController();
-  private paused: boolean;
-  /** Waiters of `trigger REPO` on the glob: every target runs at the next listing. */
-  private waiters: TriggerWaiter[] = [];
-  private triggered = false;
+class GlobWorker extends Worker {
   readonly done: Promise<void>;
 
-  constructor(
-    private repo: RepoConfig,
-    private readonly host: WorkerHost,
-  ) {
-    this.paused = host.isPaused(repo.name);
+  constructor(repo: RepoConfig, host: WorkerHost) {
+    super(repo, host);
     this.done = this.loop();
-  }
-
-  get name(): string {
-    return this.repo.name;
-  }
-
-  update(repo: RepoConfig): void {
-    this.repo = repo;
-    this.poke();
-  }
-
-  poke(trigger = false): void {
-    this.triggered ||= trigger;
-    this.wake.abort();
-  }
-
-  trigger(onRun?: TriggerWaiter): void {
-    if (onRun) this.waiters.push(onRun);
-    this.poke(true);
-  }
-
-  pause(): void {
-    this.paused = true;
-    this.wake.abort();
-  }
-
-  resume(): void {
-    this.paused = false;
-    this.poke();
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.wake.abort();
-    this.settle({ status: 'interrupted', error: 'the repo was removed from the config' });
-  }
-
-  snapshot(): WorkerSnapshot {
-    return {
-      repo: this.repo.name,
-      phase: this.phase,
-      nextCheckAt: this.nextCheckAt,
-      failures: this.failures,
-      checks: this.checks,
-      lastCheckError: this.lastError,
-      paused: this.paused,
-    };
-  }
-
-  private get active(): boolean {
-    return !this.stopped && !this.host.deps.signal?.aborted;
-  }
-
-  private set(phase: Phase): void {
-    if (phase === this.phase) return;
-    if (!TRANSITIONS[this.phase].includes(phase)) throw new Error(`worker ${this.repo.name}: no transition from ${this.phase} to ${phase}`);
-    this.phase = phase;
-    this.host.phaseChanged();
-  }
-
-  private settle(result: TriggerResult): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiters) waiter(result);
   }
 
   private async loop(): Promise<void> {
     const { deps, limit } = this.host;
     while (this.active) {
       this.wake = new AbortController();
-      if (this.paused && !this.triggered) {
-        this.nextCheckAt = undefined;
-        this.set('paused');
-        await woken(this.wake.signal);
-        continue;
-      }
-      if (!this.repo.enabled && !this.triggered) {
-        this.nextCheckAt = undefined;
-        this.set('disabled');
-        await woken(this.wake.signal);
+      const held = this.heldBack();
+      if (held !== undefined) {
+        await held;
         continue;
       }
       this.nextCheckAt = undefined;
@@ -470,21 +403,16 @@ class GlobWorker {
         (error: unknown) => ({ ok: false, error: { message: (error as Error).message, kind: 'other', permanent: false } }) as const,
       );
       this.checks++;
-      let delay = Math.round(repo.intervalMs * (1 + 0.1 * deps.random()));
+      let delay = this.jittered(repo.intervalMs);
       if (!this.active) break;
       if (found.ok) {
-        this.failures = 0;
-        this.lastError = undefined;
+        this.succeeded();
         const trigger = this.triggered ? collect(found.value.length, this.waiters.splice(0)) : undefined;
         this.triggered = false;
         this.host.reconcile(repo, found.value, trigger);
       } else if (found.error.kind !== 'aborted') {
-        const repeated = found.error.permanent && found.error.message === this.lastError;
-        if (!repeated) deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: found.error.message, kind: found.error.kind });
-        this.lastError = found.error.message;
-        this.failures++;
-        this.settle({ status: 'check-failed', error: found.error.message });
-        delay = found.error.permanent ? longestBackoff(repo.intervalMs) : backoffDelay(repo.intervalMs, this.failures);
+        delay = this.failed(repo, found.error);
+        this.settleWaiters({ status: 'check-failed', error: found.error.message });
       }
       if (this.paused && !this.triggered) continue;
       this.nextCheckAt = new Date(deps.clock.now().getTime() + delay);
@@ -493,7 +421,7 @@ class GlobWorker {
     }
     this.nextCheckAt = undefined;
     this.set('stopped');
-    this.settle({ status: 'interrupted', error: 'gitwatch is stopping' });
+    this.settleWaiters({ status: 'interrupted', error: 'gitwatch is stopping' });
   }
 }
 
