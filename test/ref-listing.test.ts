@@ -13,7 +13,7 @@ import { GitClient, type Remote } from '../src/git/client.js';
 import type { RefListing, RefPatterns } from '../src/git/refs.js';
 import { ProcessGroups } from '../src/runtime/processes.js';
 import { TestRepo } from './helpers/git-fixtures.js';
-import { startHttpGit } from './helpers/http-git.js';
+import { privateCa, startHttpGit } from './helpers/http-git.js';
 import { sshdMissing, startSshd } from './helpers/sshd.js';
 import { tempDir, testEnv } from './helpers/temp.js';
 
@@ -303,29 +303,12 @@ describe('smart HTTP refs asked without git', () => {
 
 describe('https with a private certificate authority', () => {
   test('GIT_SSL_CAINFO is trusted in-process; a certificate Node refuses goes to git, which says why', async (t) => {
-    const { generate } = await import('selfsigned');
-    const ca = await generate([{ name: 'commonName', value: 'gitwatch test CA' }], {
-      keyType: 'ec',
-      algorithm: 'sha256',
-      extensions: [
-        { name: 'basicConstraints', cA: true },
-        { name: 'keyUsage', keyCertSign: true, cRLSign: true },
-      ],
-    });
-    const leaf = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
-      keyType: 'ec',
-      algorithm: 'sha256',
-      ca: { key: ca.private, cert: ca.cert },
-      extensions: [
-        { name: 'basicConstraints', cA: false },
-        { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-      ],
-    });
+    const { caCert, tls } = await privateCa();
     const root = await tempDir(t);
     const repo = await TestRepo.create(path.join(root, 'served', 'site'));
     const caFile = path.join(root, 'ca.pem');
-    await writeFile(caFile, ca.cert);
-    const https = await startHttpGit(t, { root: path.join(root, 'served'), user: 'u', password: 'p', tls: { key: leaf.private, cert: leaf.cert } });
+    await writeFile(caFile, caCert);
+    const https = await startHttpGit(t, { root: path.join(root, 'served'), user: 'u', password: 'p', tls });
     const remote = { url: https.url('site'), credentials: { username: 'u', password: 'p' } };
 
     const trusted = clients(t, testEnv(root, { GIT_SSL_CAINFO: caFile }));

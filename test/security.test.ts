@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { startHttpGit } from './helpers/http-git.js';
+import { privateCa, startHttpGit } from './helpers/http-git.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { makeProject, RECORD_STEP, type Project } from './helpers/project.js';
 import { sshdMissing, startSshd } from './helpers/sshd.js';
@@ -315,29 +315,12 @@ describe('files gitwatch creates for itself', () => {
 
 describe('a private certificate authority', () => {
   test('GIT_SSL_CAINFO reaches git, so an https remote signed by a private CA works; without it the check says why', async (t) => {
-    const { generate } = await import('selfsigned');
-    const ca = await generate([{ name: 'commonName', value: 'gitwatch test CA' }], {
-      keyType: 'ec',
-      algorithm: 'sha256',
-      extensions: [
-        { name: 'basicConstraints', cA: true },
-        { name: 'keyUsage', keyCertSign: true, cRLSign: true },
-      ],
-    });
-    const leaf = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
-      keyType: 'ec',
-      algorithm: 'sha256',
-      ca: { key: ca.private, cert: ca.cert },
-      extensions: [
-        { name: 'basicConstraints', cA: false },
-        { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-      ],
-    });
+    const { caCert, tls } = await privateCa();
     const root = await tempDir(t);
     await TestRepo.create(path.join(root, 'served', 'site'));
     const caFile = path.join(root, 'ca.pem');
-    await writeFile(caFile, ca.cert);
-    const https = await startHttpGit(t, { root: path.join(root, 'served'), user: 'u', password: 'p', tls: { key: leaf.private, cert: leaf.cert } });
+    await writeFile(caFile, caCert);
+    const https = await startHttpGit(t, { root: path.join(root, 'served'), user: 'u', password: 'p', tls });
     const project = await makeProject(t);
     await project.writeConfig({ version: 1, repos: { site: { url: https.url('site').replace('https://', 'https://u:p@'), pipeline: ['true'] } } });
 

@@ -186,6 +186,41 @@ abstract class Worker {
     for (const waiter of waiters) waiter(result);
   }
 
+  /** One turn: a check and what it calls for. The delay until the next check, or undefined to wait until woken. */
+  protected abstract turn(repo: RepoConfig): Promise<number | undefined>;
+
+  /** What must end before the worker counts as stopped. */
+  protected finishing(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  protected async loop(): Promise<void> {
+    const { deps } = this.host;
+    while (this.active) {
+      this.wake = new AbortController();
+      const held = this.heldBack();
+      if (held !== undefined) {
+        await held;
+        continue;
+      }
+      this.nextCheckAt = undefined;
+      this.set('checking');
+      const delay = await this.turn(this.repo);
+      if (!this.active) break;
+      // Paused during the check or the run: back to waiting for resume, not for the interval.
+      if (this.paused && !this.triggered) continue;
+      this.nextCheckAt = delay === undefined ? undefined : new Date(deps.clock.now().getTime() + delay);
+      this.set(this.failures > 0 ? 'backoff' : 'idle');
+      // Shutdown aborts every worker's wake signal (see Supervisor), so one signal per sleep is enough.
+      if (delay === undefined) await woken(this.wake.signal);
+      else if (!this.wake.signal.aborted) await deps.clock.sleep(delay, this.wake.signal);
+    }
+    this.nextCheckAt = undefined;
+    await this.finishing();
+    this.set('stopped');
+    this.settleWaiters({ status: 'interrupted', error: 'gitwatch is stopping' });
+  }
+
   /**
    * Paused or disabled (and not triggered): the wait, on no clock, for resume, a reload that enables it, a
    * trigger, removal or shutdown; undefined when the worker may check. Not async: a worker that may check
@@ -261,38 +296,20 @@ class RepoWorker extends Worker {
     return true;
   }
 
-  private async loop(): Promise<void> {
-    const { deps } = this.host;
-    while (this.active) {
-      this.wake = new AbortController();
-      const held = this.heldBack();
-      if (held !== undefined) {
-        await held;
-        continue;
-      }
-      this.nextCheckAt = undefined;
-      this.set('checking');
-      const repo = this.repo;
-      let delay: number;
-      try {
-        delay = await this.iteration(repo);
-      } catch (error) {
-        // A local failure (disk full, a checkout path that is a file) fails this repo's turn, never the daemon.
-        delay = this.failed(repo, { message: (error as Error).message, kind: 'other', permanent: false });
-      }
-      if (!this.active) break;
-      // Paused during the check or the run: back to waiting for resume, not for the interval.
-      if (this.paused && !this.triggered) continue;
-      this.nextCheckAt = this.passive ? undefined : new Date(deps.clock.now().getTime() + delay);
-      this.set(this.failures > 0 ? 'backoff' : 'idle');
-      // Shutdown aborts every worker's wake signal (see Supervisor), so one signal per sleep is enough.
-      if (this.passive) await woken(this.wake.signal);
-      else if (!this.wake.signal.aborted) await deps.clock.sleep(delay, this.wake.signal);
+  protected async turn(repo: RepoConfig): Promise<number | undefined> {
+    let delay: number;
+    try {
+      delay = await this.iteration(repo);
+    } catch (error) {
+      // A local failure (disk full, a checkout path that is a file) fails this repo's turn, never the daemon.
+      delay = this.failed(repo, { message: (error as Error).message, kind: 'other', permanent: false });
     }
-    this.nextCheckAt = undefined;
-    await this.compaction;
-    this.set('stopped');
-    this.settleWaiters({ status: 'interrupted', error: 'gitwatch is stopping' });
+    // A glob's target has no interval of its own: its glob worker wakes it.
+    return this.passive ? undefined : delay;
+  }
+
+  protected override finishing(): Promise<void> {
+    return this.compaction;
   }
 
   /** One check, and the run it calls for; returns the delay until the next check. */
@@ -387,41 +404,25 @@ class GlobWorker extends Worker {
     this.done = this.loop();
   }
 
-  private async loop(): Promise<void> {
+  protected async turn(repo: RepoConfig): Promise<number> {
     const { deps, limit } = this.host;
-    while (this.active) {
-      this.wake = new AbortController();
-      const held = this.heldBack();
-      if (held !== undefined) {
-        await held;
-        continue;
-      }
-      this.nextCheckAt = undefined;
-      this.set('checking');
-      const repo = this.repo;
-      const found = await limit(() => discoverTargets(this.host.config(), repo, deps)).catch(
-        (error: unknown) => ({ ok: false, error: { message: (error as Error).message, kind: 'other', permanent: false } }) as const,
-      );
-      this.checks++;
-      let delay = this.jittered(repo.intervalMs);
-      if (!this.active) break;
-      if (found.ok) {
-        this.succeeded();
-        const trigger = this.triggered ? collect(found.value.length, this.waiters.splice(0)) : undefined;
-        this.triggered = false;
-        this.host.reconcile(repo, found.value, trigger);
-      } else if (found.error.kind !== 'aborted') {
-        delay = this.failed(repo, found.error);
-        this.settleWaiters({ status: 'check-failed', error: found.error.message });
-      }
-      if (this.paused && !this.triggered) continue;
-      this.nextCheckAt = new Date(deps.clock.now().getTime() + delay);
-      this.set(this.failures > 0 ? 'backoff' : 'idle');
-      if (!this.wake.signal.aborted) await deps.clock.sleep(delay, this.wake.signal);
+    const found = await limit(() => discoverTargets(this.host.config(), repo, deps)).catch(
+      (error: unknown) => ({ ok: false, error: { message: (error as Error).message, kind: 'other', permanent: false } }) as const,
+    );
+    this.checks++;
+    const delay = this.jittered(repo.intervalMs);
+    if (!this.active) return delay;
+    if (found.ok) {
+      this.succeeded();
+      const trigger = this.triggered ? collect(found.value.length, this.waiters.splice(0)) : undefined;
+      this.triggered = false;
+      this.host.reconcile(repo, found.value, trigger);
+      return delay;
     }
-    this.nextCheckAt = undefined;
-    this.set('stopped');
-    this.settleWaiters({ status: 'interrupted', error: 'gitwatch is stopping' });
+    if (found.error.kind === 'aborted') return delay;
+    const backoff = this.failed(repo, found.error);
+    this.settleWaiters({ status: 'check-failed', error: found.error.message });
+    return backoff;
   }
 }
 

@@ -81,3 +81,26 @@ export async function startHttpGit(
   const scheme = options.tls ? 'https' : 'http';
   return { url: (name) => `${scheme}://127.0.0.1:${port}/${name}`, requests: () => requests, denied: () => denied };
 }
+
+/** A private certificate authority (PEM) and a server certificate it signed for 127.0.0.1. */
+export async function privateCa(): Promise<{ caCert: string; tls: { key: string; cert: string } }> {
+  const { generate } = await import('selfsigned');
+  const ca = await generate([{ name: 'commonName', value: 'gitwatch test CA' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true },
+    ],
+  });
+  const leaf = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    ca: { key: ca.private, cert: ca.cert },
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
+    ],
+  });
+  return { caCert: ca.cert, tls: { key: leaf.private, cert: leaf.cert } };
+}
