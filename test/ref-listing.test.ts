@@ -8,8 +8,10 @@ import { createServer as createHttpServer, type IncomingMessage } from 'node:htt
 import { createServer as createNetServer, connect, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { GitError } from '../src/errors.js';
 import { GitClient, type Remote } from '../src/git/client.js';
+import { localRefCache } from '../src/git/local-refs.js';
 import type { RefListing, RefPatterns } from '../src/git/refs.js';
 import { ProcessGroups } from '../src/runtime/processes.js';
 import { TestRepo } from './helpers/git-fixtures.js';
@@ -152,6 +154,56 @@ describe('local refs read without git', () => {
       assert.ok(c.spawned() > before, `${url} was not asked by git`);
       if (url === hidden.dir) assert.equal((answer as { refs: Record<string, string> }).refs['refs/heads/feature'], undefined, 'a hidden ref was listed');
     }
+  });
+});
+
+describe('local refs kept between checks', () => {
+  test('an unchanged repository is answered from memory; each kind of change is seen at the next check', async (t) => {
+    const root = await tempDir(t);
+    const c = clients(t, testEnv(root));
+    const store = path.join(root, 'store');
+    await c.git.ensureStore(store, call);
+    const names = ['in-place', 'update-ref', 'packed-in-place', 'symref', 'include', 'deleted'] as const;
+    const repos = new Map<string, TestRepo>();
+    for (const name of names) repos.set(name, await repoWithHistory(path.join(root, name)));
+    const repo = (name: (typeof names)[number]): TestRepo => repos.get(name) as TestRepo;
+    repo('packed-in-place').git('pack-refs', '--all');
+    // Loose tags would go to git (see above): branches and HEAD are what is read here.
+    const all: RefPatterns = ['HEAD', 'refs/heads/'];
+    // What changed in the last two seconds is not kept (its next change could carry the same timestamp).
+    await delay(2_100);
+    for (const r of repos.values()) await both(c, store, { url: r.dir }, all);
+    const hits = localRefCache.hits;
+    const before = c.spawned();
+    for (const r of repos.values()) await both(c, store, { url: r.dir }, all);
+    assert.equal(localRefCache.hits - hits, names.length, 'the second check of unchanged repositories read them again');
+    assert.equal(c.spawned(), before);
+
+    const trunk = repo('in-place').head('trunk');
+    const oldFeature = repo('in-place').head('feature');
+    assert.notEqual(trunk, oldFeature);
+    // Written in place by another tool: same file, same size; only its times tell.
+    await writeFile(path.join(repo('in-place').dir, '.git/refs/heads/feature'), `${trunk}\n`);
+    repo('update-ref').git('update-ref', 'refs/heads/feature', repo('update-ref').head('trunk'));
+    const packedFile = path.join(repo('packed-in-place').dir, '.git/packed-refs');
+    const packedTrunk = repo('packed-in-place').head('trunk');
+    const packedFeature = repo('packed-in-place').head('feature');
+    await writeFile(packedFile, (await readFile(packedFile, 'utf8')).replace(`${packedFeature} refs/heads/feature\n`, `${packedTrunk} refs/heads/feature\n`));
+    repo('symref').git('symbolic-ref', 'HEAD', 'refs/heads/feature');
+    await writeFile(path.join(root, 'extra.config'), '[uploadpack]\n\thideRefs = refs/heads/feature-two\n');
+    repo('include').git('config', 'include.path', path.join(root, 'extra.config'));
+    repo('deleted').git('branch', '-D', 'feature-two');
+
+    const refs = async (name: (typeof names)[number]): Promise<{ head: string; refs: Record<string, string> }> =>
+      (await both(c, store, { url: repo(name).dir }, all)) as { head: string; refs: Record<string, string> };
+    assert.equal((await refs('in-place')).refs['refs/heads/feature'], trunk);
+    assert.equal((await refs('update-ref')).refs['refs/heads/feature'], repo('update-ref').head('trunk'));
+    assert.equal((await refs('packed-in-place')).refs['refs/heads/feature'], packedTrunk);
+    assert.equal((await refs('symref')).head, 'refs/heads/feature');
+    assert.equal((await refs('deleted')).refs['refs/heads/feature-two'], undefined);
+    const spawned = c.spawned();
+    assert.equal((await refs('include')).refs['refs/heads/feature-two'], undefined, 'a hidden ref was listed');
+    assert.ok(c.spawned() > spawned, 'a config with an include was not left to git');
   });
 });
 

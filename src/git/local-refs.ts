@@ -7,6 +7,13 @@
 // The reads are synchronous on purpose: a dozen small local files, where each asynchronous call would cost
 // more in its thread-pool round trip and promise than the read itself (at 1,000 repos a cycle, that is most
 // of the check).
+//
+// A listing is kept with the stat of every file and folder it was read from (taken before the read). The
+// next check of an unchanged repository stats those paths and answers from memory: every way git changes a
+// ref (a new file renamed into place, packed-refs rewritten, a ref deleted) and every write in place by
+// another tool changes a stat's inode, size, mtime or ctime. A stat can miss a change made within the same
+// tick of the file system's clock as the one before, so a listing read from anything changed in the last
+// RACY_MS is not kept (git judges its index entries "racily clean" the same way).
 
 import { readdirSync, readFileSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -36,20 +43,70 @@ const MAX_SYMREF_DEPTH = 5;
 /** Something git may read differently: the whole listing is left to git. */
 class NotPlain extends Error {}
 
+/** Changes younger than this may share a timestamp with the next one: what was read from them is not kept. */
+const RACY_MS = 2_000;
+/** More cached listings than this (repos come and go over a daemon's life) and the cache starts over. */
+const MAX_CACHED = 20_000;
+
+/** What a path looked like before it was read; undefined when it did not exist. */
+type Seen = readonly [path: string, stat: Stats | undefined];
+
+interface Cached {
+  readonly seen: readonly Seen[];
+  readonly listing: RefListing;
+}
+
+const cache = new Map<string, Cached>();
+/** Listings answered from the cache; tests read it to know the cache was used. */
+export const localRefCache = { hits: 0 };
+
+function same(a: Stats | undefined, b: Stats | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.mode === b.mode && a.uid === b.uid && a.dev === b.dev;
+}
+
+/** Every path a listing was read from, stat first; `racy` when one of them changed too recently to tell the next change by its stat. */
+class Trail {
+  readonly seen: Seen[] = [];
+  racy = false;
+  private readonly since = Date.now() - RACY_MS;
+
+  stat(file: string): Stats | undefined {
+    const stat = statSync(file, { throwIfNoEntry: false });
+    this.seen.push([file, stat]);
+    if (stat !== undefined && (stat.mtimeMs > this.since || stat.ctimeMs > this.since)) this.racy = true;
+    return stat;
+  }
+}
+
 export function readLocalRefs(dir: string, patterns: RefPatterns): RefListing | undefined {
+  const key = `${dir}\0${patterns.join('\0')}`;
+  const cached = cache.get(key);
+  if (cached !== undefined && cached.seen.every(([file, stat]) => same(statSync(file, { throwIfNoEntry: false }), stat))) {
+    localRefCache.hits++;
+    return cached.listing;
+  }
+  cache.delete(key);
+  const trail = new Trail();
+  let listing: RefListing | undefined;
   try {
-    return readPlainRefs(dir, patterns);
+    listing = readPlainRefs(dir, patterns, trail);
   } catch (error) {
     if (error instanceof NotPlain) return undefined;
     throw error;
   }
+  if (listing !== undefined && !trail.racy) {
+    if (cache.size >= MAX_CACHED) cache.clear();
+    cache.set(key, { seen: trail.seen, listing });
+  }
+  return listing;
 }
 
-function readPlainRefs(dir: string, patterns: RefPatterns): RefListing | undefined {
-  const gitdir = findGitDir(dir);
+function readPlainRefs(dir: string, patterns: RefPatterns, trail: Trail): RefListing | undefined {
+  const gitdir = findGitDir(dir, trail);
   if (gitdir === undefined) return undefined;
-  if (!plainLayout(gitdir)) return undefined;
-  const packed = readPacked(gitdir);
+  if (!plainLayout(gitdir, trail)) return undefined;
+  const packed = readPacked(gitdir, trail);
   if (packed === undefined) return undefined;
   const wantsTags = patterns.some((p) => p.startsWith('refs/tags/') || 'refs/tags/'.startsWith(p));
   if (wantsTags && !packed.peeledTags) return undefined;
@@ -57,14 +114,16 @@ function readPlainRefs(dir: string, patterns: RefPatterns): RefListing | undefin
   const loose = new Map<string, string>();
   for (const prefix of patterns) {
     if (!prefix.startsWith('refs/')) continue;
-    if (!readLoose(gitdir, prefix, loose)) return undefined;
+    if (!readLoose(gitdir, prefix, loose, trail)) return undefined;
   }
   // A loose tag is an object this file cannot peel without reading the object: git reads it.
   if ([...loose.keys()].some((name) => name.startsWith('refs/tags/'))) return undefined;
 
   const resolve = (name: string, depth = 0): string | undefined => {
     if (depth > MAX_SYMREF_DEPTH || (name !== 'HEAD' && !/^refs\/(?!.*(?:\.\.|\/\/|\/\.|\.lock$))[^\0\\]+$/.test(name))) throw new NotPlain();
-    const value = loose.get(name) ?? readRefFile(gitdir, name) ?? packed.refs.get(name);
+    // A name under a listed prefix is loose only if the listing found it; others may be loose anywhere.
+    const listed = patterns.some((p) => p.startsWith('refs/') && name.startsWith(p));
+    const value = loose.get(name) ?? (listed ? undefined : readRefFile(gitdir, name, trail)) ?? packed.refs.get(name);
     if (value === undefined) return undefined;
     if (value.startsWith('ref: ')) return resolve(value.slice('ref: '.length), depth + 1);
     return isSha(value) ? value : undefined;
@@ -72,7 +131,7 @@ function readPlainRefs(dir: string, patterns: RefPatterns): RefListing | undefin
 
   const listing = new RefListingBuilder(patterns);
   if (matches(patterns, 'HEAD')) {
-    const head = readRefFile(gitdir, 'HEAD');
+    const head = readRefFile(gitdir, 'HEAD', trail);
     // A HEAD that is neither a symref nor a commit makes git call the folder no repository at all.
     if (head === undefined || (!head.startsWith('ref: ') && !isSha(head))) return undefined;
     const sha = head.startsWith('ref: ') ? resolve(head.slice('ref: '.length), 1) : head;
@@ -96,36 +155,32 @@ function readPlainRefs(dir: string, patterns: RefPatterns): RefListing | undefin
 /** The user gitwatch runs as: git refuses a repository another user owns, and that refusal is git's to give. */
 let me: number | undefined;
 
-function statOf(file: string): Stats | undefined {
-  return statSync(file, { throwIfNoEntry: false });
-}
-
 /** The repository's git folder as git-upload-pack would find it first (`DIR/.git`, then `DIR`). */
-function findGitDir(dir: string): string | undefined {
+function findGitDir(dir: string, trail: Trail): string | undefined {
   me ??= userInfo().uid;
-  const top = statOf(dir);
+  const top = trail.stat(dir);
   if (top?.isDirectory() !== true || top.uid !== me) return undefined;
   const dotGit = path.join(dir, '.git');
-  const dotGitStat = statOf(dotGit);
+  const dotGitStat = trail.stat(dotGit);
   if (dotGitStat !== undefined) {
     // A .git file points elsewhere (a linked work tree, a submodule): git follows it.
     if (!dotGitStat.isDirectory() || dotGitStat.uid !== me) return undefined;
-    return isGitDir(dotGit) ? dotGit : undefined;
+    return isGitDir(dotGit, trail) ? dotGit : undefined;
   }
-  return isGitDir(dir) ? dir : undefined;
+  return isGitDir(dir, trail) ? dir : undefined;
 }
 
-function isGitDir(dir: string): boolean {
-  return statOf(path.join(dir, 'objects'))?.isDirectory() === true && statOf(path.join(dir, 'refs'))?.isDirectory() === true;
+function isGitDir(dir: string, trail: Trail): boolean {
+  return trail.stat(path.join(dir, 'objects'))?.isDirectory() === true && trail.stat(path.join(dir, 'refs'))?.isDirectory() === true;
 }
 
 /**
  * Whether git would read the refs the way this file does: no commondir (a linked work tree), and a config
  * without includes, hidden refs, or any extension but the object format.
  */
-function plainLayout(gitdir: string): boolean {
-  if (statOf(path.join(gitdir, 'commondir')) !== undefined) return false;
-  const config = readText(path.join(gitdir, 'config'));
+function plainLayout(gitdir: string, trail: Trail): boolean {
+  if (trail.stat(path.join(gitdir, 'commondir')) !== undefined) return false;
+  const config = readText(path.join(gitdir, 'config'), trail);
   if (config === undefined) return false;
   let section = '';
   for (const raw of config.split('\n')) {
@@ -153,12 +208,14 @@ interface Packed {
   readonly peeledTags: boolean;
 }
 
-function readPacked(gitdir: string): Packed | undefined {
+function readPacked(gitdir: string, trail: Trail): Packed | undefined {
   const refs = new Map<string, string>();
   const peeled = new Map<string, string>();
+  const file = path.join(gitdir, 'packed-refs');
+  trail.stat(file);
   let text: string;
   try {
-    text = readFileSync(path.join(gitdir, 'packed-refs'), 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { refs, peeled, peeledTags: true };
     return undefined;
@@ -188,13 +245,15 @@ function readPacked(gitdir: string): Packed | undefined {
 }
 
 /** Loose refs whose names start with `prefix`, into `into`. False when something there is not a plain ref file. */
-function readLoose(gitdir: string, prefix: string, into: Map<string, string>): boolean {
+function readLoose(gitdir: string, prefix: string, into: Map<string, string>, trail: Trail): boolean {
   const slash = prefix.lastIndexOf('/');
   const folder = prefix.slice(0, slash + 1);
   const walk = (relative: string): boolean => {
     let entries: Dirent[];
+    const folder = path.join(gitdir, relative);
+    trail.stat(folder);
     try {
-      entries = readdirSync(path.join(gitdir, relative), { withFileTypes: true });
+      entries = readdirSync(folder, { withFileTypes: true });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       return code === 'ENOENT' || code === 'ENOTDIR';
@@ -208,7 +267,7 @@ function readLoose(gitdir: string, prefix: string, into: Map<string, string>): b
         if (!walk(`${name}/`)) return false;
       } else if (entry.isFile()) {
         if (!name.startsWith(prefix)) continue;
-        const value = readRefFile(gitdir, name);
+        const value = readRefFile(gitdir, name, trail);
         if (value === undefined) return false;
         into.set(name, value);
       } else {
@@ -220,11 +279,12 @@ function readLoose(gitdir: string, prefix: string, into: Map<string, string>): b
   return walk(folder);
 }
 
-function readRefFile(gitdir: string, name: string): string | undefined {
-  return readText(path.join(gitdir, name))?.trim();
+function readRefFile(gitdir: string, name: string, trail: Trail): string | undefined {
+  return readText(path.join(gitdir, name), trail)?.trim();
 }
 
-function readText(file: string): string | undefined {
+function readText(file: string, trail: Trail): string | undefined {
+  trail.stat(file);
   try {
     return readFileSync(file, 'utf8');
   } catch {
