@@ -10,18 +10,28 @@ export interface Position {
   readonly col: number;
 }
 
+/** Parsed on first use: a config whose data is known already (see parse-cache.ts) is parsed only to place a problem. */
 export class YamlSource {
-  readonly doc: Document;
+  private parsed: Document | undefined;
   /** Offsets where lines start; computed from the text, since the parser's own counter skips lines inside broken tokens. */
-  private readonly lineStarts: number[];
+  private starts: number[] | undefined;
 
   constructor(
     readonly file: string,
     readonly text: string,
-  ) {
-    this.doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-    this.lineStarts = [0];
-    for (const m of text.matchAll(/\r\n|\n|\r/g)) this.lineStarts.push(m.index + m[0].length);
+  ) {}
+
+  get doc(): Document {
+    this.parsed ??= parseDocument(this.text, { uniqueKeys: true, prettyErrors: false });
+    return this.parsed;
+  }
+
+  private get lineStarts(): number[] {
+    if (this.starts === undefined) {
+      this.starts = [0];
+      for (const m of this.text.matchAll(/\r\n|\n|\r/g)) this.starts.push(m.index + m[0].length);
+    }
+    return this.starts;
   }
 
   /** YAML syntax errors, duplicate keys, and keys that are not plain scalars. */
