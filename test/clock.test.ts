@@ -2,25 +2,28 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { COALESCE_FROM_MS, COALESCE_MS, systemClock } from '../src/runtime/clock.js';
+import { coalescingSleep, systemClock } from '../src/runtime/clock.js';
 
-test('a long sleep ends on the next whole second, never early; a shorter one ends exactly', async (t) => {
-  const start = 1_700_000_000_300;
-  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: start });
-  const ended: Record<string, number> = {};
-  const long = systemClock.sleep(COALESCE_FROM_MS).then(() => (ended.long = Date.now()));
-  const short = systemClock.sleep(COALESCE_FROM_MS - 1).then(() => (ended.short = Date.now()));
-  t.mock.timers.tick(COALESCE_FROM_MS - 1);
-  await short;
-  assert.equal(ended.short, start + COALESCE_FROM_MS - 1);
-  const second = Math.ceil((start + COALESCE_FROM_MS) / COALESCE_MS) * COALESCE_MS;
-  t.mock.timers.tick(second - 1 - Date.now());
-  await Promise.resolve();
-  assert.equal(ended.long, undefined, 'the long sleep ended before its whole second');
-  t.mock.timers.tick(1);
-  await long;
-  assert.equal(ended.long, second);
-  assert.ok(second - start - COALESCE_FROM_MS < COALESCE_MS);
+test('long sleeps due within one step end together on it, never early; a shorter sleep ends on its own time', async () => {
+  // The system clock's code with a step of 500 ms instead of a second, so the test is short.
+  const step = 500;
+  const sleep = coalescingSleep(200, step);
+  // Start just after a step: both sleeps below fall due inside the next one.
+  await new Promise((resolve) => setTimeout(resolve, step - (performance.now() % step) + 5));
+  const startA = performance.now();
+  const a = sleep(300).then(() => performance.now());
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  const startB = performance.now();
+  const b = sleep(300).then(() => performance.now());
+  const [endA, endB] = await Promise.all([a, b]);
+  assert.ok(endA - startA >= 300 && endB - startB >= 300, `ended early: ${endA - startA} and ${endB - startB} ms`);
+  assert.ok(Math.abs(endA - endB) < 5, `one step, two wake-ups: ${endA} and ${endB}`);
+  // Shorter than the threshold: its own timer, not the step.
+  const startC = performance.now();
+  const c = sleep(150).then(() => performance.now());
+  const endD = await sleep(199).then(() => performance.now());
+  const endC = await c;
+  assert.ok(endC - startC >= 150 - 1 && endD - endC >= 40, `short sleeps were moved: ${endC - startC}, ${endD - endC}`);
 });
 
 test('sleeps that end in the same second share one timer, and aborting them all lets the process go', async () => {

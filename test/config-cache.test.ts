@@ -2,7 +2,7 @@
 // rules, and never from a folder someone else could write to.
 
 import assert from 'node:assert/strict';
-import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rename, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { stringify } from 'yaml';
@@ -97,14 +97,31 @@ test('the folder keeps the entries written last, up to its limit', async (t) => 
   const { root, dir } = await ownCache(t);
   const text = bigConfig(2);
   const at = (i: number): ParseOptions => ({ ...options(root), absolutePath: path.join(root, `p${i}`, 'gitwatch.yaml') });
-  for (let i = 0; i < MAX_ENTRIES + 5; i++) loaded(text, at(i));
-  assert.equal((await readdir(dir)).length, MAX_ENTRIES);
-  const last = MAX_ENTRIES + 4;
+  // Five entries written an hour ago: the oldest by far, whatever the file system's timestamp granularity.
+  for (let i = 0; i < 5; i++) loaded(text, at(i));
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  for (const name of await readdir(dir)) await utimes(path.join(dir, name), hourAgo, hourAgo);
+  for (let i = 5; i < MAX_ENTRIES + 5; i++) loaded(text, at(i));
   const files = await readdir(dir);
-  const entries = await Promise.all(files.map(async (f) => ({ f, e: JSON.parse(await readFile(path.join(dir, f), 'utf8')) as { path: string } })));
-  assert.ok(
-    entries.some(({ e }) => e.path === at(last).absolutePath),
-    'the newest entry was pruned',
-  );
-  assert.ok(!entries.some(({ e }) => e.path === at(0).absolutePath), 'the oldest entry was kept');
+  assert.equal(files.length, MAX_ENTRIES);
+  const paths = await Promise.all(files.map(async (f) => (JSON.parse(await readFile(path.join(dir, f), 'utf8')) as { path: string }).path));
+  for (let i = 0; i < 5; i++) assert.ok(!paths.includes(at(i).absolutePath), `the old entry ${i} was kept`);
+  for (let i = 5; i < MAX_ENTRIES + 5; i++) assert.ok(paths.includes(at(i).absolutePath), `the new entry ${i} was pruned`);
+});
+
+test('an entry that is a symlink, or that others may write to, is not read', async (t) => {
+  const { root, dir } = await ownCache(t);
+  const text = bigConfig(300);
+  loaded(text, options(root));
+  await tamper(dir);
+  const [name] = await readdir(dir);
+  const file = path.join(dir, name ?? '');
+  await chmod(file, 0o622);
+  assert.equal(loaded(text, options(root)).repos[0]?.intervalMs, 60_000, 'an entry others may write to was trusted');
+  loaded(text, options(root));
+  await tamper(dir);
+  const elsewhere = path.join(root, 'elsewhere.json');
+  await rename(file, elsewhere);
+  await symlink(elsewhere, file);
+  assert.equal(loaded(text, options(root)).repos[0]?.intervalMs, 60_000, 'a symlinked entry was followed');
 });

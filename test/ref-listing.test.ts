@@ -131,6 +131,21 @@ describe('local refs read without git', () => {
     assert.equal(c.spawned(), before);
   });
 
+  test('a branch asked for under a name that is itself a branch (release/1.0 beside release) is missing, as git says', async (t) => {
+    const root = await tempDir(t);
+    const c = clients(t, testEnv(root));
+    const repo = await TestRepo.create(path.join(root, 'work'), 'main');
+    repo.git('branch', 'release');
+    const store = path.join(root, 'store');
+    await c.git.ensureStore(store, call);
+    const before = c.spawned();
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(await both(c, store, { url: repo.dir }, ['refs/heads/release/1.0']), { head: undefined, refs: {}, peeled: {} });
+      assert.match(JSON.stringify(await heads(c, store, { url: repo.dir }, 'release/1.0')), /branch-missing/);
+    }
+    assert.equal(c.spawned(), before);
+  });
+
   test('what git may read differently goes to git: an include, hidden refs, a loose tag, a missing folder', async (t) => {
     const root = await tempDir(t);
     const c = clients(t, testEnv(root));

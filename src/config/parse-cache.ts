@@ -8,11 +8,26 @@
 // the compile cache in bin/gitwatch.js): the document names the commands gitwatch runs. It holds what the
 // config holds, no more; a config that keeps a token in a URL has it copied there, readable by this user only.
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import pkg from '../../package.json' with { type: 'json' };
+import yamlPkg from 'yaml/package.json' with { type: 'json' };
 import { parseConfig, type ParseOptions, type ParseResult } from './parse.js';
 
 /** Entries kept in the folder: past this, the ones written longest ago go (a test suite or CI writes many). */
@@ -33,18 +48,43 @@ function nameOf(text: string): string {
   return `${(a >>> 0).toString(16).padStart(8, '0')}${(b >>> 0).toString(16).padStart(8, '0')}`;
 }
 
-/** The cache folder, made owner-only; undefined when it cannot be, or is not, this user's alone. */
-function cacheDir(): string | undefined {
+/** Whether a file or folder is this user's and nobody else may write to it. */
+function mine(stat: Stats, uid: number): boolean {
+  return stat.uid === uid && (stat.mode & 0o022) === 0;
+}
+
+/**
+ * The cache folder, made owner-only; undefined when it cannot be, or is not, this user's alone. Not a
+ * symlink: one that another user swaps between this check and a read could point at a folder of theirs.
+ */
+function cacheDir(): { dir: string; uid: number } | undefined {
   try {
     const { uid } = userInfo();
     const dir = path.join(tmpdir(), `gitwatch-config-cache-${uid}`);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const stat = statSync(dir);
-    return stat.isDirectory() && stat.uid === uid && (stat.mode & 0o077) === 0 ? dir : undefined;
+    const stat = lstatSync(dir);
+    return stat.isDirectory() && mine(stat, uid) && (stat.mode & 0o077) === 0 ? { dir, uid } : undefined;
   } catch {
     return undefined;
   }
 }
+
+/** An entry's text, if the file is a plain file of this user's that nobody else may write to (a symlink is not followed). */
+function readEntry(file: string, uid: number): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const stat = fstatSync(fd);
+    return stat.isFile() && mine(stat, uid) ? readFileSync(fd, 'utf8') : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** What read the document: gitwatch (its syntax rules) and the YAML parser. */
+const VERSION = `gitwatch ${pkg.version}, yaml ${yamlPkg.version}`;
 
 interface Entry {
   readonly version: string;
@@ -55,14 +95,15 @@ interface Entry {
 
 /** parseConfig, with the document of the same text (and the same gitwatch) taken from the cache. */
 export function parseConfigCached(text: string, options: ParseOptions): ParseResult {
-  const dir = cacheDir();
-  if (dir === undefined) return parseConfig(text, options);
+  const cache = cacheDir();
+  if (cache === undefined) return parseConfig(text, options);
+  const { dir, uid } = cache;
   const file = path.join(dir, `config-${nameOf(options.absolutePath)}.json`);
-  const key = { version: pkg.version, path: options.absolutePath, text };
+  const key = { version: VERSION, path: options.absolutePath, text };
   let known: unknown;
   try {
-    const entry = JSON.parse(readFileSync(file, 'utf8')) as Entry;
-    if (entry.version === key.version && entry.path === key.path && entry.text === key.text) known = entry.data;
+    const entry = JSON.parse(readEntry(file, uid) ?? 'null') as Entry | null;
+    if (entry?.version === key.version && entry.path === key.path && entry.text === key.text) known = entry.data;
   } catch {
     // No entry, or one cut short: parse the YAML.
   }

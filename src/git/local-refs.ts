@@ -60,7 +60,21 @@ const cache = new Map<string, Cached>();
 /** Listings answered from the cache; tests read it to know the cache was used. */
 export const localRefCache = { hits: 0 };
 
-function same(a: Stats | undefined, b: Stats | undefined): boolean {
+/**
+ * A path's stat; undefined when it does not exist (ENOENT, or ENOTDIR: a folder on the way is a file, as
+ * when `refs/heads/release` is a branch and `refs/heads/release/1.0` is asked for); null when it cannot be
+ * looked at (permissions, a symlink loop).
+ */
+function statOf(file: string): Stats | undefined | null {
+  try {
+    return statSync(file, { throwIfNoEntry: false });
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOTDIR' ? undefined : null;
+  }
+}
+
+function same(a: Stats | undefined | null, b: Stats | undefined): boolean {
+  if (a === null) return false;
   if (a === undefined || b === undefined) return a === b;
   return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.mode === b.mode && a.uid === b.uid && a.dev === b.dev;
 }
@@ -72,7 +86,9 @@ class Trail {
   private readonly since = Date.now() - RACY_MS;
 
   stat(file: string): Stats | undefined {
-    const stat = statSync(file, { throwIfNoEntry: false });
+    const stat = statOf(file);
+    // A path that cannot be looked at is git's to judge, now and at the next check.
+    if (stat === null) throw new NotPlain();
     this.seen.push([file, stat]);
     if (stat !== undefined && (stat.mtimeMs > this.since || stat.ctimeMs > this.since)) this.racy = true;
     return stat;
@@ -82,7 +98,7 @@ class Trail {
 export function readLocalRefs(dir: string, patterns: RefPatterns): RefListing | undefined {
   const key = `${dir}\0${patterns.join('\0')}`;
   const cached = cache.get(key);
-  if (cached !== undefined && cached.seen.every(([file, stat]) => same(statSync(file, { throwIfNoEntry: false }), stat))) {
+  if (cached !== undefined && cached.seen.every(([file, stat]) => same(statOf(file), stat))) {
     localRefCache.hits++;
     return cached.listing;
   }
