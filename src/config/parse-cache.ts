@@ -36,7 +36,7 @@ export const MAX_ENTRIES = 256;
 /**
  * A file name for a config path (two 32-bit FNV-1a hashes): not a secret and not trusted, as each entry
  * holds the path and the text it was read from and is used only when both are the same. node:crypto
- * would cost every start 10 ms to load.
+ * would load 21 more of Node's built-in modules at every start.
  */
 function nameOf(text: string): string {
   let a = 0x811c9dc5;
@@ -63,7 +63,7 @@ function cacheDir(): { dir: string; uid: number } | undefined {
     const dir = path.join(tmpdir(), `gitwatch-config-cache-${uid}`);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const stat = lstatSync(dir);
-    return stat.isDirectory() && mine(stat, uid) && (stat.mode & 0o077) === 0 ? { dir, uid } : undefined;
+    return stat.isDirectory() && stat.uid === uid && (stat.mode & 0o077) === 0 ? { dir, uid } : undefined;
   } catch {
     return undefined;
   }
