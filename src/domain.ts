@@ -45,6 +45,20 @@ export const RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'skipp
 /** How a step ended. `canceled`: stopped by `gitwatch cancel`. */
 export type StepStatus = 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'canceled';
 
+/**
+ * How a repo's turn ended: the one outcome type of `once`, the daemon and `trigger --wait`. Words for
+ * people and for JSON are made from it at the edges. `state-failed`: the run ended but its result could not
+ * be written, so it counts as not done. `turn-failed`: a local failure (disk full, permissions) or a bug,
+ * not the remote's doing.
+ */
+export type Outcome =
+  'up-to-date' | 'waiting' | 'paused' | 'disabled' | 'check-failed' | 'turn-failed' | 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'state-failed';
+
+/** The outcomes that make `once` exit 1: something failed, or the head waits after a failure. */
+export function isFailingOutcome(outcome: Outcome): boolean {
+  return ['failed', 'waiting', 'interrupted', 'check-failed', 'turn-failed', 'state-failed'].includes(outcome);
+}
+
 /** What a daemon's repo worker does now. */
 export type Phase = 'idle' | 'checking' | 'queued' | 'running' | 'backoff' | 'paused' | 'disabled' | 'stopped';
 

@@ -266,7 +266,7 @@ describe('gitwatch once', () => {
     await writeFile(path.join(project.dir, 'not-a-folder'), 'a file\n');
     const result = await project.cli('once');
     assert.equal(result.code, 1, result.stdout + result.stderr);
-    assert.match(result.stdout, /broken ✖ check failed: .*not-a-folder/);
+    assert.match(result.stdout, /broken ✖ local failure: .*not-a-folder/);
     assert.deepEqual(
       (await project.record()).map((l) => l.split(' ')[0]),
       ['site'],

@@ -10,7 +10,7 @@ import { acquireInstanceLock } from '../state/instance-lock.js';
 import { StateKeeper } from '../state/state-keeper.js';
 import { loadForCommand, selectRepos } from './config-input.js';
 import type { CommandContext } from './context.js';
-import { withPaused } from './daemon-control.js';
+import { withPaused } from '../supervisor/supervisor.js';
 import { onceExitCode } from './once.js';
 import { withStateSession } from './session.js';
 

@@ -1,7 +1,6 @@
 // What the daemon answers on its control socket: status, trigger (and waiting for the run), pause,
 // resume and cancel, each applied to the supervisor and, for pause and resume, recorded in the state.
 
-import { parseTargetName } from '../config/targets.js';
 import type { ControlHandler } from '../control/server.js';
 import type { ControlReply, DaemonInfo } from '../control/protocol.js';
 import type { Activity } from '../runtime/activity.js';
@@ -20,7 +19,8 @@ export function daemonControl(parts: DaemonParts): ControlHandler {
   const { supervisor, activity, state, info } = parts;
   const unknown = (names: readonly string[]): ControlReply | undefined => {
     const known = new Set(supervisor.config.repos.map((r) => r.name));
-    const missing = names.filter((n) => !known.has(n) && parseTargetName(supervisor.config, n) === undefined);
+    // A glob's target counts only while the daemon follows it: a trigger for any other could never be answered.
+    const missing = names.filter((n) => !supervisor.knows(n));
     if (missing.length === 0 && names.length > 0) return undefined;
     const what = names.length === 0 ? 'no repo named' : `unknown repo${missing.length > 1 ? 's' : ''} ${missing.map((n) => `'${n}'`).join(', ')}`;
     return { ok: false, error: `${what} (configured: ${[...known].join(', ')})`, usage: true };
@@ -56,11 +56,7 @@ export function daemonControl(parts: DaemonParts): ControlHandler {
       case 'resume': {
         const bad = unknown(request.repos);
         if (bad) return reply(bad);
-        for (const repo of request.repos) {
-          await state.update(repo, (entry) => withPaused(entry, request.op === 'pause'));
-          if (request.op === 'pause') supervisor.pause(repo);
-          else supervisor.resume(repo);
-        }
+        for (const repo of request.repos) await supervisor.setPaused(repo, request.op === 'pause');
         return reply({ ok: true, accepted: request.repos });
       }
       case 'cancel': {
@@ -70,10 +66,4 @@ export function daemonControl(parts: DaemonParts): ControlHandler {
       }
     }
   };
-}
-
-/** The entry with `paused` set or removed; the rest as it was. */
-export function withPaused<T extends { readonly paused?: true }>(entry: T | undefined, paused: boolean): T {
-  const { paused: _was, ...rest } = entry ?? ({} as T);
-  return (paused ? { ...rest, paused: true } : rest) as T;
 }

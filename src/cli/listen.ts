@@ -26,15 +26,15 @@ export async function openListener(address: ListenAddress, deps: CycleDeps, conf
   let supervisor: Supervisor | undefined;
   const server = await startHttpServer(address, metrics, {
     repos: () => supervisor?.config.repos ?? [],
-    // A paused repo is not checked on purpose: it does not hold readiness back.
-    healthy: () => supervisor !== undefined && supervisor.snapshot().every((w) => w.checks > 0 || w.paused),
+    // A paused or disabled repo is not checked on purpose: it does not hold readiness back.
+    healthy: () => supervisor !== undefined && supervisor.snapshot().every((w) => w.checks > 0 || w.paused || w.phase === 'disabled'),
     checkNow: (name) => supervisor?.checkNow(name) ?? false,
   }).catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot listen on ${address.host}:${address.port}: ${error.code ?? error.message}`);
   });
   return {
     url: server.url,
-    deps: { ...deps, reporter: metrics.tee(deps.reporter), onCheck: metrics.onCheck },
+    deps: { ...deps, reporter: metrics.tee(deps.reporter), onCheck: metrics.onCheck, onTurnFailed: metrics.onTurnFailed },
     attach: (s) => {
       supervisor = s;
     },

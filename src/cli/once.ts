@@ -2,6 +2,7 @@
 
 import { runCycle } from '../cycle/cycle.js';
 import type { RepoOutcome } from '../cycle/turn.js';
+import { isFailingOutcome } from '../domain.js';
 import { EXIT, type ExitCode } from '../errors.js';
 import { loadForCommand, selectRepos } from './config-input.js';
 import type { CommandContext } from './context.js';
@@ -15,8 +16,5 @@ export async function onceCommand(names: readonly string[], ctx: CommandContext)
 
 /** A head that failed before and waits for a newer commit is still broken: cron and CI stay red. */
 export function onceExitCode(outcomes: readonly RepoOutcome[]): ExitCode {
-  const bad = outcomes.some(
-    (o) => o.outcome === 'failed' || o.outcome === 'waiting' || o.outcome === 'interrupted' || o.outcome === 'check-failed' || o.outcome === 'state-failed',
-  );
-  return bad ? EXIT.failed : EXIT.ok;
+  return outcomes.some((o) => isFailingOutcome(o.outcome)) ? EXIT.failed : EXIT.ok;
 }

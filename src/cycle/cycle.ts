@@ -2,14 +2,16 @@
 // time, bring each changed repo's checkout to its new head, run its pipeline and record the result.
 
 import { isBranchGlob } from '../config/targets.js';
-import { err, ok } from '../domain.js';
-import { GitError } from '../errors.js';
+import { err, ok, type Outcome, type Result } from '../domain.js';
+import type { RemoteHead } from '../git/client.js';
 import { discoverTargets } from './targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { limiter } from '../runtime/limiter.js';
 import { formatDuration } from '../rules/duration.js';
-import { retryDueAt, retryWaitMs } from './decide.js';
-import { checkRepo, ensureStoreRoot, prepareRun, runPrepared, type Check, type CycleDeps, type Outcome, type Prepared, type RepoOutcome } from './turn.js';
+import { retryWaitMs } from './decide.js';
+import { admit, nextCheck, type EntryOf } from './schedule.js';
+import { describeFailure, toTurnFailure, type TurnFailure } from './turn-failure.js';
+import { checkRepo, ensureStoreRoot, prepareRun, runPrepared, type CycleDeps, type Prepared, type RepoOutcome } from './turn.js';
 
 export async function runCycle(
   config: ResolvedConfig,
@@ -20,104 +22,120 @@ export async function runCycle(
   await ensureStoreRoot(config);
   const limit = limiter(deps.concurrency);
   const isTriggered = (repo: RepoConfig): boolean => triggered.has(repo.name) || (repo.target !== undefined && triggered.has(repo.target.repo));
-  // A paused repo is not checked; a trigger names it on purpose and runs it anyway. Pausing a branch glob pauses its targets.
-  const pausedName = (name: string): boolean => deps.state.entry(name)?.paused === true;
-  const isPaused = (repo: RepoConfig): boolean => (pausedName(repo.name) || (repo.target !== undefined && pausedName(repo.target.repo))) && !isTriggered(repo);
-  const pausedOutcome = (repo: RepoConfig): RepoOutcome => {
-    deps.reporter.emit({ type: 'paused', repo: repo.name });
-    return { repo: repo.name, outcome: 'paused' };
+  const entryOf: EntryOf = (name) => deps.state.entry(name);
+  const outcomes: RepoOutcome[] = [];
+  /** The admission rule (cycle/schedule.ts); a held repo is reported and not checked. */
+  const admitted = (repo: RepoConfig): boolean => {
+    const admission = admit(repo, entryOf, isTriggered(repo));
+    if (admission.admitted) return true;
+    deps.reporter.emit({ type: admission.hold, repo: repo.name });
+    outcomes.push({ repo: repo.name, outcome: admission.hold });
+    return false;
   };
-  const paused = selected.filter(isPaused).map(pausedOutcome);
-  // A disabled repo is not checked either, unless a trigger names it.
-  const isDisabled = (repo: RepoConfig): boolean => !repo.enabled && !isTriggered(repo) && !isPaused(repo);
-  for (const repo of selected.filter(isDisabled)) {
-    deps.reporter.emit({ type: 'disabled', repo: repo.name });
-    paused.push({ repo: repo.name, outcome: 'disabled' });
-  }
-  const checked = selected.filter((repo) => !isPaused(repo) && !isDisabled(repo));
+  const checked = selected.filter(admitted);
   // A branch glob stands for its targets: one listing of the remote's branches finds them and their heads.
-  const globs = new Map(checked.filter(isBranchGlob).map((repo) => [repo.name, limit(() => discoverTargets(config, repo, deps))]));
+  const globs = new Map(checked.filter(isBranchGlob).map((repo) => [repo.name, limit(() => guarded(() => discoverTargets(config, repo, deps)))]));
   const plain = checked.filter((repo) => !isBranchGlob(repo));
   const plainChecks = new Map(checkAll(config, plain, deps).map((check, i) => [plain[i]?.name ?? '', check]));
-  const units: { repo: RepoConfig; check: Promise<Check> }[] = [];
+  const units: { repo: RepoConfig; check: Promise<Guarded<RemoteHead>> }[] = [];
   for (const repo of checked) {
     const found = await globs.get(repo.name);
-    if (found === undefined) units.push({ repo, check: plainChecks.get(repo.name) ?? Promise.resolve(err(new GitError('other', 'not checked'))) });
-    else if (!found.ok) units.push({ repo, check: Promise.resolve(err(found.error)) });
-    else units.push(...found.value.map((t) => ({ repo: t.repo, check: Promise.resolve(ok(t.head)) })));
+    if (found === undefined)
+      units.push({ repo, check: plainChecks.get(repo.name) ?? Promise.resolve(err({ kind: 'internal', message: 'not checked', stack: undefined })) });
+    else if (!found.ok) units.push({ repo, check: Promise.resolve(found) });
+    else if (!found.value.ok) units.push({ repo, check: Promise.resolve(err({ kind: 'git', error: found.value.error })) });
+    // A target is held like a repo: its glob's pause holds it too.
+    else units.push(...found.value.value.filter((t) => admitted(t.repo)).map((t) => ({ repo: t.repo, check: Promise.resolve(ok(t.head)) })));
   }
-  paused.push(
-    ...units
-      .map((u) => u.repo)
-      .filter(isPaused)
-      .map(pausedOutcome),
-  );
-  const active = units.filter((u) => !isPaused(u.repo));
-  const repos = active.map((u) => u.repo);
-  const checks = active.map((u) => u.check);
   // Fetches and checkouts run in parallel too, as soon as their check is in; pipelines wait their turn below.
-  const prepared = repos.map(async (repo, i): Promise<Prepared> => {
-    const check = await checks[i];
-    if (check === undefined || !check.ok) return { kind: 'done', outcome: 'check-failed', error: check?.error ?? new GitError('other', 'not checked') };
-    try {
-      return await limit(() => prepareRun(config, repo, check.value, deps, isTriggered(repo)));
-    } catch (error) {
-      // A local failure (a checkout path that is a file, a full disk) fails this repo, not the cycle.
-      return { kind: 'done', outcome: 'check-failed', error: new GitError('other', `${repo.name}: ${(error as Error).message}`) };
-    }
+  const prepared = units.map(async ({ repo, check }): Promise<Guarded<Prepared>> => {
+    const head = await check;
+    if (!head.ok) return head;
+    return limit(() => guarded(() => prepareRun(config, repo, head.value, deps, isTriggered(repo))));
   });
-  const outcomes: RepoOutcome[] = [...paused];
-  for (const [i, repo] of repos.entries()) {
+  for (const [i, { repo }] of units.entries()) {
     const ready = await prepared[i];
     if (ready === undefined) continue;
-    if (ready.kind === 'done' && ready.error) deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: ready.error.message, kind: ready.error.kind });
-    if (ready.kind === 'done') {
-      outcomes.push({ repo: repo.name, outcome: ready.outcome });
+    if (!ready.ok) {
+      outcomes.push({ repo: repo.name, outcome: reportFailure(repo, ready.error, deps) });
       continue;
     }
-    outcomes.push({ repo: repo.name, outcome: deps.signal?.aborted ? 'interrupted' : await runWithRetries(config, repo, ready, deps) });
+    if (ready.value.kind === 'done') {
+      if (ready.value.error) reportFailure(repo, { kind: 'git', error: ready.value.error }, deps);
+      outcomes.push({ repo: repo.name, outcome: ready.value.outcome });
+      continue;
+    }
+    const ran = deps.signal?.aborted ? ok<Outcome>('interrupted') : await guarded(() => runWithRetries(config, repo, ready.value as Ready, deps));
+    outcomes.push({ repo: repo.name, outcome: ran.ok ? ran.value : reportFailure(repo, ran.error, deps) });
   }
   return outcomes;
 }
 
+type Ready = Extract<Prepared, { kind: 'ready' }>;
+type Guarded<T> = Result<T, TurnFailure>;
+
+/** The turn's one error boundary: whatever a step of it throws becomes a TurnFailure here. */
+async function guarded<T>(work: () => Promise<T>): Promise<Guarded<T>> {
+  try {
+    return ok(await work());
+  } catch (error) {
+    return err(toTurnFailure(error));
+  }
+}
+
+/** Says why a repo's turn failed, as the daemon would, and returns the outcome it counts as. */
+function reportFailure(repo: RepoConfig, failure: TurnFailure, deps: CycleDeps): Outcome {
+  const error = describeFailure(failure);
+  if (failure.kind === 'git') {
+    if (failure.error.kind === 'aborted') return 'interrupted';
+    deps.reporter.emit({ type: 'check-failed', repo: repo.name, error, kind: failure.error.kind });
+    return 'check-failed';
+  }
+  deps.reporter.emit({ type: 'turn-failed', repo: repo.name, error, kind: failure.kind, stack: failure.kind === 'internal' ? failure.stack : undefined });
+  deps.onTurnFailed?.(repo.name, failure.kind);
+  return 'turn-failed';
+}
+
 /**
- * Runs a prepared repo; with `retry`, a failure waits its backoff here and tries again (other repos wait:
- * `once` runs pipelines one at a time). Each try starts with a check, so a newer commit replaces the retry.
+ * Runs a prepared repo; with `retry`, a failure waits here for the retry the schedule (nextCheck) names and
+ * tries again (other repos wait: `once` runs pipelines one at a time). Each try starts with a check, so a
+ * newer commit replaces the retry.
  */
-async function runWithRetries(config: ResolvedConfig, repo: RepoConfig, ready: Extract<Prepared, { kind: 'ready' }>, deps: CycleDeps): Promise<Outcome> {
+async function runWithRetries(config: ResolvedConfig, repo: RepoConfig, ready: Ready, deps: CycleDeps): Promise<Outcome> {
   let outcome = await runPrepared(config, repo, ready, deps);
   while (outcome === 'failed' && !deps.signal?.aborted) {
-    const due = retryDueAt(repo, deps.state.entry(repo.name));
-    if (due === undefined) break;
-    const waitMs = Math.max(0, due - deps.clock.now().getTime());
-    const attempt = (deps.state.entry(repo.name)?.lastRun?.attempt ?? 1) + 1;
+    const entry = deps.state.entry(repo.name);
+    const next = nextCheck({ repo, end: { kind: 'checked' }, failures: 0, entry, now: deps.clock.now().getTime(), random: 0 });
+    if (next.why !== 'retry' || next.delayMs === undefined) break;
+    const attempt = (entry?.lastRun?.attempt ?? 1) + 1;
     const total = (repo.retry?.attempts ?? 0) + 1;
     // The wait as configured (the run's own end already ate into it by a few milliseconds).
     const shown = formatDuration(retryWaitMs(repo.retry?.backoffMs ?? 0, attempt - 1));
     deps.reporter.emit({ type: 'waiting', repo: repo.name, commit: ready.head.sha, reason: `failed; try ${attempt} of ${total} in ${shown}` });
-    await deps.clock.sleep(waitMs, deps.signal);
+    await deps.clock.sleep(next.delayMs, deps.signal);
     if (deps.signal?.aborted) break;
     const check = await checkRepo(config, repo, deps);
-    if (!check.ok) {
-      deps.reporter.emit({ type: 'check-failed', repo: repo.name, error: check.error.message, kind: check.error.kind });
-      break;
-    }
-    const next = await prepareRun(config, repo, check.value, deps, false);
-    if (next.kind === 'done') return next.outcome;
-    outcome = await runPrepared(config, repo, next, deps);
+    if (!check.ok) return reportFailure(repo, { kind: 'git', error: check.error }, deps);
+    const again = await prepareRun(config, repo, check.value, deps, false);
+    if (again.kind === 'done') return again.error ? reportFailure(repo, { kind: 'git', error: again.error }, deps) : again.outcome;
+    outcome = await runPrepared(config, repo, again, deps);
   }
   return outcome;
 }
 
 /** All checks start at once, at most `concurrency` running; repos on the same remote and branch share one. */
-function checkAll(config: ResolvedConfig, repos: readonly RepoConfig[], deps: CycleDeps): Promise<Check>[] {
+function checkAll(config: ResolvedConfig, repos: readonly RepoConfig[], deps: CycleDeps): Promise<Guarded<RemoteHead>>[] {
   const limit = limiter(deps.concurrency);
-  const shared = new Map<string, Promise<Check>>();
+  const shared = new Map<string, Promise<Guarded<RemoteHead>>>();
   return repos.map((repo) => {
     const key = JSON.stringify([repo.remote, repo.branch ?? '', repo.tag ?? null, repo.semver ?? null, repo.credentials ?? null, repo.ssh]);
     let check = shared.get(key);
     if (check === undefined) {
-      check = limit(() => checkRepo(config, repo, deps));
+      check = limit(async () => {
+        const result = await guarded(() => checkRepo(config, repo, deps));
+        if (!result.ok) return result;
+        return result.value.ok ? ok(result.value.value) : err<TurnFailure>({ kind: 'git', error: result.value.error });
+      });
       shared.set(key, check);
     }
     return check;

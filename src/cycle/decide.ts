@@ -48,7 +48,7 @@ export function retryWaitMs(backoffMs: number, attempt: number): number {
  * When the failed last run of a repo with `retry` is due to run again, if it is: tries are left and it was
  * not canceled (a person stopped it; they can `trigger` it).
  */
-export function retryDueAt(repo: RepoConfig, entry: RepoState | undefined): number | undefined {
+export function retryDueAt(repo: Pick<RepoConfig, 'retry'>, entry: RepoState | undefined): number | undefined {
   const last = entry?.lastRun;
   if (repo.retry === undefined || last === undefined || last.status !== 'failed' || last.error === 'canceled') return undefined;
   const attempt = last.attempt ?? 1;

@@ -12,6 +12,7 @@ import type { Clock } from '../runtime/clock.js';
 import { limiter } from '../runtime/limiter.js';
 import type { RepoState, State } from '../state/state-file.js';
 import { decide, type Decision } from './decide.js';
+import { admit } from './schedule.js';
 import { skipReason } from './skip.js';
 import { listTargets, type Target } from './targets.js';
 import { ensureStoreRoot, remoteHead } from './turn.js';
@@ -43,9 +44,7 @@ export async function planRepos(config: ResolvedConfig, repos: readonly RepoConf
   const limit = limiter(deps.concurrency);
   const planned = await Promise.all(
     repos.map((repo) =>
-      limit(async (): Promise<PlanEntry[]> =>
-        isBranchGlob(repo) ? planGlob(config, repo, state, deps) : [await planRepo(config, repo, state.repos[repo.name], deps)],
-      ),
+      limit(async (): Promise<PlanEntry[]> => (isBranchGlob(repo) ? planGlob(config, repo, state, deps) : [await planRepo(config, repo, state, deps)])),
     ),
   );
   return planned.flat();
@@ -54,8 +53,8 @@ export async function planRepos(config: ResolvedConfig, repos: readonly RepoConf
 /** A branch glob: one listing of the remote's branches, then each target as a repo of its own (in branch order). */
 async function planGlob(config: ResolvedConfig, repo: RepoConfig & { branch: string }, state: State, deps: PlanDeps): Promise<PlanEntry[]> {
   const base = { name: repo.name, previousCommit: null, commit: null, commits: null };
-  if (state.repos[repo.name]?.paused === true) return [{ ...base, decision: 'paused', reason: `paused; 'gitwatch resume ${repo.name}' checks it again` }];
-  if (!repo.enabled) return [{ ...base, decision: 'disabled', reason: 'enabled: false' }];
+  const admission = admit(repo, (name) => state.repos[name], false);
+  if (!admission.admitted) return [{ ...base, decision: admission.hold, reason: admission.reason }];
   const store = storeDir(config.workdir, repo.name);
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
   let targets: Target[];
@@ -68,15 +67,17 @@ async function planGlob(config: ResolvedConfig, repo: RepoConfig & { branch: str
   }
   // One after another, in the glob's own slot of the limit: waiting for more slots from inside one could deadlock.
   const out: PlanEntry[] = [];
-  for (const t of targets) out.push(await planRepo(config, t.repo, state.repos[t.repo.name], deps, t.head));
+  for (const t of targets) out.push(await planRepo(config, t.repo, state, deps, t.head));
   return out;
 }
 
-async function planRepo(config: ResolvedConfig, repo: RepoConfig, entry: RepoState | undefined, deps: PlanDeps, known?: RemoteHead): Promise<PlanEntry> {
+async function planRepo(config: ResolvedConfig, repo: RepoConfig, state: State, deps: PlanDeps, known?: RemoteHead): Promise<PlanEntry> {
+  const entry = state.repos[repo.name];
   const previousCommit = entry?.commit ?? null;
   const base = { name: repo.name, previousCommit, commit: null, commits: null };
-  if (entry?.paused === true) return { ...base, decision: 'paused', reason: `paused; 'gitwatch resume ${repo.name}' checks it again` };
-  if (!repo.enabled) return { ...base, decision: 'disabled', reason: 'enabled: false' };
+  // The same rule as the cycle's: a target of a paused glob is paused too.
+  const admission = admit(repo, (name) => state.repos[name], false);
+  if (!admission.admitted) return { ...base, decision: admission.hold, reason: admission.reason };
   const store = storeDir(config.workdir, repo.name);
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
   const remote: Remote = { url: repo.remote, credentials: repo.credentials, ssh: repo.ssh };

@@ -3,12 +3,12 @@
 
 import { mkdir } from 'node:fs/promises';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
-import { err, ok, storeDir, storeRoot, type Env, type Result } from '../domain.js';
+import { err, ok, storeDir, storeRoot, type Env, type Outcome, type Result } from '../domain.js';
 import { GitError, IoError } from '../errors.js';
 import type { GitCallOptions, GitClient, Remote, RemoteHead } from '../git/client.js';
 import { selectTag } from '../git/ref-select.js';
 import { checkoutSubmodules } from '../git/submodules.js';
-import { runPipeline } from '../pipeline/pipeline.js';
+import { runPipeline, type PipelineResult, type PipelineRun } from '../pipeline/pipeline.js';
 import { pruneRunLogs, runLogPath } from '../pipeline/run-log.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Reporter } from '../runtime/events.js';
@@ -35,6 +35,10 @@ export interface CycleDeps {
   readonly reportIdle?: boolean;
   /** Told the result of every check that ran to its end (metrics). */
   readonly onCheck?: (repo: string, ok: boolean) => void;
+  /** Runs a prepared pipeline (default: runPipeline, real processes); the daemon's model test gives its own. */
+  readonly pipeline?: (run: PipelineRun) => Promise<PipelineResult>;
+  /** Told every turn that failed on this machine or on a bug in gitwatch (metrics). */
+  readonly onTurnFailed?: (repo: string, kind: 'local' | 'internal') => void;
   /** Told every finished run, after it is recorded (notifications). Must not block. */
   readonly onRunFinished?: (run: FinishedRun) => void;
 }
@@ -52,8 +56,7 @@ export interface FinishedRun {
   readonly log: string;
 }
 
-/** `state-failed`: the run ended but its result could not be written, so it counts as not done. */
-export type Outcome = 'up-to-date' | 'waiting' | 'paused' | 'disabled' | 'check-failed' | 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'state-failed';
+export type { Outcome };
 
 export interface RepoOutcome {
   readonly repo: string;
@@ -202,7 +205,7 @@ export async function runPrepared(
     cleaned,
   });
   const log = runLogPath(config.workdir, repo.name, started, head.sha);
-  const result = await runPipeline({
+  const result = await (deps.pipeline ?? runPipeline)({
     repo,
     branch: head.branch,
     tag: head.tag,

@@ -40,6 +40,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly turnFailures = new Counter({
+    name: 'gitwatch_turn_failures_total',
+    help: 'Turns of a repo that failed on this machine (kind local: disk full, permissions) or on a bug in gitwatch (kind internal).',
+    labelNames: ['repo', 'kind'] as const,
+    registers: [this.registry],
+  });
+
   constructor(private readonly now: () => Date) {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -58,6 +65,10 @@ export class Metrics {
   readonly onCheck = (repo: string, ok: boolean): void => {
     this.checks.inc({ repo, result: ok ? 'ok' : 'failed' });
     this.up.set({ repo }, ok ? 1 : 0);
+  };
+
+  readonly onTurnFailed = (repo: string, kind: 'local' | 'internal'): void => {
+    this.turnFailures.inc({ repo, kind });
   };
 
   /** `inner`, with every finished run counted on the way. */

@@ -4,6 +4,11 @@ import type { RunStatus, StepStatus } from '../domain.js';
 
 export type GitwatchEvent =
   | { readonly type: 'check-failed'; readonly repo: string; readonly error: string; readonly kind: string }
+  /**
+   * A turn failed on this machine (`local`: disk full, permissions) or on a bug in gitwatch (`internal`,
+   * with its stack): the repo backs off and is tried again; nothing else is touched.
+   */
+  | { readonly type: 'turn-failed'; readonly repo: string; readonly error: string; readonly kind: 'local' | 'internal'; readonly stack?: string | undefined }
   | { readonly type: 'up-to-date'; readonly repo: string; readonly commit: string }
   | { readonly type: 'waiting'; readonly repo: string; readonly commit: string; readonly reason: string }
   | { readonly type: 'paused'; readonly repo: string }

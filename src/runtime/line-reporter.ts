@@ -22,6 +22,7 @@ export class PlainReporter implements Reporter {
 
   emit(event: GitwatchEvent | DaemonEvent): void {
     if (event.type === 'config-rejected') this.options.err.write(`${event.detail}\n`);
+    if (event.type === 'turn-failed' && event.stack !== undefined) this.options.err.write(`${event.stack}\n`);
     // Nobody's terminal is on the other end: a step's colours, titles or screen clears would only garble the log.
     for (const line of this.lines(event)) this.options.out.write(`${plainLine(line)}\n`);
   }
@@ -32,6 +33,8 @@ export class PlainReporter implements Reporter {
     switch (e.type) {
       case 'check-failed':
         return [`${e.repo} ✖ check failed: ${e.error}`];
+      case 'turn-failed':
+        return [`${e.repo} ✖ ${e.error}`];
       case 'up-to-date':
         return quiet ? [] : [`${e.repo} ✔ up to date at ${short(e.commit)}`];
       case 'waiting':

@@ -49,6 +49,8 @@ export class TtyReporter implements Reporter {
       default: {
         // The problems themselves go to stderr, like `validate` prints them, once the screen is free.
         if (e.type === 'config-rejected') this.enqueue(() => void this.options.err.write(`${e.detail}\n`));
+        const stack = e.type === 'turn-failed' ? e.stack : undefined;
+        if (stack !== undefined) this.enqueue(() => void this.options.err.write(`${stack}\n`));
         const lines = eventLines(e, this.summary);
         if (lines.length > 0) this.enqueue(() => this.write(lines));
       }

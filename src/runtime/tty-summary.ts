@@ -103,7 +103,10 @@ function stepLine(step: StepView, style: Style): string {
 /** Everything that is not a run: one plain line each, marked by what it means, never ✔ for a problem. */
 export function eventLines(
   e:
-    | Extract<GitwatchEvent, { type: 'check-failed' | 'up-to-date' | 'waiting' | 'paused' | 'disabled' | 'run-skipped' | 'state-failed' | 'target-gone' }>
+    | Extract<
+        GitwatchEvent,
+        { type: 'check-failed' | 'turn-failed' | 'up-to-date' | 'waiting' | 'paused' | 'disabled' | 'run-skipped' | 'state-failed' | 'target-gone' }
+      >
     | DaemonEvent,
   options: SummaryOptions,
 ): string[] {
@@ -111,6 +114,8 @@ export function eventLines(
   switch (e.type) {
     case 'check-failed':
       return [`${style.bad('✖')} ${e.repo} check failed: ${e.error}`];
+    case 'turn-failed':
+      return [`${style.bad('✖')} ${e.repo} ${e.error}`];
     case 'up-to-date':
       return quiet ? [] : [`${style.ok('✔')} ${e.repo} up to date at ${short(e.commit)}`];
     case 'waiting':

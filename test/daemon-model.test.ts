@@ -1,0 +1,431 @@
+// A model-based test of the daemon: random sequences of what remotes and operators do (push, force push,
+// pause, resume, trigger with and without --wait, cancel, reloads that add, remove, enable, disable and move
+// repos, a branch glob gaining and losing branches, remotes failing and recovering, a client that throws,
+// steps that succeed, fail or hang) against the real Supervisor, with the remotes and pipelines in memory
+// (helpers/model-world.ts) and a fake clock. After every command:
+//   - no error escapes, and no internal error but the injected ones (an illegal phase change is one);
+//   - every phase change is one TRANSITIONS allows;
+//   - the lock file is valid and no repo's commit moves backwards;
+//   - a paused repo starts no run it was not triggered for.
+// At the end, with every remote fixed and every hung step released: every enabled, unpaused repo's lock is
+// its head, or its head failed and waits; then every `trigger --wait` has its answer, before and after
+// shutdown. GITWATCH_MODEL_RUNS sets the number of sequences (CI runs more); a failure prints its seed.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { isPaused } from '../src/cycle/schedule.js';
+import { readState } from '../src/state/state-file.js';
+import { StateKeeper } from '../src/state/state-keeper.js';
+import { Supervisor, TRANSITIONS, type TriggerResult } from '../src/supervisor/supervisor.js';
+import { CollectingReporter } from './helpers/collect.js';
+import { FakeClock } from './helpers/fake-clock.js';
+import { INJECTED, ModelWorld, type StepMode } from './helpers/model-world.js';
+import { configFor } from './helpers/supervised.js';
+import { testProcesses } from './helpers/temp.js';
+
+const RUNS = Number(process.env['GITWATCH_MODEL_RUNS'] ?? 500);
+const SEED = Number(process.env['GITWATCH_MODEL_SEED'] ?? 20261206);
+
+const PLAIN = ['a', 'b', 'c'] as const;
+const GLOB = 'g';
+const NAMES = [...PLAIN, GLOB] as const;
+type Name = (typeof NAMES)[number];
+const INTERVAL: Record<Name, string> = { a: '10s', b: '30s', c: '1m', g: '20s' };
+
+interface RepoSpec {
+  enabled: boolean;
+  /** Which of the repo's remotes it follows (a url change moves to the next). */
+  remote: number;
+  /** A plain repo's branch. */
+  branch: 'main' | 'next';
+}
+
+/** What the commands' preconditions need to know; the real system is the judge of everything else. */
+interface Model {
+  readonly repos: Map<Name, RepoSpec>;
+}
+
+class Real {
+  readonly world = new ModelWorld();
+  readonly clock = new FakeClock();
+  readonly reporter = new CollectingReporter();
+  readonly controller = new AbortController();
+  readonly problems: string[] = [];
+  readonly waits: { name: string; result: TriggerResult | undefined }[] = [];
+  /**
+   * Triggers not yet used by a run of a paused repo, by name. A paused repo's run uses one; each such run
+   * in the daemon comes from at least one trigger, so a count never excuses a run that had none. A glob's
+   * trigger reaches every target it finds: it excuses them all until the end of the sequence.
+   */
+  readonly triggers = new Map<string, number>();
+  /** Per lock entry: the lowest commit it may move to (reset when its url or branch changes). */
+  readonly floor = new Map<string, string>();
+  supervisor!: Supervisor;
+  state!: StateKeeper;
+  spec = new Map<Name, RepoSpec>();
+  phaseChanges = 0;
+
+  constructor(readonly dir: string) {}
+
+  url(name: Name, spec: RepoSpec): string {
+    return `file:///model/${name}-${spec.remote}.git`;
+  }
+
+  config(): ReturnType<typeof configFor> {
+    const repos: Record<string, unknown> = {};
+    for (const [name, spec] of this.spec) {
+      repos[name] = {
+        url: this.url(name, spec),
+        branch: name === GLOB ? 'release/*' : spec.branch,
+        interval: INTERVAL[name],
+        enabled: spec.enabled,
+        pipeline: ['deploy'],
+      };
+    }
+    return configFor(this.dir, repos);
+  }
+
+  async start(initial: Map<Name, RepoSpec>): Promise<void> {
+    this.spec = new Map(initial);
+    for (const name of NAMES) {
+      for (const remote of [0, 1]) {
+        const url = this.url(name, { enabled: true, remote, branch: 'main' });
+        if (name === GLOB) this.world.push(url, 'release/1');
+        else {
+          this.world.push(url, 'main');
+          this.world.push(url, 'next');
+        }
+      }
+    }
+    const config = this.config();
+    this.state = await StateKeeper.open(config.statePath, process.pid);
+    this.world.onRunStart = (run) => {
+      const name = run.repo.name;
+      const glob = run.repo.target?.repo;
+      if (!isPaused(run.repo, (n) => this.state.entry(n)) || (glob !== undefined && this.triggers.has(glob))) return;
+      const left = this.triggers.get(name) ?? 0;
+      if (left === 0) this.problems.push(`${name}: a paused repo started a run nobody triggered`);
+      else this.triggers.set(name, left - 1);
+    };
+    this.supervisor = new Supervisor(config, {
+      git: this.world.git(),
+      pipeline: this.world.pipeline(),
+      env: {},
+      reporter: this.reporter,
+      clock: this.clock,
+      state: this.state,
+      groups: testProcesses(),
+      signal: this.controller.signal,
+      concurrency: 4,
+      random: () => 0.5,
+      compactAfterFetches: Number.MAX_SAFE_INTEGER,
+      onPhase: (repo, from, to) => {
+        this.phaseChanges++;
+        if (!TRANSITIONS[from].includes(to)) this.problems.push(`${repo}: ${from} → ${to} is not in TRANSITIONS`);
+      },
+    });
+  }
+
+  apply(): void {
+    this.supervisor.apply(this.config());
+  }
+
+  /**
+   * Until nothing moves: no worker checking, no run in progress but the hung ones (and those queued behind
+   * them), and no event, phase change or sleep for a few turns of the event loop. State writes are real
+   * file writes, so turns of the loop alone do not tell.
+   */
+  async quiet(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    const busy = (): boolean => {
+      const phases = this.supervisor.snapshot().map((w) => w.phase);
+      const count = (p: string): number => phases.filter((x) => x === p).length;
+      return count('checking') > 0 || count('running') > this.world.hanging || (count('queued') > 0 && this.world.hanging === 0);
+    };
+    for (let still = 0; still < 3 && Date.now() < deadline;) {
+      const before = [this.world.activity, this.phaseChanges, this.reporter.events.length, this.clock.pending];
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const after = [this.world.activity, this.phaseChanges, this.reporter.events.length, this.clock.pending];
+      still = !busy() && before.every((v, i) => v === after[i]) ? still + 1 : 0;
+    }
+  }
+
+  async check(): Promise<void> {
+    await this.quiet();
+    for (const e of this.reporter.of('turn-failed')) {
+      if (e.kind === 'internal' && !e.error.includes(INJECTED)) this.problems.push(`${e.repo}: ${e.error}\n${e.stack ?? ''}`);
+    }
+    // The file on disk: valid, and no commit lower than one it already held.
+    const onDisk = await readState(this.state.file);
+    for (const [name, entry] of Object.entries(onDisk.repos)) {
+      if (entry.commit === undefined) continue;
+      const floor = this.floor.get(name);
+      if (floor !== undefined && entry.commit < floor) this.problems.push(`${name}: the lock moved back from ${floor} to ${entry.commit}`);
+      this.floor.set(name, entry.commit);
+    }
+    assert.deepEqual(this.problems, []);
+  }
+}
+
+type Cmd = fc.AsyncCommand<Model, Real>;
+
+/** A command that changes the world and then checks the invariants. */
+function command(label: string, canRun: (m: Model) => boolean, act: (m: Model, r: Real) => void | Promise<void>): Cmd {
+  return {
+    check: canRun,
+    run: async (m, r) => {
+      await act(m, r);
+      await r.check();
+    },
+    toString: () => label,
+  };
+}
+
+const configured = (name: Name) => (m: Model) => m.repos.has(name);
+const name = fc.constantFrom(...NAMES);
+const plain = fc.constantFrom(...PLAIN);
+
+const commands = [
+  plain.map((n) =>
+    command(
+      `push ${n}`,
+      () => true,
+      (m, r) => void r.world.push(r.url(n, r.spec.get(n) ?? { enabled: true, remote: 0, branch: 'main' }), r.spec.get(n)?.branch ?? 'main'),
+    ),
+  ),
+  plain.map((n) =>
+    // In memory a force push is a new head like any other; what matters is that it arrives while anything else goes on.
+    command(`force push ${n} (both branches)`, configured(n), (m, r) => {
+      const spec = r.spec.get(n);
+      if (spec === undefined) return;
+      r.world.push(r.url(n, spec), 'main');
+      r.world.push(r.url(n, spec), 'next');
+    }),
+  ),
+  fc
+    .constantFrom('release/1', 'release/2', 'release/3')
+    .map((b) =>
+      command(
+        `glob gains or moves ${b}`,
+        configured(GLOB),
+        (m, r) => void r.world.push(r.url(GLOB, r.spec.get(GLOB) ?? { enabled: true, remote: 0, branch: 'main' }), b),
+      ),
+    ),
+  fc
+    .constantFrom('release/1', 'release/2', 'release/3')
+    .map((b) =>
+      command(`glob loses ${b}`, configured(GLOB), (m, r) =>
+        r.world.deleteBranch(r.url(GLOB, r.spec.get(GLOB) ?? { enabled: true, remote: 0, branch: 'main' }), b),
+      ),
+    ),
+  name.map((n) => command(`pause ${n}`, configured(n), async (m, r) => void (await r.supervisor.setPaused(n, true)))),
+  name.map((n) => command(`resume ${n}`, configured(n), async (m, r) => void (await r.supervisor.setPaused(n, false)))),
+  fc.tuple(fc.oneof(name, fc.constantFrom('g@release/1', 'g@release/2')), fc.boolean()).map(([n, wait]) =>
+    command(
+      `trigger ${wait ? '--wait ' : ''}${n}`,
+      () => true,
+      (m, r) => {
+        const entry = { name: n, result: undefined as TriggerResult | undefined };
+        const known = r.supervisor.trigger(n, wait ? (result) => (entry.result = result) : undefined);
+        if (!known) return;
+        r.triggers.set(n, (r.triggers.get(n) ?? 0) + 1);
+        if (wait) r.waits.push(entry);
+      },
+    ),
+  ),
+  fc.oneof(name, fc.constantFrom('g@release/1')).map((n) =>
+    command(
+      `cancel ${n}`,
+      () => true,
+      (m, r) => void r.supervisor.cancel(n),
+    ),
+  ),
+  name.map((n) =>
+    command(
+      `reload: add ${n}`,
+      (m) => !m.repos.has(n),
+      (m, r) => {
+        const spec: RepoSpec = { enabled: true, remote: 0, branch: 'main' };
+        m.repos.set(n, spec);
+        r.spec.set(n, { ...spec });
+        r.apply();
+      },
+    ),
+  ),
+  name.map((n) =>
+    command(`reload: remove ${n}`, configured(n), (m, r) => {
+      m.repos.delete(n);
+      r.spec.delete(n);
+      r.triggers.delete(n);
+      r.apply();
+    }),
+  ),
+  name.map((n) =>
+    command(`reload: enable or disable ${n}`, configured(n), (m, r) => {
+      const spec = r.spec.get(n);
+      if (spec === undefined) return;
+      spec.enabled = !spec.enabled;
+      r.apply();
+    }),
+  ),
+  plain.map((n) =>
+    command(`reload: switch ${n}'s branch`, configured(n), (m, r) => {
+      const spec = r.spec.get(n);
+      if (spec === undefined) return;
+      spec.branch = spec.branch === 'main' ? 'next' : 'main';
+      // A moved branch may go to an older commit: that is a move, not the lock going back.
+      r.floor.delete(n);
+      r.apply();
+    }),
+  ),
+  name.map((n) =>
+    command(`reload: change ${n}'s url`, configured(n), (m, r) => {
+      const spec = r.spec.get(n);
+      if (spec === undefined) return;
+      spec.remote = 1 - spec.remote;
+      for (const entry of [...r.floor.keys()]) if (entry === n || entry.startsWith(`${n}@`)) r.floor.delete(entry);
+      r.apply();
+    }),
+  ),
+  fc
+    .tuple(
+      name,
+      fc.constantFrom<'unreachable' | 'timeout' | 'not-found' | 'auth' | 'branch-missing'>('unreachable', 'timeout', 'not-found', 'auth', 'branch-missing'),
+    )
+    .map(([n, kind]) =>
+      command(
+        `${n}'s remote fails: ${kind}`,
+        () => true,
+        (m, r) => {
+          for (const remote of [0, 1]) r.world.remote(r.url(n, { enabled: true, remote, branch: 'main' })).failure = kind;
+        },
+      ),
+    ),
+  name.map((n) =>
+    command(
+      `${n}'s remote recovers`,
+      () => true,
+      (m, r) => {
+        for (const remote of [0, 1]) r.world.remote(r.url(n, { enabled: true, remote, branch: 'main' })).failure = undefined;
+      },
+    ),
+  ),
+  fc.tuple(name, fc.boolean()).map(([n, on]) =>
+    command(
+      `${n}'s git client ${on ? 'throws' : 'works again'}`,
+      () => true,
+      (m, r) => {
+        for (const remote of [0, 1]) r.world.remote(r.url(n, { enabled: true, remote, branch: 'main' })).throws = on;
+      },
+    ),
+  ),
+  fc.tuple(name, fc.constantFrom<StepMode>('succeed', 'fail', 'hang')).map(([n, mode]) =>
+    command(
+      `${n}'s steps ${mode}`,
+      () => true,
+      (m, r) => void r.world.modes.set(n, mode),
+    ),
+  ),
+  fc.constant(
+    command(
+      'release hung steps',
+      () => true,
+      (m, r) => r.world.releaseAll(),
+    ),
+  ),
+  fc.constantFrom(1_000, 10_000, 30_000, 60_000, 5 * 60_000).map((ms) =>
+    command(
+      `advance ${ms / 1000}s`,
+      () => true,
+      (m, r) => r.clock.advance(ms),
+    ),
+  ),
+];
+
+/** Everything fixed and released; time passes until every repo has looked again. */
+async function quiesce(r: Real): Promise<void> {
+  for (const n of NAMES) {
+    r.world.modes.set(n, 'succeed');
+    for (const remote of [0, 1]) {
+      const remoteRepo = r.world.remote(r.url(n, { enabled: true, remote, branch: 'main' }));
+      remoteRepo.failure = undefined;
+      remoteRepo.throws = false;
+    }
+  }
+  for (let i = 0; i < 4; i++) {
+    r.world.releaseAll();
+    await r.quiet();
+    // Past the longest backoff (5 minutes) and every interval with its jitter.
+    r.clock.advance(6 * 60_000);
+    await r.quiet();
+  }
+  await r.check();
+}
+
+function converged(r: Real): string[] {
+  const out: string[] = [];
+  const entryOf = (n: string) => r.state.entry(n);
+  for (const [n, spec] of r.spec) {
+    if (!spec.enabled || entryOf(n)?.paused === true) continue;
+    const url = r.url(n, spec);
+    const targets = n === GLOB ? r.world.branches(url).map((b) => [`${n}@${b}`, b] as const) : [[n, spec.branch] as const];
+    for (const [target, branch] of targets) {
+      if (entryOf(target)?.paused === true) continue;
+      const head = r.world.head(url, branch);
+      const entry = entryOf(target);
+      const failedAndWaits = entry?.lastRun?.commit === head && entry?.lastRun?.status === 'failed';
+      if (entry?.commit !== head && !failedAndWaits)
+        out.push(`${target}: lock ${entry?.commit ?? 'none'}, head ${head ?? 'none'}, last run ${JSON.stringify(entry?.lastRun)}`);
+    }
+  }
+  return out;
+}
+
+test(`the daemon keeps its rules under ${RUNS} random sequences of operator and remote actions`, { timeout: 600_000 }, async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await fc.assert(
+      fc.asyncProperty(fc.commands(commands, { maxCommands: 40 }), async (cmds) => {
+        const dir = await mkdtemp(path.join(tmpdir(), 'gitwatch-model-'));
+        const initial = new Map<Name, RepoSpec>([
+          ['a', { enabled: true, remote: 0, branch: 'main' }],
+          ['b', { enabled: true, remote: 0, branch: 'main' }],
+          ['g', { enabled: true, remote: 0, branch: 'main' }],
+        ]);
+        const real = new Real(dir);
+        try {
+          await real.start(initial);
+          await real.check();
+          await fc.asyncModelRun(() => ({ model: { repos: new Map([...initial].map(([k, v]) => [k, { ...v }])) }, real }), cmds);
+          await quiesce(real);
+          assert.deepEqual(
+            converged(real),
+            [],
+            `at quiescence every enabled, unpaused repo is at its head or waits after a failure\n${JSON.stringify(real.supervisor.snapshot())}\n${real.reporter.events.map((e) => JSON.stringify(e)).join('\n')}`,
+          );
+          assert.deepEqual(
+            real.waits.filter((w) => w.result === undefined).map((w) => w.name),
+            [],
+            'every trigger --wait has its answer once nothing runs',
+          );
+          real.controller.abort();
+          await real.supervisor.finished();
+          assert.deepEqual(unhandled, []);
+        } finally {
+          real.controller.abort();
+          await real.supervisor?.finished();
+          await rm(dir, { recursive: true, force: true });
+        }
+      }),
+      { numRuns: RUNS, seed: SEED, verbose: 1, includeErrorInReport: true },
+    );
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});
