@@ -1,9 +1,11 @@
-// One step as a process: `/bin/sh -c` in its own process group, output streamed line by line,
-// a time limit that kills the whole group (SIGTERM, then SIGKILL), and interruption on shutdown.
+// One step through the process-group runner: `/bin/sh -c` in the step's folder, output streamed line by
+// line to events and byte for byte to the run log, no faster than the reporter takes it. A step is over
+// when its shell exits: what it started in the background is left alone, and holds the result only briefly.
 
 import { StringDecoder } from 'node:string_decoder';
 import type { StepStatus } from '../domain.js';
 import type { Clock } from '../runtime/clock.js';
+import { runInGroup, type StopReason } from '../runtime/process-group.js';
 import type { ProcessGroups } from '../runtime/processes.js';
 
 export interface StepProcessOptions {
@@ -15,7 +17,7 @@ export interface StepProcessOptions {
   readonly signal?: AbortSignal | undefined;
   /** Aborted by `gitwatch cancel`: the step is stopped like a timeout and counts as canceled. */
   readonly cancel?: AbortSignal | undefined;
-  /** SIGTERM → SIGKILL delay after a timeout. */
+  /** SIGTERM → SIGKILL delay after a timeout or cancel. */
   readonly killAfterMs?: number;
   /** SIGTERM → SIGKILL delay on shutdown. */
   readonly graceMs?: number;
@@ -37,10 +39,14 @@ export interface StepProcessResult {
   readonly spawnError?: string | undefined;
 }
 
-/** Runs the step's command (`$1`) once gitwatch says go; the step itself gets no stdin. */
+/**
+ * Runs the step's command (`$1`) once gitwatch says go, which it does once the step's group is tracked (and
+ * so known to the orphan guard): if gitwatch dies in between, the step reads EOF and exits unrun. The
+ * step itself gets no stdin.
+ */
 const GATE = 'read -r go || exit 129; exec </dev/null; exec /bin/sh -c "$1"';
 
-/** How long output may still arrive after the step's process has exited, when its group lives on. */
+/** How long output may still arrive after the step's shell has exited, when its group lives on. */
 const DRAIN_MS = 100;
 /**
  * The same when nothing of its group is left: the pipes then close as soon as their last bytes are read,
@@ -49,108 +55,50 @@ const DRAIN_MS = 100;
 const CLOSE_MS = 5000;
 
 export async function runStepProcess(options: StepProcessOptions): Promise<StepProcessResult> {
-  // Loaded on first use: a cycle with nothing to run never pays for it.
-  const { execa } = await import('execa');
-  // The step waits for a line on stdin before it runs: it is sent once the step's group is tracked (and
-  // so known to the orphan guard). If gitwatch dies in between, the step reads EOF and exits unrun.
-  const child = execa('/bin/sh', ['-c', GATE, 'gitwatch-step', options.command], {
+  const lines = new LineSplitter(options.onLine);
+  // A read can end inside a multi-byte character; each stream keeps its own partial bytes for the next read.
+  const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+  const killAfterMs = options.killAfterMs ?? 5000;
+  const result = await runInGroup('/bin/sh', ['-c', GATE, 'gitwatch-step', options.command], {
     cwd: options.cwd,
     env: options.env,
-    extendEnv: false,
-    detached: true,
-    stdin: 'pipe',
-    buffer: false,
-    reject: false,
-    stripFinalNewline: false,
-  });
-  child.catch(() => undefined);
-  const pid = child.pid;
-  const { groups, clock } = options;
-  if (pid !== undefined) groups.track(pid);
-  child.stdin?.on('error', () => undefined);
-  child.stdin?.end('go\n');
-  const lines = new LineSplitter(options.onLine);
-  let exited = false;
-  // A read can end inside a multi-byte character; each stream keeps its own partial bytes for the next read.
-  const decoders = [child.stdout, child.stderr].map((stream) => {
-    const decoder = new StringDecoder('utf8');
-    stream?.on('data', (chunk: Buffer) => {
+    input: 'go\n',
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    cancel: options.cancel,
+    graceMs: { default: killAfterMs, aborted: options.graceMs ?? 10_000 },
+    onOutput: (chunk, from) => {
       options.log?.write(chunk);
-      lines.push(decoder.write(chunk));
-      // A paused pipe fills up and blocks the step's writes: the reader's pace becomes the step's.
-      const wait = exited ? undefined : options.backlog?.();
-      if (wait === undefined) return;
-      stream?.pause();
-      void wait.then(() => stream?.resume());
-    });
-    return decoder;
+      lines.push(decoders[from].write(chunk));
+    },
+    backlog: options.backlog,
+    leftovers: 'leave',
+    drainMs: CLOSE_MS,
+    leftDrainMs: DRAIN_MS,
+    groups: options.groups,
+    clock: options.clock,
   });
-
-  let stopped: StepStatus | undefined;
-  let killing: Promise<void> | undefined;
-  const stop = (why: StepStatus, graceMs: number): void => {
-    if (stopped !== undefined || pid === undefined) return;
-    stopped = why;
-    killing = killGroup(groups, clock, pid, graceMs);
-  };
-  // The time limit is a sleep on the injected clock that the step's exit cuts short.
-  const timer = new AbortController();
-  void clock.sleep(options.timeoutMs, timer.signal).then(() => {
-    if (!timer.signal.aborted) stop('timed-out', options.killAfterMs ?? 5000);
-  });
-  const onAbort = (): void => stop('interrupted', options.graceMs ?? 10_000);
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  if (options.signal?.aborted) onAbort();
-  const onCancel = (): void => stop('canceled', options.killAfterMs ?? 5000);
-  options.cancel?.addEventListener('abort', onCancel, { once: true });
-  if (options.cancel?.aborted) onCancel();
-
-  // Listen for 'close' from the start: it may come right after 'exit', before we would get to it.
-  const closed = new Promise((resolve) => child.once('close', resolve));
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    if (pid === undefined) resolve({ code: 127, signal: null });
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-    child.once('error', () => resolve({ code: 127, signal: null }));
-  });
-  timer.abort();
-  options.signal?.removeEventListener('abort', onAbort);
-  options.cancel?.removeEventListener('abort', onCancel);
-  if (pid !== undefined) groups.untrack(pid);
-  // What is left in the pipes is at most their capacity: read it now, so the drain below gets it all.
-  exited = true;
-  child.stdout?.resume();
-  child.stderr?.resume();
-  // A background process the step started may hold the pipes open; the step is over when its shell exits.
-  const backgrounded = pid !== undefined && groups.alive(pid);
-  const drain = new AbortController();
-  await Promise.race([closed, clock.sleep(backgrounded ? DRAIN_MS : CLOSE_MS, drain.signal)]);
-  drain.abort();
-  child.stdout?.destroy();
-  child.stderr?.destroy();
-  for (const decoder of decoders) lines.push(decoder.end());
+  lines.push(decoders.stdout.end());
+  lines.push(decoders.stderr.end());
   lines.flush();
-  // A stop in progress (timeout, shutdown) finishes killing the group before the step counts as ended.
-  await killing;
-
-  const status: StepStatus = stopped ?? (exit.code === 0 ? 'succeeded' : 'failed');
-  // execa settles with the spawn error's code (E2BIG) when there never was a process.
-  const spawnError = pid === undefined ? (await child).code : undefined;
-  return { status, exitCode: exit.code ?? undefined, signal: exit.signal ?? undefined, spawnError };
+  // The shell never started: counted as the shell would count a command it cannot run.
+  if (result.spawnError !== undefined) return { status: 'failed', exitCode: 127, signal: undefined, spawnError: result.spawnError.code };
+  const status = result.stopped === undefined ? (result.code === 0 ? 'succeeded' : 'failed') : stepStatus(result.stopped);
+  return { status, exitCode: result.code ?? undefined, signal: result.signal ?? undefined };
 }
 
-async function killGroup(groups: ProcessGroups, clock: Clock, pgid: number, graceMs: number): Promise<void> {
-  if (!groups.signal(pgid, 'SIGTERM')) return;
-  if (await waitForGroupGone(groups, clock, pgid, graceMs)) return;
-  groups.signal(pgid, 'SIGKILL');
-}
-
-async function waitForGroupGone(groups: ProcessGroups, clock: Clock, pgid: number, limitMs: number): Promise<boolean> {
-  const until = clock.now().getTime() + limitMs;
-  while (clock.now().getTime() < until) {
-    if (!groups.alive(pgid)) return true;
-    await clock.sleep(50);
+function stepStatus(stopped: StopReason): StepStatus {
+  switch (stopped) {
+    case 'timeout':
+      return 'timed-out';
+    case 'aborted':
+      return 'interrupted';
+    case 'canceled':
+      return 'canceled';
+    case 'too-much-output':
+      // Steps have no output cap (the run log keeps its own); were one set, the step would fail.
+      return 'failed';
   }
-  return !groups.alive(pgid);
 }
 
 /** Longest line kept for events; the run log keeps every byte. */
