@@ -5,7 +5,7 @@
 // Each command runs in its own process group (git-process.ts), so stopping it stops its helpers too.
 
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isSha, type Credentials, type Env, type SshSettings } from '../domain.js';
 import { GitError } from '../errors.js';
@@ -16,6 +16,7 @@ import { runGitProcess } from './git-process.js';
 import type { HttpRefReader } from './http-refs.js';
 import { localPath, readLocalRefs } from './local-refs.js';
 import { SshMasters } from './ssh-master.js';
+import { writeStepGitDir } from './step-git-dir.js';
 import { lsRemotePatterns, parseLsRemote, type RefListing, type RefPatterns } from './refs.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import type { ProcessGroups } from '../runtime/processes.js';
@@ -389,22 +390,4 @@ async function sweepStaleLocks(store: string): Promise<void> {
 
 function assertSha(sha: string): void {
   if (!isSha(sha)) throw new GitError('invalid-name', `refusing to pass '${sha.slice(0, 80)}' to git: not a commit id`);
-}
-
-/**
- * The checkout gets a .git of its own, rebuilt on every run, so steps can run git there. It borrows the
- * store's objects (alternates) but shares no config or hooks with it: whatever a step writes into it
- * never reaches gitwatch's own git commands.
- */
-async function writeStepGitDir(store: string, worktree: string, sha: string): Promise<void> {
-  const dir = path.join(worktree, '.git');
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(path.join(dir, 'objects', 'info'), { recursive: true });
-  await mkdir(path.join(dir, 'refs', 'heads'), { recursive: true });
-  await mkdir(path.join(dir, 'refs', 'tags'), { recursive: true });
-  await writeFile(path.join(dir, 'HEAD'), `${sha}\n`);
-  await writeFile(path.join(dir, 'config'), '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n');
-  await writeFile(path.join(dir, 'objects', 'info', 'alternates'), `${path.join(path.resolve(store), 'objects')}\n`);
-  await copyFile(path.join(store, 'index'), path.join(dir, 'index'));
-  await copyFile(path.join(store, 'shallow'), path.join(dir, 'shallow')).catch(() => undefined);
 }
