@@ -148,7 +148,7 @@ export class GitClient {
     const args = [`--git-dir=${store}`, 'ls-remote', '--symref', '--end-of-options', remote.url, ...lsRemotePatterns(patterns)];
     const ask = async (control: string | undefined): Promise<RefListing> =>
       parseLsRemote(await this.run(args, `checking ${remote.url}`, call, remote, control), patterns);
-    return this.options.inProcess === false ? ask(undefined) : this.ssh.with(remote.url, remote.ssh, call.timeoutMs / 2, ask);
+    return this.options.inProcess === false ? ask(undefined) : this.ssh.with(remote.url, remote.ssh, call.timeoutMs / 2, ask, call.signal);
   }
 
   private async listHttp(remote: Remote, patterns: RefPatterns, call: GitCallOptions): Promise<RefListing | undefined> {
@@ -186,7 +186,7 @@ export class GitClient {
     return undefined;
   }
 
-  /** Ends what outlives a check: kept-alive connections and SSH masters. */
+  /** Ends what outlives a check: kept-alive connections, SSH masters and their folders; a master keeps the process alive till then. */
   async close(): Promise<void> {
     this.httpReader?.close();
     await this.ssh.close();
