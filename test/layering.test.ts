@@ -135,6 +135,14 @@ describe('layering', () => {
     assert.deepEqual(layeringViolations(edges), []);
   });
 
+  test('only the CLI entry makes git clients, so every one is closed when its command ends', async () => {
+    const makers: string[] = [];
+    for (const file of await sourceFiles(SRC)) {
+      if (/\bnew GitClient\(/.test(await readFile(file, 'utf8'))) makers.push(path.relative(SRC, file));
+    }
+    assert.deepEqual(makers, [path.join('cli', 'main.ts')], 'a command gets its git client from CommandContext.gitClient');
+  });
+
   test('domain.ts imports nothing', async () => {
     const { files } = await importEdges();
     const text = await readFile(path.join(SRC, 'domain.ts'), 'utf8');

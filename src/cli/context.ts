@@ -2,6 +2,7 @@
 
 import type { Writable } from 'node:stream';
 import type { Env } from '../domain.js';
+import type { GitClient, GitClientOptions } from '../git/client.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Reporter } from '../runtime/events.js';
 import type { ProcessGroups } from '../runtime/processes.js';
@@ -30,6 +31,11 @@ export interface CommandContext {
   onHangup(listener: () => void): () => void;
   /** gitwatch's pid, and the process groups of its steps. */
   readonly processes: ProcessGroups;
+  /**
+   * The command's git client. The CLI closes every client it gave out when the command ends, however it
+   * ends (its answer, an error, a signal): an SSH master keeps the process alive until its client is closed.
+   */
+  gitClient(options?: GitClientOptions): Promise<GitClient>;
   /** 0 ≤ random() < 1: the daemon's jitter. */
   readonly random: () => number;
   readonly global: GlobalOptions;

@@ -8,6 +8,7 @@ import { describeError } from './describe-error.js';
 import { systemClock } from '../runtime/clock.js';
 import { OrphanGuard } from '../runtime/orphan-guard.js';
 import { ProcessGroups } from '../runtime/processes.js';
+import type { GitClient } from '../git/client.js';
 import type { CommandContext, GlobalOptions } from './context.js';
 import { GuardedOutput } from './output.js';
 
@@ -158,6 +159,7 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
       quiet: g.quiet ?? false,
       verbose: g.verbose ?? false,
     };
+    const gitClients: GitClient[] = [];
     const ctx: CommandContext = {
       cwd: process.cwd(),
       env: process.env,
@@ -178,6 +180,13 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
         };
       },
       processes,
+      gitClient: async (options) => {
+        // Loaded here, not at start-up: most commands never talk to git.
+        const { GitClient } = await import('../git/client.js');
+        const git = new GitClient(process.env, processes, systemClock, options);
+        gitClients.push(git);
+        return git;
+      },
       random: Math.random,
       global,
     };
@@ -192,6 +201,10 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
     } catch (err) {
       stderr.write(`${describeError(err)}\n`);
       code = exitCodeFor(err);
+    } finally {
+      // Here rather than in each command, so no way a command ends can leave an SSH master (which keeps
+      // Node running) or its folder behind.
+      await Promise.all(gitClients.splice(0).map((git) => git.close()));
     }
   });
   try {

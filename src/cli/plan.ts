@@ -3,7 +3,6 @@
 import { planRepos, type PlanEntry } from '../cycle/plan.js';
 import { shortSha } from '../domain.js';
 import { EXIT, type ExitCode } from '../errors.js';
-import { GitClient } from '../git/client.js';
 import { readState } from '../state/state-file.js';
 import { loadForCommand, selectRepos } from './config-input.js';
 import type { CommandContext } from './context.js';
@@ -16,7 +15,7 @@ export async function planCommand(names: readonly string[], options: { json: boo
   // Read, never locked: a daemon may hold the state, and plan writes nothing.
   const state = await readState(config.statePath);
   const plan = await planRepos(config, repos, state, {
-    git: new GitClient(ctx.env, ctx.processes, ctx.clock),
+    git: await ctx.gitClient(),
     env: ctx.env,
     clock: ctx.clock,
     concurrency: config.concurrency ?? defaultConcurrency(),

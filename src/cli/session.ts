@@ -4,7 +4,6 @@
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import type { CycleDeps } from '../cycle/turn.js';
-import { GitClient } from '../git/client.js';
 import { Notifier } from '../notify/notifier.js';
 import { acquireInstanceLock } from '../state/instance-lock.js';
 import { StateKeeper } from '../state/state-keeper.js';
@@ -20,7 +19,7 @@ export async function withStateSession<T>(ctx: CommandContext, config: ResolvedC
     const state = await StateKeeper.open(statePath, ctx.processes.pid);
     const reporter = await makeReporter(ctx);
     const notifier = new Notifier({ reporter, clock: ctx.clock, env: ctx.env, groups: ctx.processes, cwd: path.dirname(config.file) });
-    const git = new GitClient(ctx.env, ctx.processes, ctx.clock, {
+    const git = await ctx.gitClient({
       onFallback: (origin, reason) => reporter.emit({ type: 'check-fallback', origin, reason }),
     });
     try {
@@ -36,6 +35,7 @@ export async function withStateSession<T>(ctx: CommandContext, config: ResolvedC
         onRunFinished: notifier.notify,
       });
     } finally {
+      // Its SSH masters end now rather than after the notifications drain (the CLI would close it anyway).
       await git.close();
       // Pending notifications hold up the exit at most this long (SPEC: 10 s).
       await notifier.close(NOTIFY_DRAIN_MS);

@@ -5,7 +5,7 @@
 // took ten times longer). Why the runner is node:child_process and not execa is measured in its header.
 
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isSha, type Credentials, type Env, type SshSettings } from '../domain.js';
 import { GitError } from '../errors.js';
@@ -16,6 +16,7 @@ import { runGitProcess, type GitProcessResult } from './git-process.js';
 import type { HttpRefReader } from './http-refs.js';
 import { localPath, readLocalRefs } from './local-refs.js';
 import { SshMasters } from './ssh-master.js';
+import { writeStepGitDir } from './step-git-dir.js';
 import { lsRemotePatterns, parseLsRemote, type RefListing, type RefPatterns } from './refs.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import type { ProcessGroups } from '../runtime/processes.js';
@@ -153,7 +154,7 @@ export class GitClient {
     const args = [`--git-dir=${store}`, 'ls-remote', '--symref', '--end-of-options', remote.url, ...lsRemotePatterns(patterns)];
     const ask = async (control: string | undefined): Promise<RefListing> =>
       parseLsRemote(await this.run(args, `checking ${remote.url}`, call, remote, control), patterns);
-    return this.options.inProcess === false ? ask(undefined) : this.ssh.with(remote.url, remote.ssh, call.timeoutMs / 2, ask);
+    return this.options.inProcess === false ? ask(undefined) : this.ssh.with(remote.url, remote.ssh, call.timeoutMs / 2, ask, call.signal);
   }
 
   private async listHttp(remote: Remote, patterns: RefPatterns, call: GitCallOptions): Promise<RefListing | undefined> {
@@ -187,7 +188,7 @@ export class GitClient {
     return undefined;
   }
 
-  /** Ends what outlives a check: kept-alive connections and SSH masters. */
+  /** Ends what outlives a check: kept-alive connections, SSH masters and their folders; a master keeps the process alive till then. */
   async close(): Promise<void> {
     this.httpReader?.close();
     await this.ssh.close();
@@ -376,22 +377,4 @@ async function sweepStaleLocks(store: string): Promise<void> {
 
 function assertSha(sha: string): void {
   if (!isSha(sha)) throw new GitError('invalid-name', `refusing to pass '${sha.slice(0, 80)}' to git: not a commit id`);
-}
-
-/**
- * The checkout gets a .git of its own, rebuilt on every run, so steps can run git there. It borrows the
- * store's objects (alternates) but shares no config or hooks with it: whatever a step writes into it
- * never reaches gitwatch's own git commands.
- */
-async function writeStepGitDir(store: string, worktree: string, sha: string): Promise<void> {
-  const dir = path.join(worktree, '.git');
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(path.join(dir, 'objects', 'info'), { recursive: true });
-  await mkdir(path.join(dir, 'refs', 'heads'), { recursive: true });
-  await mkdir(path.join(dir, 'refs', 'tags'), { recursive: true });
-  await writeFile(path.join(dir, 'HEAD'), `${sha}\n`);
-  await writeFile(path.join(dir, 'config'), '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n');
-  await writeFile(path.join(dir, 'objects', 'info', 'alternates'), `${path.join(path.resolve(store), 'objects')}\n`);
-  await copyFile(path.join(store, 'index'), path.join(dir, 'index'));
-  await copyFile(path.join(store, 'shallow'), path.join(dir, 'shallow')).catch(() => undefined);
 }

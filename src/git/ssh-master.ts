@@ -1,7 +1,9 @@
 // One SSH connection per host (and per key and known_hosts file), shared by the checks: OpenSSH's
 // ControlMaster. gitwatch starts the master itself, in a process group of its own that it tracks, so it ends
 // with gitwatch however gitwatch ends (a master that ssh backgrounds itself, ControlPersist, would outlive a
-// kill -9). Its socket sits in a folder only gitwatch's user can enter. A check's ssh joins the master when
+// kill -9). Its socket sits in a folder only gitwatch's user can enter, made for that master and removed when
+// its process ends, however it ends (stopped, refused at its start, dropped by the server), so a long-running
+// daemon whose masters come and go does not collect folders. A check's ssh joins the master when
 // its socket is there and connects on its own otherwise, so a master that is starting, failed or died costs
 // nothing but the handshake it was meant to save.
 
@@ -51,20 +53,23 @@ const KILL_AFTER_MS = 2000;
 const MAX_START_MS = 10_000;
 
 interface Master {
+  /** In a folder made for this master alone and removed when it ends, so nothing of it outlives its process. */
   readonly socket: string;
   readonly pgid: number | undefined;
   readonly sessions: Limit;
   exited: boolean;
+  /** Resolves once the process has ended and its folder is gone. */
   readonly gone: Promise<void>;
 }
 
 export class SshMasters {
-  private dir: Promise<string> | undefined;
   /** Per host and settings: the master, or its start that checks of the same host wait for. */
   private readonly masters = new Map<string, Promise<Master | undefined>>();
-  private readonly started: Master[] = [];
+  /** Masters whose process has not ended yet, whatever became of their start. */
+  private readonly live = new Set<Master>();
   private readonly failedAt = new Map<string, number>();
-  private count = 0;
+  /** Aborted by `close`: starts stop waiting for their handshake. */
+  private closing = new AbortController();
 
   constructor(
     private readonly env: Readonly<Record<string, string>>,
@@ -74,9 +79,10 @@ export class SshMasters {
 
   /**
    * Runs `task` with the control socket to give ssh (`ControlPath`), or without one while there is no
-   * master ready; the first check of a host starts its master.
+   * master ready; the first check of a host starts its master. A check whose `signal` aborts stops waiting
+   * for the master at once (its task then sees the aborted signal); the start goes on for the others.
    */
-  async with<T>(url: string, ssh: SshSettings | undefined, waitMs: number, task: (socket: string | undefined) => Promise<T>): Promise<T> {
+  async with<T>(url: string, ssh: SshSettings | undefined, waitMs: number, task: (socket: string | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const target = sshTarget(url);
     if (target === undefined) return task(undefined);
     const key = JSON.stringify([target, ssh ?? null]);
@@ -86,10 +92,10 @@ export class SshMasters {
       starting = this.start(key, target, ssh, waitMs);
       this.masters.set(key, starting);
     }
-    let master = await starting;
-    if ((master === undefined && this.retryDue(key)) || master?.exited === true) {
+    let master = await unlessAborted(starting, signal);
+    if (signal?.aborted !== true && ((master === undefined && this.retryDue(key)) || master?.exited === true)) {
       if (this.masters.get(key) === starting) this.masters.set(key, this.start(key, target, ssh, waitMs));
-      master = await this.masters.get(key);
+      master = await unlessAborted(this.masters.get(key), signal);
     }
     if (master === undefined || master.exited) return task(undefined);
     const { socket } = master;
@@ -102,55 +108,93 @@ export class SshMasters {
   }
 
   private async start(key: string, target: SshTarget, ssh: SshSettings | undefined, waitMs: number): Promise<Master | undefined> {
-    this.dir ??= mkdtemp(path.join(tmpdir(), 'gitwatch-ssh-'));
-    const socket = path.join(await this.dir, String(this.count++));
+    const { signal: closing } = this.closing;
+    let folder: string;
+    try {
+      folder = await mkdtemp(path.join(tmpdir(), 'gitwatch-ssh-'));
+    } catch {
+      // No private folder for the socket (a full or read-only temp folder): checks connect on their own.
+      this.failedAt.set(key, this.clock.now().getTime());
+      return undefined;
+    }
+    if (closing.aborted) {
+      await rm(folder, { recursive: true, force: true });
+      return undefined;
+    }
+    const socket = path.join(folder, 'control');
     const args = ['-M', '-N', '-o', 'ControlPersist=no', '-o', `ControlPath=${socket}`, ...sshOptions(ssh), '-o', 'ServerAliveInterval=30'];
     if (target.user !== undefined) args.push('-l', target.user);
     if (target.port !== undefined) args.push('-p', target.port);
     const child = spawn('ssh', [...args, '--', target.host], { env: this.env, detached: true, stdio: 'ignore' });
     const pgid = child.pid;
     if (pgid !== undefined) this.groups.track(pgid);
-    let exited = false;
     const gone = new Promise<void>((resolve) => {
       const done = (): void => {
-        exited = true;
+        if (master.exited) return;
         master.exited = true;
         if (pgid !== undefined) this.groups.untrack(pgid);
-        resolve();
+        // ssh removes its socket as it exits; the folder is ours to remove, whether the master failed to
+        // start, died of a dropped connection (a retry makes a new one) or was stopped.
+        void rm(folder, { recursive: true, force: true })
+          .catch(() => undefined)
+          .then(() => {
+            this.live.delete(master);
+            resolve();
+          });
       };
       child.once('exit', done);
       child.once('error', done);
     });
     const master: Master = { socket, pgid, sessions: limiter(SESSIONS_PER_MASTER), exited: false, gone };
-    this.started.push(master);
+    this.live.add(master);
     // Checks of this host wait for the handshake they would otherwise each make themselves, but not for long:
-    // a master that is slow to start leaves them to connect alone, within their own time limit.
+    // a master that is slow to start leaves them to connect alone, within their own time limit. `close` ends
+    // the wait at once.
     const until = this.clock.now().getTime() + Math.min(MAX_START_MS, waitMs);
-    while (!exited && this.clock.now().getTime() < until) {
+    while (!master.exited && !closing.aborted && this.clock.now().getTime() < until) {
       if (await isSocket(socket)) return master;
-      await this.clock.sleep(10);
+      await this.clock.sleep(10, closing);
     }
     this.failedAt.set(key, this.clock.now().getTime());
     await this.stop(master);
     return undefined;
   }
 
+  /** Ends the master and waits until its folder is gone. */
   private async stop(master: Master): Promise<void> {
-    if (master.pgid === undefined || master.exited) return;
-    this.groups.signal(master.pgid, 'SIGTERM');
-    const timer = new AbortController();
-    await Promise.race([master.gone, this.clock.sleep(KILL_AFTER_MS, timer.signal)]);
-    timer.abort();
-    if (!master.exited) this.groups.signal(master.pgid, 'SIGKILL');
+    if (master.pgid !== undefined && !master.exited) {
+      this.groups.signal(master.pgid, 'SIGTERM');
+      const timer = new AbortController();
+      await Promise.race([master.gone, this.clock.sleep(KILL_AFTER_MS, timer.signal)]);
+      timer.abort();
+      if (!master.exited) this.groups.signal(master.pgid, 'SIGKILL');
+    }
+    await master.gone;
   }
 
-  /** Ends every master and removes the sockets' folder. */
+  /** Ends every master, starting or up, and removes their folders. The masters may be used again after. */
   async close(): Promise<void> {
+    this.closing.abort();
     await Promise.all([...this.masters.values()]);
     this.masters.clear();
-    await Promise.all(this.started.splice(0).map((m) => this.stop(m)));
-    if (this.dir !== undefined) await rm(await this.dir, { recursive: true, force: true });
-    this.dir = undefined;
+    await Promise.all([...this.live].map((m) => this.stop(m)));
+    this.closing = new AbortController();
+  }
+}
+
+/** `starting`'s master, or undefined as soon as `signal` aborts. */
+async function unlessAborted(starting: Promise<Master | undefined> | undefined, signal: AbortSignal | undefined): Promise<Master | undefined> {
+  if (signal === undefined || starting === undefined) return starting;
+  if (signal.aborted) return undefined;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([starting, aborted]);
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
   }
 }
 

@@ -1,4 +1,5 @@
-// The real `gitwatch run` as a child process, with its output collected and a guaranteed stop.
+// The real gitwatch as a child process (`run`, or any command a test must signal while it works), with its
+// output collected and a guaranteed stop.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'node:test';
@@ -17,7 +18,12 @@ export interface Daemon {
 }
 
 export function startDaemon(t: TestContext, project: Project, args: string[] = []): Daemon {
-  const child = spawn(process.execPath, [BIN, 'run', ...args], { cwd: project.dir, env: project.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startGitwatch(t, project, ['run', ...args]);
+}
+
+/** `gitwatch ARGS...`, killed with SIGKILL when the test ends if it is still running. */
+export function startGitwatch(t: TestContext, project: Project, args: readonly string[]): Daemon {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: project.dir, env: project.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
