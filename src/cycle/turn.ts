@@ -7,7 +7,7 @@ import { err, ok, storeDir, storeRoot, type Env, type Outcome, type Result } fro
 import { GitError, IoError } from '../errors.js';
 import type { GitCallOptions, GitClient, Remote, RemoteHead } from '../git/client.js';
 import { selectTag } from '../git/ref-select.js';
-import { checkoutSubmodules } from '../git/submodules.js';
+import { checkoutCommit } from '../git/submodules.js';
 import { runPipeline, type PipelineResult, type PipelineRun } from '../pipeline/pipeline.js';
 import { pruneRunLogs, runLogPath } from '../pipeline/run-log.js';
 import type { Clock } from '../runtime/clock.js';
@@ -150,8 +150,7 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
       changes: (from) => deps.git.changes(store, from, head.sha, call, remoteOf(repo)),
     });
     if (skip !== undefined) return { kind: 'done', outcome: await recordSkipped(repo, head, skip, deps) };
-    await deps.git.checkout(store, repo.checkout, head.sha, call);
-    if (repo.submodules) await checkoutSubmodules(deps.git, { store, worktree: repo.checkout, sha: head.sha, remote: remoteOf(repo), depth: repo.depth }, call);
+    await checkoutCommit(deps.git, { store, worktree: repo.checkout, sha: head.sha, remote: remoteOf(repo), depth: repo.depth }, call, repo.submodules);
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     // A failed fetch is a failed check: not written to the state, tried again on the next cycle.

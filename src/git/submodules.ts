@@ -3,9 +3,14 @@
 // checkout: that would read the checkout's .git, which steps may rewrite, and it would follow nested
 // URLs before gitwatch could check them. Every URL passes the rules of `url`; git's protocol allow-list
 // (git-env.ts) stands behind that.
+//
+// git never removes a submodule's files: not when its gitlink goes, and `git clean` skips a gitlink's
+// folder. So before each checkout, the folders of submodules the new commit does not check out again
+// are emptied here; otherwise the commit that removed a submodule would run with its files still there.
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { GitError } from '../errors.js';
 import { parseRemote } from '../rules/remote-url.js';
@@ -25,13 +30,40 @@ export interface SubmoduleTarget {
   readonly depth: number;
 }
 
-/** Checks out every submodule of `target` at the commit its gitlink names; returns their paths. */
-export async function checkoutSubmodules(git: GitClient, target: SubmoduleTarget, call: GitCallOptions, level = 0): Promise<string[]> {
+/** A submodule to check out: where, at which commit, and from where. */
+interface Planned extends Gitlink {
+  readonly remote: Remote;
+  readonly store: string;
+}
+
+/**
+ * Makes `target.worktree` exactly `target.sha`: with `submodules`, every submodule at the commit its
+ * gitlink names, recursively; without, their folders empty. `clean` has removed the last run's files.
+ */
+export async function checkoutCommit(git: GitClient, target: SubmoduleTarget, call: GitCallOptions, submodules: boolean, level = 0): Promise<void> {
+  const planned = submodules ? await plan(git, target, call, level) : [];
+  // Only a store that ever checked out a submodule can have left one's files: the common case costs a stat.
+  if (existsSync(path.join(target.store, 'modules'))) await emptyDropped(git, target, new Set(planned.map((p) => p.path)), call);
+  await git.checkout(target.store, target.worktree, target.sha, call);
+  for (const sub of planned) {
+    await git.ensureStore(sub.store, call);
+    await git.fetch(sub.store, sub.remote, sub.sha, call, undefined, target.depth);
+    const worktree = path.join(target.worktree, sub.path);
+    // A store without an index never checked out here: what the folder holds came from another URL.
+    const known = existsSync(path.join(sub.store, 'index'));
+    const present = await ownFolder(target.worktree, sub.path, !known);
+    if (present && known) await git.clean(sub.store, worktree, call);
+    await checkoutCommit(git, { store: sub.store, worktree, sha: sub.sha, remote: sub.remote, depth: target.depth }, call, true, level + 1);
+  }
+}
+
+/** The submodules of `target.sha` that have a URL, checked against the rules before git follows any. */
+async function plan(git: GitClient, target: SubmoduleTarget, call: GitCallOptions, level: number): Promise<Planned[]> {
   const links = await gitlinks(git, target, call);
   if (links.length === 0) return [];
   if (level >= MAX_NESTING) throw new GitError('other', `submodules nest deeper than ${MAX_NESTING} levels`);
   const urls = await submoduleUrls(git, target, call);
-  const done: string[] = [];
+  const planned: Planned[] = [];
   for (const link of links) {
     const where = `submodule '${link.path.slice(0, 200)}'`;
     const pathProblem = submodulePathProblem(link.path);
@@ -49,17 +81,42 @@ export async function checkoutSubmodules(git: GitClient, target: SubmoduleTarget
     };
     // Named by a hash: the folder name never comes from the repository's text.
     const id = createHash('sha256').update(`${link.path}\0${remote.url}`).digest('hex').slice(0, 24);
-    const store = path.join(target.store, 'modules', `${id}.git`);
-    const worktree = path.join(target.worktree, link.path);
-    await git.ensureStore(store, call);
-    await git.fetch(store, remote, link.sha, call, undefined, target.depth);
-    if (existsSync(path.join(store, 'index'))) await git.clean(store, worktree, call);
-    await git.checkout(store, worktree, link.sha, call);
-    done.push(link.path);
-    const nested = await checkoutSubmodules(git, { store, worktree, sha: link.sha, remote, depth: target.depth }, call, level + 1);
-    done.push(...nested.map((p) => `${link.path}/${p}`));
+    planned.push({ ...link, remote, store: path.join(target.store, 'modules', `${id}.git`) });
   }
-  return done;
+  return planned;
+}
+
+/**
+ * Empties the folders of the submodules checked out last time (the gitlinks in the store's index) that
+ * `keep` does not name. Read from gitwatch's store, never from the checkout's .git.
+ */
+async function emptyDropped(git: GitClient, target: SubmoduleTarget, keep: ReadonlySet<string>, call: GitCallOptions): Promise<void> {
+  const out = await git.run([`--git-dir=${target.store}`, 'ls-files', '--stage', '-z'], `listing the index of ${target.store}`, call);
+  for (const entry of out.split('\0')) {
+    // `<mode> <object> <stage>\t<path>`
+    const link = /^160000 [0-9a-f]+ \d\t(.+)$/s.exec(entry)?.[1];
+    if (link === undefined || keep.has(link) || submodulePathProblem(link) !== undefined) continue;
+    await ownFolder(target.worktree, link, true);
+  }
+}
+
+/**
+ * Whether `rel` under `root` is a folder, emptied when `empty` is true. A step may have put a symlink or a
+ * file on the way: that is removed, never followed, and the folder counts as absent.
+ */
+async function ownFolder(root: string, rel: string, empty: boolean): Promise<boolean> {
+  let at = root;
+  for (const part of rel.split('/')) {
+    at = path.join(at, part);
+    const stats = await lstat(at).catch(() => undefined);
+    if (stats === undefined) return false;
+    if (!stats.isDirectory()) {
+      await rm(at, { recursive: true, force: true });
+      return false;
+    }
+  }
+  if (empty) for (const name of await readdir(at)) await rm(path.join(at, name), { recursive: true, force: true });
+  return true;
 }
 
 interface Gitlink {
