@@ -10,6 +10,7 @@ import { GitError } from '../errors.js';
 import { PLAN_REF, type GitClient, type Remote, type RemoteHead } from '../git/client.js';
 import type { Clock } from '../runtime/clock.js';
 import { limiter } from '../runtime/limiter.js';
+import { RUN_REASON_WORDS } from '../runtime/run-words.js';
 import type { RepoState, State } from '../state/state-file.js';
 import { decide, type Decision } from './decide.js';
 import { skipReason } from './skip.js';
@@ -125,18 +126,16 @@ async function planRepo(config: ResolvedConfig, repo: RepoConfig, entry: RepoSta
 function runReason(decision: Extract<Decision, { action: 'run' }>, entry: RepoState | undefined, head: RemoteHead, commits: number | undefined): string {
   switch (decision.reason) {
     case 'first':
-      return 'first run';
+    case 'retry-interrupted':
+    case 'trigger':
+      return RUN_REASON_WORDS[decision.reason];
     case 'new-commit': {
       const from = entry?.commit === undefined ? '?' : shortSha(entry.commit);
       return `new commit ${from} → ${shortSha(head.sha)}${commits === undefined ? '' : ` (${commits} commit${commits === 1 ? '' : 's'})`}`;
     }
     case 'moved':
       return entry?.branch !== head.branch ? `branch changed: ${entry?.branch ?? '?'} → ${head.branch}` : 'url changed';
-    case 'retry-interrupted':
-      return 'interrupted before; runs again';
     case 'retry':
       return `retry due: try ${decision.attempt}`;
-    case 'trigger':
-      return 'triggered';
   }
 }
