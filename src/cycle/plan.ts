@@ -37,6 +37,14 @@ export interface PlanDeps {
   readonly clock: Clock;
   readonly concurrency: number;
   readonly signal?: AbortSignal | undefined;
+  /** A daemon's run in progress for a repo (or target), which the state file does not show until it ends. */
+  readonly running?: ((name: string) => RunInProgress | undefined) | undefined;
+}
+
+export interface RunInProgress {
+  readonly commit: string;
+  /** ISO. */
+  readonly startedAt: string;
 }
 
 export async function planRepos(config: ResolvedConfig, repos: readonly RepoConfig[], state: State, deps: PlanDeps): Promise<PlanEntry[]> {
@@ -49,7 +57,19 @@ export async function planRepos(config: ResolvedConfig, repos: readonly RepoConf
       ),
     ),
   );
-  return planned.flat();
+  return planned.flat().map((entry) => withRunInProgress(entry, deps.running?.(entry.name)));
+}
+
+/**
+ * The lock learns of a run only when it ends, so without this a daemon's first run of a repo, or its run
+ * of a newer commit, would be planned as if nothing ran it. The head's own run is said as running now; a
+ * run of another commit is added to what the next cycle does once it ends.
+ */
+function withRunInProgress(entry: PlanEntry, run: RunInProgress | undefined): PlanEntry {
+  if (run === undefined) return entry;
+  const now = `running now (started ${run.startedAt})`;
+  if (entry.commit === run.commit) return { ...entry, decision: 'run', reason: now };
+  return { ...entry, reason: `${entry.reason}; ${shortSha(run.commit)} ${now}` };
 }
 
 /** A branch glob: one listing of the remote's branches, then each target as a repo of its own (in branch order). */
