@@ -42,6 +42,13 @@ export function shortSha(sha: string): string {
 export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted';
 export const RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'skipped', 'interrupted'];
 
+/**
+ * Why a run starts: a repo never run, a new head, a changed url or branch, a commit whose run was cut
+ * short, a retry of a failed run, or `gitwatch trigger`. Decided in cycle/decide.ts, said in words by
+ * runtime/run-words.ts.
+ */
+export type RunReason = 'first' | 'new-commit' | 'moved' | 'retry-interrupted' | 'retry' | 'trigger';
+
 /** How a step ended. `canceled`: stopped by `gitwatch cancel`. */
 export type StepStatus = 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'canceled';
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { stringify } from 'yaml';
@@ -117,5 +117,52 @@ describe('plan', () => {
     assert.equal(state.repos['paths']?.lastRun?.status, 'skipped');
     assert.equal(state.repos['marked']?.lastRun?.status, 'skipped');
     assert.equal(state.repos['ahead']?.lastRun?.status, 'succeeded');
+  });
+
+  test('a run in progress in a daemon is said as such: a first run with no lock entry yet, and a newer commit', async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+    // Each run records its commit, then holds while `$RECORD.hold` exists.
+    const held = 'echo "$GITWATCH_COMMIT" >> "$RECORD"; while [ -f "$RECORD.hold" ] && [ -d "$HOME" ]; do sleep 0.05; done';
+    const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, interval: '1h', pipeline: [held] } } });
+    const hold = `${project.env['RECORD']}.hold`;
+    const plan = async (): Promise<PlanRow> => {
+      const result = await project.cli('plan', '--json');
+      assert.equal(result.code, 0, result.stderr);
+      const [row] = (JSON.parse(result.stdout) as { repos: PlanRow[] }).repos;
+      assert.ok(row, result.stdout);
+      return row;
+    };
+    const runningNow = /^running now \(started \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\)$/;
+    await writeFile(hold, '');
+    const daemon = startDaemon(t, project);
+    const first = remote.head();
+    await daemon.until(async () => (await project.record()).length === 1, 'the first run to start');
+    assert.equal((await project.state().catch(() => undefined))?.repos['site'], undefined, 'the lock has no entry for a first run yet');
+    const firstRow = await plan();
+    assert.deepEqual([firstRow.decision, firstRow.commit, firstRow.previousCommit], ['run', first, null]);
+    assert.match(firstRow.reason, runningNow);
+    assert.match((await project.cli('plan')).stdout, new RegExp(`^site\\s+run\\s+${first.slice(0, 12)}\\s+running now \\(started `, 'm'));
+
+    await rm(hold);
+    await daemon.until(async () => (await project.state()).repos['site']?.commit === first, 'the first run to succeed');
+    await writeFile(hold, '');
+    const second = await remote.commit();
+    assert.equal((await project.cli('trigger', 'site')).code, 0);
+    await daemon.until(async () => (await project.record()).length === 2, 'the newer commit to start');
+    const secondRow = await plan();
+    assert.deepEqual([secondRow.decision, secondRow.commit, secondRow.previousCommit], ['run', second, first]);
+    assert.match(secondRow.reason, runningNow);
+
+    // A head newer than the one running: the next cycle runs it, and the reason says what runs meanwhile.
+    const third = await remote.commit();
+    const thirdRow = await plan();
+    assert.deepEqual([thirdRow.decision, thirdRow.commit, thirdRow.commits], ['run', third, 2]);
+    assert.match(
+      thirdRow.reason,
+      new RegExp(`^new commit ${first.slice(0, 12)} → ${third.slice(0, 12)} \\(2 commits\\); ${second.slice(0, 12)} running now \\(started [^)]+\\)$`),
+    );
+    await rm(hold);
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0);
   });
 });

@@ -131,6 +131,34 @@ describe('gitwatch run', () => {
     assert.equal(state.repos['site']?.commit, undefined);
   });
 
+  test("a re-run says why it runs: a canceled first run triggered, an interrupted one run again, never 'first run'", async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+    // Each start is recorded; the step then waits until the test creates `$RECORD.go`.
+    const gated = 'echo started >> "$RECORD"; while [ ! -f "$RECORD.go" ] && [ -d "$HOME" ]; do sleep 0.05; done';
+    const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, interval: '1h', pipeline: [gated] } } });
+    const sha = remote.head().slice(0, 12);
+    const daemon = startDaemon(t, project);
+    const starts = (out: string): string[] => out.split('\n').filter((l) => l.startsWith(`site ▶ ${sha} on main `));
+    await daemon.until(() => starts(daemon.stdout()).length === 1, 'the first run to start');
+    assert.equal(starts(daemon.stdout())[0], `site ▶ ${sha} on main (first run)`);
+    await daemon.until(async () => (await project.record()).length === 1, 'the step to start');
+    assert.equal((await project.cli('cancel', 'site')).code, 0);
+    await daemon.until(async () => (await project.state()).repos['site']?.lastRun?.error === 'canceled', 'the canceled run recorded');
+
+    assert.equal((await project.cli('trigger', 'site')).code, 0);
+    await daemon.until(() => starts(daemon.stdout()).length === 2, 'the triggered run to start');
+    assert.equal(starts(daemon.stdout())[1], `site ▶ ${sha} on main (triggered)`);
+    await daemon.until(async () => (await project.record()).length === 2, 'the step to start again');
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0);
+    assert.equal((await project.state()).repos['site']?.lastRun?.status, 'interrupted');
+
+    await writeFile(`${project.env['RECORD']}.go`, '');
+    const again = await project.cli('once');
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.deepEqual(starts(again.stdout), [`site ▶ ${sha} on main (interrupted before; runs again)`]);
+  });
+
   test('a second instance exits 2 naming the pid; after kill -9 the next start takes over and re-runs', async (t) => {
     const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
     const project = await makeProject(t, {

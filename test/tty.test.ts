@@ -149,6 +149,41 @@ describe('on a terminal', { skip }, () => {
     });
   }
 
+  test('the run of an interrupted commit says so in its live view, not "first run"', async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+    const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, pipeline: [{ name: 'build', run: BLOCKING }] } } });
+    const title = `site ${remote.head().slice(0, 12)} on main`;
+    const first = gitwatch(project, t, 'once');
+    const live = await first.until((s) => s.screen.some((l) => l.includes('line 3 latest')), 'the first run');
+    assert.ok(
+      live.screen.some((l) => l.includes(`${title} (first run)`)),
+      live.screen.join('\n'),
+    );
+    first.type('\u0003');
+    assert.equal(await first.exited, 1);
+    assert.equal((await project.state()).repos['site']?.lastRun?.status, 'interrupted');
+
+    const again = gitwatch(project, t, 'once');
+    const rerun = await again.until((s) => s.screen.some((l) => l.includes('line 3 latest')), 'the run again');
+    assert.ok(
+      rerun.screen.some((l) => l.includes(`${title} (interrupted before; runs again)`)),
+      rerun.screen.join('\n'),
+    );
+    await writeFile(`${project.env['RECORD']}.go`, '');
+    assert.equal(await again.exited, 0);
+  });
+
+  test("a tag repo's summary names its tag", async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'rel'));
+    remote.git('tag', 'v1.2.0');
+    await remote.commit({ 'unreleased.txt': 'later\n' });
+    const project = await makeProject(t, { version: 1, repos: { rel: { url: remote.url, tag: 'v*', pipeline: [{ name: 'fails', run: 'exit 3' }] } } });
+    const pty = gitwatch(project, t, 'once');
+    assert.equal(await pty.exited, 1);
+    const text = (await pty.render()).history.join('\n');
+    assert.match(text, new RegExp(`✖ rel ${remote.head('v1.2.0').slice(0, 12)} on tag v1\\.2\\.0 failed in .*: step 'fails' exited with code 3`), text);
+  });
+
   test('a second Ctrl-C exits at once, even while a step ignores SIGTERM, and kills its group', async (t) => {
     const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
     const project = await makeProject(t, {

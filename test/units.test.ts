@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import type { RepoConfig } from '../src/config/types.js';
 import { decide, retryWaitMs } from '../src/cycle/decide.js';
 import { branchNameProblem } from '../src/rules/ref-name.js';
+import { runCause } from '../src/runtime/run-words.js';
 import { parseRemote, redactUrls } from '../src/rules/remote-url.js';
 import { acquireInstanceLock } from '../src/state/instance-lock.js';
 import { readState, writeState, type State } from '../src/state/state-file.js';
@@ -60,6 +61,21 @@ describe('decide', () => {
     assert.equal(retryWaitMs(10_000, 30), 3_600_000);
   });
   test('trigger runs whatever the state', () => assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: REPO.displayUrl }, true).action, 'run'));
+});
+
+describe('why a run starts, in words', () => {
+  const cases: [Parameters<typeof runCause>[0], string][] = [
+    [{ reason: 'first', previousCommit: undefined }, 'first run'],
+    [{ reason: 'new-commit', previousCommit: A }, `was ${A.slice(0, 12)}`],
+    [{ reason: 'moved', previousCommit: A }, `url or branch changed, was ${A.slice(0, 12)}`],
+    [{ reason: 'retry-interrupted', previousCommit: undefined }, 'interrupted before; runs again'],
+    [{ reason: 'retry-interrupted', previousCommit: A, attempt: 2 }, `interrupted before; runs again, was ${A.slice(0, 12)}, try 2`],
+    [{ reason: 'retry', previousCommit: undefined, attempt: 3 }, 'failed before, try 3'],
+    [{ reason: 'trigger', previousCommit: undefined }, 'triggered'],
+    [{ reason: 'trigger', previousCommit: A }, `triggered, was ${A.slice(0, 12)}`],
+  ];
+  for (const [start, words] of cases)
+    test(`${start.reason}${start.previousCommit ? ' after a commit' : ''}: ${words}`, () => assert.equal(runCause(start), words));
 });
 
 describe('remote URLs', () => {

@@ -35,7 +35,7 @@ export function daemonControl(parts: DaemonParts): ControlHandler {
           info,
           (name) => {
             const w = live.get(name);
-            return w && { phase: w.phase, step: activity.running(name), nextCheckAt: w.nextCheckAt, lastCheckError: w.lastCheckError };
+            return w && { phase: w.phase, run: activity.run(name), step: activity.running(name), nextCheckAt: w.nextCheckAt, lastCheckError: w.lastCheckError };
           },
           [...live.keys()],
         );

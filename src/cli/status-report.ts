@@ -9,6 +9,7 @@ import type { State } from '../state/state-file.js';
 
 export interface LiveRepo {
   readonly phase: Phase;
+  readonly run: { readonly commit: string; readonly startedAt: Date } | undefined;
   readonly step: { readonly step: string; readonly startedAt: Date } | undefined;
   readonly nextCheckAt: Date | undefined;
   readonly lastCheckError: string | undefined;
@@ -37,6 +38,8 @@ export function buildStatus(
       gone: entry?.gone !== undefined,
       enabled: repo.enabled,
       phase: now?.phase ?? null,
+      runCommit: now?.run?.commit ?? null,
+      runStartedAt: now?.run?.startedAt.toISOString() ?? null,
       step: now?.phase === 'running' ? (now.step?.step ?? null) : null,
       stepStartedAt: now?.phase === 'running' ? (now.step?.startedAt.toISOString() ?? null) : null,
       nextCheckAt: now?.nextCheckAt?.toISOString() ?? null,
@@ -71,6 +74,8 @@ export function buildStatus(
       paused: entry.paused === true,
       enabled: true,
       phase: null,
+      runCommit: null,
+      runStartedAt: null,
       step: null,
       stepStartedAt: null,
       nextCheckAt: null,

@@ -27,6 +27,10 @@ export interface RepoStatus {
   /** `enabled: false` in the config: kept, not checked. True for removed repos' entries. */
   readonly enabled: boolean;
   readonly phase: Phase | null;
+  /** The commit of the run in progress (phase `running`); a first run's is in no lock entry yet. */
+  readonly runCommit: string | null;
+  /** When the run in progress started (ISO). */
+  readonly runStartedAt: string | null;
   readonly step: string | null;
   /** When the running step started (ISO), so a reader can say how long it runs. */
   readonly stepStartedAt: string | null;

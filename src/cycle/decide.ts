@@ -1,11 +1,12 @@
 // What a cycle does with a repo once it knows the remote's head: the rules of the spec, as one pure function.
 
 import { MAX_RETRY_BACKOFF_MS, type RepoConfig } from '../config/types.js';
+import type { RunReason } from '../domain.js';
 import type { RemoteHead } from '../git/client.js';
 import { compareTags } from '../git/ref-select.js';
 import type { RepoState } from '../state/state-file.js';
 
-export type RunReason = 'first' | 'new-commit' | 'moved' | 'retry-interrupted' | 'retry' | 'trigger';
+export type { RunReason };
 
 export type Decision =
   | { readonly action: 'up-to-date' }
@@ -55,22 +56,4 @@ export function retryDueAt(repo: Pick<RepoConfig, 'retry'>, entry: RepoState | u
   if (attempt > repo.retry.attempts) return undefined;
   const finished = Date.parse(last.finishedAt);
   return (Number.isNaN(finished) ? 0 : finished) + retryWaitMs(repo.retry.backoffMs, attempt);
-}
-
-/** The decision in words, for `plan` and the run's start. */
-export function describeRun(reason: RunReason, previous: string | undefined, attempt: number): string {
-  switch (reason) {
-    case 'first':
-      return 'first run';
-    case 'new-commit':
-      return `new commit after ${previous?.slice(0, 12) ?? '?'}`;
-    case 'moved':
-      return 'url or branch changed';
-    case 'retry-interrupted':
-      return 'interrupted before; runs again';
-    case 'retry':
-      return `retry: try ${attempt}`;
-    case 'trigger':
-      return 'triggered';
-  }
 }

@@ -10,6 +10,7 @@ import { GitError } from '../errors.js';
 import { PLAN_REF, type GitClient, type Remote, type RemoteHead } from '../git/client.js';
 import type { Clock } from '../runtime/clock.js';
 import { limiter } from '../runtime/limiter.js';
+import { RUN_REASON_WORDS } from '../runtime/run-words.js';
 import type { RepoState, State } from '../state/state-file.js';
 import { decide, type Decision } from './decide.js';
 import { admit } from './schedule.js';
@@ -37,6 +38,14 @@ export interface PlanDeps {
   readonly clock: Clock;
   readonly concurrency: number;
   readonly signal?: AbortSignal | undefined;
+  /** A daemon's run in progress for a repo (or target), which the state file does not show until it ends. */
+  readonly running?: ((name: string) => RunInProgress | undefined) | undefined;
+}
+
+export interface RunInProgress {
+  readonly commit: string;
+  /** ISO. */
+  readonly startedAt: string;
 }
 
 export async function planRepos(config: ResolvedConfig, repos: readonly RepoConfig[], state: State, deps: PlanDeps): Promise<PlanEntry[]> {
@@ -47,7 +56,19 @@ export async function planRepos(config: ResolvedConfig, repos: readonly RepoConf
       limit(async (): Promise<PlanEntry[]> => (isBranchGlob(repo) ? planGlob(config, repo, state, deps) : [await planRepo(config, repo, state, deps)])),
     ),
   );
-  return planned.flat();
+  return planned.flat().map((entry) => withRunInProgress(entry, deps.running?.(entry.name)));
+}
+
+/**
+ * The lock learns of a run only when it ends, so without this a daemon's first run of a repo, or its run
+ * of a newer commit, would be planned as if nothing ran it. The head's own run is said as running now; a
+ * run of another commit is added to what the next cycle does once it ends.
+ */
+function withRunInProgress(entry: PlanEntry, run: RunInProgress | undefined): PlanEntry {
+  if (run === undefined) return entry;
+  const now = `running now (started ${run.startedAt})`;
+  if (entry.commit === run.commit) return { ...entry, decision: 'run', reason: now };
+  return { ...entry, reason: `${entry.reason}; ${shortSha(run.commit)} ${now}` };
 }
 
 /** A branch glob: one listing of the remote's branches, then each target as a repo of its own (in branch order). */
@@ -126,18 +147,16 @@ async function planRepo(config: ResolvedConfig, repo: RepoConfig, state: State, 
 function runReason(decision: Extract<Decision, { action: 'run' }>, entry: RepoState | undefined, head: RemoteHead, commits: number | undefined): string {
   switch (decision.reason) {
     case 'first':
-      return 'first run';
+    case 'retry-interrupted':
+    case 'trigger':
+      return RUN_REASON_WORDS[decision.reason];
     case 'new-commit': {
       const from = entry?.commit === undefined ? '?' : shortSha(entry.commit);
       return `new commit ${from} → ${shortSha(head.sha)}${commits === undefined ? '' : ` (${commits} commit${commits === 1 ? '' : 's'})`}`;
     }
     case 'moved':
       return entry?.branch !== head.branch ? `branch changed: ${entry?.branch ?? '?'} → ${head.branch}` : 'url changed';
-    case 'retry-interrupted':
-      return 'interrupted before; runs again';
     case 'retry':
       return `retry due: try ${decision.attempt}`;
-    case 'trigger':
-      return 'triggered';
   }
 }

@@ -3,7 +3,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
-import { err, ok, storeDir, storeRoot, type Env, type Outcome, type Result } from '../domain.js';
+import { err, ok, storeDir, storeRoot, type Env, type Outcome, type Result, type RunReason } from '../domain.js';
 import { GitError, IoError } from '../errors.js';
 import type { GitCallOptions, GitClient, Remote, RemoteHead } from '../git/client.js';
 import { selectTag } from '../git/ref-select.js';
@@ -115,6 +115,7 @@ export type Prepared =
       readonly cleaned: readonly string[];
       /** Tries of this commit, this one included (`retry`). */
       readonly attempt: number;
+      readonly reason: RunReason;
     };
 
 /** Decides, and when the pipeline is to run, fetches exactly the head and makes the checkout that commit. */
@@ -156,7 +157,7 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
     // A failed fetch is a failed check: not written to the state, tried again on the next cycle.
     return error.kind === 'aborted' ? { kind: 'done', outcome: 'interrupted' } : { kind: 'done', outcome: 'check-failed', error };
   }
-  return { kind: 'ready', head, previousCommit: entry?.commit, cleaned, attempt: decision.attempt };
+  return { kind: 'ready', head, previousCommit: entry?.commit, cleaned, attempt: decision.attempt, reason: decision.reason };
 }
 
 /** A head that needs no run: the lock moves to it, recorded as `skipped` with the reason. */
@@ -187,7 +188,7 @@ export async function runPrepared(
   cancel?: AbortSignal,
 ): Promise<Outcome> {
   const { reporter, state, clock } = deps;
-  const { head, previousCommit, cleaned, attempt } = ready;
+  const { head, previousCommit, cleaned, attempt, reason } = ready;
   const started = clock.now();
   const steps = repo.steps.map((s) => s.label);
   const jobs = repo.jobs.flatMap((job) => (job.name === undefined ? [] : [{ name: job.name, needs: job.needs, steps: job.steps }]));
@@ -198,6 +199,7 @@ export async function runPrepared(
     tag: head.tag,
     commit: head.sha,
     previousCommit,
+    reason,
     attempt,
     steps,
     jobs: jobs.length > 0 ? jobs : undefined,

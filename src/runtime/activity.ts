@@ -1,5 +1,5 @@
 // What each repo's pipeline does right now, learnt from the events on their way to the reporter, so the
-// daemon's `status` shows the running step and for how long.
+// daemon's `status` shows the running run and step and for how long (and `plan` knows what runs already).
 
 import type { Clock } from './clock.js';
 import type { DaemonEvent, GitwatchEvent, Reporter } from './events.js';
@@ -9,7 +9,14 @@ export interface RunningStep {
   readonly startedAt: Date;
 }
 
+/** A run in progress: its commit, and when it started. */
+export interface RunningRun {
+  readonly commit: string;
+  readonly startedAt: Date;
+}
+
 export class Activity implements Reporter {
+  private readonly runs = new Map<string, RunningRun>();
   /** Per repo, the steps running now by index: jobs of one repo run side by side. */
   private readonly steps = new Map<string, Map<number, RunningStep>>();
 
@@ -19,12 +26,16 @@ export class Activity implements Reporter {
   ) {}
 
   emit(event: GitwatchEvent | DaemonEvent): void {
-    if (event.type === 'step-started') {
+    if (event.type === 'run-started') this.runs.set(event.repo, { commit: event.commit, startedAt: this.clock.now() });
+    else if (event.type === 'step-started') {
       const running = this.steps.get(event.repo) ?? new Map<number, RunningStep>();
       running.set(event.index, { step: event.step, startedAt: this.clock.now() });
       this.steps.set(event.repo, running);
     } else if (event.type === 'step-finished') this.steps.get(event.repo)?.delete(event.index);
-    else if (event.type === 'run-finished') this.steps.delete(event.repo);
+    else if (event.type === 'run-finished') {
+      this.steps.delete(event.repo);
+      this.runs.delete(event.repo);
+    }
     this.inner.emit(event);
   }
 
@@ -34,6 +45,11 @@ export class Activity implements Reporter {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  /** The run in progress, from its start until its result is reported. */
+  run(repo: string): RunningRun | undefined {
+    return this.runs.get(repo);
   }
 
   /** The running step; with several (parallel jobs), their names together, since the first one started. */

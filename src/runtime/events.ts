@@ -1,6 +1,6 @@
 // What gitwatch reports while it works. Reporters (plain lines, JSON, listr2) turn these into output.
 
-import type { RunStatus, StepStatus } from '../domain.js';
+import type { RunReason, RunStatus, StepStatus } from '../domain.js';
 
 export type GitwatchEvent =
   | { readonly type: 'check-failed'; readonly repo: string; readonly error: string; readonly kind: string }
@@ -25,6 +25,8 @@ export type GitwatchEvent =
       readonly tag?: string | undefined;
       readonly commit: string;
       readonly previousCommit: string | undefined;
+      /** Why it runs: a re-run of an interrupted or canceled commit is no `first run`, whatever the lock's commit. */
+      readonly reason: RunReason;
       /** Which try of this commit (`retry`); 1 for the first. */
       readonly attempt?: number | undefined;
       /** Every step's label (`job/step` in a job), in config order; events name steps by their index here. */

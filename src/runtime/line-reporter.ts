@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { formatDuration } from '../rules/duration.js';
 import { jsonSafe, plainLine } from '../rules/safe-text.js';
 import type { DaemonEvent, GitwatchEvent, Reporter } from './events.js';
+import { followedRef, runCause } from './run-words.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
@@ -49,7 +50,7 @@ export class PlainReporter implements Reporter {
         return quiet ? [] : [`${e.repo} ↷ skipped ${short(e.commit)}: ${e.reason}`];
       case 'run-started': {
         if (quiet) return [];
-        const head = `${e.repo} ▶ ${short(e.commit)} on ${e.tag !== undefined ? `tag ${e.tag}` : e.branch} (${e.previousCommit ? `was ${short(e.previousCommit)}` : 'first run'}${(e.attempt ?? 1) > 1 ? `, try ${e.attempt}` : ''})`;
+        const head = `${e.repo} ▶ ${short(e.commit)} on ${followedRef(e)} (${runCause(e)})`;
         return e.cleaned?.length ? [head, cleanedLine(e.repo, e.cleaned)] : [head];
       }
       case 'step-started':

@@ -18,7 +18,8 @@ import {
 } from 'listr2';
 import { formatDuration } from '../rules/duration.js';
 import type { GitwatchEvent } from './events.js';
-import { short, type RunEnd, type RunView, type StepView } from './tty-summary.js';
+import { followedRef, runTitle } from './run-words.js';
+import type { RunEnd, RunView, StepView } from './tty-summary.js';
 
 export interface LiveRunOptions {
   readonly out: Writable;
@@ -48,13 +49,13 @@ export class LiveRun {
     this.view = {
       repo: start.repo,
       commit: start.commit,
-      branch: start.branch,
+      ref: followedRef(start),
       steps: start.steps.map((name) => ({ name, state: 'waiting', tail: [], lines: [] })),
     };
     this.settled = this.view.steps.map(() => deferred());
     this.started = this.view.steps.map(() => deferred());
     this.jobs = start.jobs;
-    this.title = `${start.repo} ${short(start.commit)} on ${start.tag !== undefined ? `tag ${start.tag}` : start.branch} (${start.previousCommit ? `was ${short(start.previousCommit)}` : 'first run'}${(start.attempt ?? 1) > 1 ? `, try ${start.attempt}` : ''})`;
+    this.title = runTitle(start);
   }
 
   get repo(): string {

@@ -29,7 +29,8 @@ export interface RunEnd {
 export interface RunView {
   readonly repo: string;
   readonly commit: string;
-  readonly branch: string;
+  /** What the run follows, in words: `main`, or `tag v1.2.0`. */
+  readonly ref: string;
   readonly steps: readonly StepView[];
   /** Unset when the run ended without reporting its result (gitwatch is shutting down). */
   end?: RunEnd | undefined;
@@ -68,7 +69,7 @@ export function runSummary(run: RunView, options: SummaryOptions): string[] {
   const what = end === undefined ? 'ended without a result' : `${end.status}${took}`;
   const ignored = run.steps.filter((s) => s.state === 'ignored').length;
   const note = ignored > 0 ? style.warn(` (${ignored} failed step${ignored === 1 ? '' : 's'} ignored: continue_on_error)`) : '';
-  const head = `${run.repo} ${short(run.commit)} on ${run.branch} ${what}`;
+  const head = `${run.repo} ${short(run.commit)} on ${run.ref} ${what}`;
   if (ok && !options.verbose) return [`${style.ok('✔')} ${head}${note}`];
   const lines = ok ? [`${style.ok('✔')} ${head}${note}`] : [`${style.bad('✖')} ${head}${end?.error ? `: ${end.error}` : ''}`];
   for (const step of run.steps) {
