@@ -103,6 +103,14 @@ class Real {
     }
     const config = this.config();
     this.state = await StateKeeper.open(config.statePath, process.pid);
+    // The run's start says why it runs: a paused repo's run must say `trigger`.
+    const emit = this.reporter.emit.bind(this.reporter);
+    this.reporter.emit = (event) => {
+      if (event.type === 'run-started' && event.reason !== 'trigger' && this.pausedNow(event.repo)) {
+        this.problems.push(`${event.repo}: a paused repo started a run for '${event.reason ?? '?'}'`);
+      }
+      emit(event);
+    };
     this.world.onRunStart = (run) => {
       const name = run.repo.name;
       const glob = run.repo.target?.repo;
@@ -128,6 +136,11 @@ class Real {
         if (!TRANSITIONS[from].includes(to)) this.problems.push(`${repo}: ${from} → ${to} is not in TRANSITIONS`);
       },
     });
+  }
+
+  pausedNow(name: string): boolean {
+    const glob = name.includes('@') ? name.slice(0, name.indexOf('@')) : undefined;
+    return isPaused({ name, target: glob === undefined ? undefined : { repo: glob, pattern: '' } }, (n) => this.state.entry(n));
   }
 
   apply(): void {

@@ -143,6 +143,23 @@ describe('layering', () => {
     assert.deepEqual(makers, [path.join('cli', 'main.ts')], 'a command gets its git client from CommandContext.gitClient');
   });
 
+  test('every file in src/ is at most 400 lines: one reason to change each', async () => {
+    const long: string[] = [];
+    for (const file of await sourceFiles(SRC)) {
+      const lines = (await readFile(file, 'utf8')).split('\n').length - 1;
+      if (lines > 400) long.push(`${path.relative(SRC, file)}: ${lines} lines`);
+    }
+    assert.deepEqual(long, []);
+  });
+
+  test('the daemon’s parts each live in a file of their own', async () => {
+    const files = (await sourceFiles(path.join(SRC, 'supervisor'))).map((f) => path.basename(f)).sort();
+    for (const part of ['worker.ts', 'repo-worker.ts', 'glob-worker.ts', 'supervisor.ts']) assert.ok(files.includes(part), part);
+    const { files: imports } = await importEdges();
+    // The rules a worker asks (admission, schedule, failure kinds) live in cycle/, never in the supervisor.
+    assert.ok(imports.get(path.join('supervisor', 'worker.ts'))?.includes('cycle'));
+  });
+
   test('domain.ts imports nothing', async () => {
     const { files } = await importEdges();
     const text = await readFile(path.join(SRC, 'domain.ts'), 'utf8');
