@@ -62,7 +62,10 @@ class Real {
    * trigger reaches every target it finds: it excuses them all until the end of the sequence.
    */
   readonly triggers = new Map<string, number>();
-  /** Per lock entry: the lowest commit it may move to (reset when its url or branch changes). */
+  /**
+   * Per lock entry and the remote and branch a commit came from: the newest commit the lock held. A later
+   * commit of the same ref is newer, so going below it is going back; moving to another url or branch is not.
+   */
   readonly floor = new Map<string, string>();
   supervisor!: Supervisor;
   state!: StateKeeper;
@@ -176,9 +179,10 @@ class Real {
     const onDisk = await readState(this.state.file);
     for (const [name, entry] of Object.entries(onDisk.repos)) {
       if (entry.commit === undefined) continue;
-      const floor = this.floor.get(name);
+      const key = `${name} ${this.world.origin(entry.commit) ?? '?'}`;
+      const floor = this.floor.get(key);
       if (floor !== undefined && entry.commit < floor) this.problems.push(`${name}: the lock moved back from ${floor} to ${entry.commit}`);
-      this.floor.set(name, entry.commit);
+      if (floor === undefined || entry.commit > floor) this.floor.set(key, entry.commit);
     }
     assert.deepEqual(this.problems, []);
   }
@@ -270,12 +274,17 @@ const commands = [
     ),
   ),
   name.map((n) =>
-    command(`reload: remove ${n}`, configured(n), (m, r) => {
-      m.repos.delete(n);
-      r.spec.delete(n);
-      r.triggers.delete(n);
-      r.apply();
-    }),
+    // A config needs one repo at least: the last one stays.
+    command(
+      `reload: remove ${n}`,
+      (m) => m.repos.has(n) && m.repos.size > 1,
+      (m, r) => {
+        m.repos.delete(n);
+        r.spec.delete(n);
+        r.triggers.delete(n);
+        r.apply();
+      },
+    ),
   ),
   name.map((n) =>
     command(`reload: enable or disable ${n}`, configured(n), (m, r) => {
@@ -290,8 +299,6 @@ const commands = [
       const spec = r.spec.get(n);
       if (spec === undefined) return;
       spec.branch = spec.branch === 'main' ? 'next' : 'main';
-      // A moved branch may go to an older commit: that is a move, not the lock going back.
-      r.floor.delete(n);
       r.apply();
     }),
   ),
@@ -300,7 +307,6 @@ const commands = [
       const spec = r.spec.get(n);
       if (spec === undefined) return;
       spec.remote = 1 - spec.remote;
-      for (const entry of [...r.floor.keys()]) if (entry === n || entry.startsWith(`${n}@`)) r.floor.delete(entry);
       r.apply();
     }),
   ),

@@ -33,6 +33,8 @@ export class ModelWorld {
   private commits = 0;
   private readonly remotes = new Map<string, RemoteRepo>();
   private readonly hung = new Set<Hung>();
+  /** Where each commit was pushed: `url branch`. */
+  private readonly origins = new Map<string, string>();
   readonly modes = new Map<string, StepMode>();
   /** Told at the start of every run (the test checks its rules there). */
   onRunStart: (run: PipelineRun) => void = () => undefined;
@@ -51,7 +53,13 @@ export class ModelWorld {
   push(url: string, branch: string): string {
     const sha = shaOf(++this.commits);
     this.remote(url).branches.set(branch, sha);
+    this.origins.set(sha, `${url} ${branch}`);
     return sha;
+  }
+
+  /** The remote and branch a commit was pushed to. */
+  origin(sha: string): string | undefined {
+    return this.origins.get(sha);
   }
 
   deleteBranch(url: string, branch: string): void {
