@@ -1,5 +1,5 @@
 // The daemon's scheduling under faults: backoff that ends with a success, a repo removed and added back
-// while its pipeline runs, and a state that cannot be written.
+// while its pipeline runs, a state that cannot be written, and a bug or a local failure in one repo's turn.
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -7,9 +7,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
+import { GitClient } from '../src/git/client.js';
 import { startGitDaemon, TestRepo } from './helpers/git-fixtures.js';
 import { configFor, supervise } from './helpers/supervised.js';
-import { tempDir } from './helpers/temp.js';
+import { tempDir, testEnv, testProcesses } from './helpers/temp.js';
 
 /** A TCP door in front of a server that the test opens and shuts: shut, every connection is dropped. */
 async function door(t: TestContext, targetPort: number): Promise<{ port: number; open: boolean }> {
@@ -100,5 +101,83 @@ describe('supervisor under faults', () => {
     assert.deepEqual(s.reporter.of('check-failed'), []);
     assert.equal(s.worker('site').phase, 'backoff');
     assert.equal(s.delay('site'), 10_000);
+  });
+});
+
+describe('containment: one worker’s bug', () => {
+  test('is reported with its stack as that repo’s internal error; the repo backs off and starts again; the others run on', async (t) => {
+    const dir = await tempDir(t);
+    const site = await TestRepo.create(path.join(dir, 'site'));
+    const broken = await TestRepo.create(path.join(dir, 'broken'));
+    const env = testEnv(dir);
+    const real = new GitClient(env, testProcesses());
+    let bug = true;
+    // The real client, but its check of one remote hits a bug: an exception that is no GitError.
+    const git = new Proxy(real, {
+      get(target, key, receiver) {
+        if (key !== 'lsRemote') return Reflect.get(target, key, receiver) as unknown;
+        return (store: string, remote: { url: string }, ...rest: unknown[]) => {
+          if (bug && remote.url.includes('broken')) throw new TypeError("Cannot read properties of undefined (reading 'sha')");
+          return (target.lsRemote as (...args: unknown[]) => unknown).call(target, store, remote, ...rest);
+        };
+      },
+    });
+    const failed: string[] = [];
+    const s = await supervise(
+      t,
+      dir,
+      { broken: { url: broken.url, interval: '10s', pipeline: ['true'] }, site: { url: site.url, interval: '10s', pipeline: ['true'] } },
+      {},
+      { git, onTurnFailed: (repo, kind) => void failed.push(`${repo} ${kind}`) },
+    );
+    await s.settled();
+    const [event] = s.reporter.of('turn-failed');
+    assert.equal(event?.repo, 'broken');
+    assert.equal(event?.kind, 'internal');
+    assert.match(event?.error ?? '', /^internal error \(this is a bug in gitwatch\): Cannot read properties/);
+    assert.match(event?.stack ?? '', /TypeError: Cannot read properties[\s\S]*\n\s+at /);
+    assert.deepEqual(failed, ['broken internal']);
+    assert.equal(s.worker('broken').phase, 'backoff');
+    assert.match(s.worker('broken').lastCheckError ?? '', /internal error/);
+    assert.equal(s.worker('broken').lastErrorKind, 'internal');
+    assert.deepEqual(
+      s.reporter.of('run-finished').map((e) => [e.repo, e.status]),
+      [['site', 'succeeded']],
+    );
+    // Said once while it repeats; counted every time.
+    await s.nextCheck('broken');
+    assert.equal(s.reporter.of('turn-failed').length, 1);
+    assert.deepEqual(failed, ['broken internal', 'broken internal']);
+    bug = false;
+    await s.nextCheck('broken');
+    assert.equal(s.worker('broken').phase, 'idle');
+    assert.equal(s.worker('broken').lastCheckError, undefined);
+    assert.deepEqual(
+      s.reporter
+        .of('run-finished')
+        .map((e) => e.repo)
+        .sort(),
+      ['broken', 'site'],
+    );
+  });
+
+  test('a local failure is reported as local, not as a failed check, and only that repo backs off', async (t) => {
+    const dir = await tempDir(t);
+    const site = await TestRepo.create(path.join(dir, 'site'));
+    // The checkout path is a file: making the checkout fails on this machine, not at the remote.
+    await writeFile(path.join(dir, 'not-a-folder'), '');
+    const s = await supervise(t, dir, {
+      broken: { url: site.url, interval: '10s', checkout: './not-a-folder', pipeline: ['true'] },
+      site: { url: site.url, interval: '10s', pipeline: ['true'] },
+    });
+    await s.settled();
+    assert.deepEqual(s.reporter.of('check-failed'), []);
+    const [event] = s.reporter.of('turn-failed');
+    assert.equal(event?.kind, 'local');
+    assert.match(event?.error ?? '', /^local failure: .*not-a-folder/);
+    assert.equal(event?.stack, undefined, 'a local failure is no bug: no stack');
+    assert.equal(s.worker('broken').phase, 'backoff');
+    assert.equal(s.delay('broken'), 10_000);
+    assert.equal(s.worker('site').phase, 'idle');
   });
 });

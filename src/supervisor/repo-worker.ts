@@ -78,8 +78,15 @@ export class RepoWorker extends Worker {
     const { deps, limit } = this.host;
     const offered = this.offered;
     this.offered = undefined;
-    const check = offered !== undefined ? ok(offered) : await limit(() => checkRepo(this.host.config(), repo, deps));
-    if (offered === undefined) this.checks++;
+    let check: Awaited<ReturnType<typeof checkRepo>> = ok(offered as RemoteHead);
+    if (offered === undefined) {
+      try {
+        check = await limit(() => checkRepo(this.host.config(), repo, deps));
+      } finally {
+        // A check that ended in a bug was a check too: whoever counts them must see it.
+        this.checks++;
+      }
+    }
     if (!check.ok) {
       if (check.error.kind === 'aborted') return { kind: 'aborted' };
       // A trigger stays pending until the remote answers; whoever waits for it hears why it has not run.
