@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { PipelineQueue } from '../src/supervisor/pipeline-queue.js';
+import { PipelineQueue, type Rank } from '../src/runtime/pipeline-queue.js';
 import { Reloader } from '../src/supervisor/reloader.js';
 import { backoffDelay } from '../src/supervisor/supervisor.js';
 import { TestRepo } from './helpers/git-fixtures.js';
@@ -13,23 +13,85 @@ import { stringify } from 'yaml';
 const start = supervise;
 
 describe('pipeline queue', () => {
+  /** A task the test ends: `started` resolves when it runs, `end()` lets it finish. */
+  function gated(order: string[], name: string) {
+    let end: () => void = () => undefined;
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((r) => (started = r));
+    const task = () =>
+      new Promise<void>((r) => {
+        order.push(name);
+        started();
+        end = r;
+      });
+    return { task, running, end: () => end() };
+  }
+  const slot = (name: string, rank: Rank, group?: string) => ({ name, rank, group });
+
   test('runs one task at a time, and the waiting task first in the config (then by branch) goes next', async () => {
     const queue = new PipelineQueue();
     const order: string[] = [];
     let release: () => void = () => undefined;
-    const first = queue.exclusive([5, ''], () => new Promise<void>((r) => (release = () => (order.push('first'), r()))));
+    const first = queue.exclusive(slot('first', [5, '']), () => new Promise<void>((r) => (release = () => (order.push('first'), r()))));
     const push = (what: string) => () => Promise.resolve(void order.push(what));
     const later = [
-      queue.exclusive([3, ''], push('rank 3')),
-      queue.exclusive([1, 'release/2.0'], push('rank 1 release/2.0')),
-      queue.exclusive([1, 'release/1.0'], push('rank 1 release/1.0')),
-      queue.exclusive([2, ''], push('rank 2')),
+      queue.exclusive(slot('r3', [3, '']), push('rank 3')),
+      queue.exclusive(slot('r1@release/2.0', [1, 'release/2.0']), push('rank 1 release/2.0')),
+      queue.exclusive(slot('r1@release/1.0', [1, 'release/1.0']), push('rank 1 release/1.0')),
+      queue.exclusive(slot('r2', [2, '']), push('rank 2')),
     ];
     await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(order, []);
+    assert.equal(queue.waitingFor('r2'), 'behind first');
     release();
     await Promise.all([first, ...later]);
     assert.deepEqual(order, ['first', 'rank 1 release/1.0', 'rank 1 release/2.0', 'rank 2', 'rank 3']);
+  });
+
+  test('runs up to its capacity at once; a group never runs two at once, and holds back only its own', async () => {
+    const queue = new PipelineQueue(2);
+    const order: string[] = [];
+    const api = gated(order, 'api');
+    const web = gated(order, 'web');
+    const db = gated(order, 'db');
+    const docs = gated(order, 'docs');
+    const reasons: string[] = [];
+    const runs = [
+      queue.exclusive(slot('api', [0, ''], 'deploy'), api.task),
+      queue.exclusive(slot('web', [1, ''], 'deploy'), web.task, (why) => reasons.push(`web ${why}`)),
+      queue.exclusive(slot('db', [2, '']), db.task),
+      queue.exclusive(slot('docs', [3, '']), docs.task, (why) => reasons.push(`docs ${why}`)),
+    ];
+    await Promise.all([api.running, db.running]);
+    // web waits for its group, not for a free slot; docs waits for a slot.
+    assert.deepEqual(order, ['api', 'db']);
+    assert.equal(queue.waitingFor('web'), 'group deploy: api');
+    assert.equal(queue.waitingFor('docs'), 'behind api, db');
+    assert.deepEqual(reasons, ['web group deploy: api', 'docs behind api, db']);
+    db.end();
+    await docs.running;
+    assert.deepEqual(order, ['api', 'db', 'docs'], 'a free slot goes to docs: web is still held by its group');
+    api.end();
+    await web.running;
+    web.end();
+    docs.end();
+    await Promise.all(runs);
+    assert.deepEqual(order, ['api', 'db', 'docs', 'web']);
+  });
+
+  test('a larger capacity after a reload starts waiting tasks at once', async () => {
+    const queue = new PipelineQueue(1);
+    const order: string[] = [];
+    const a = gated(order, 'a');
+    const b = gated(order, 'b');
+    const runs = [queue.exclusive(slot('a', [0, '']), a.task), queue.exclusive(slot('b', [1, '']), b.task)];
+    await a.running;
+    assert.equal(queue.waitingFor('b'), 'behind a');
+    queue.resize(2);
+    await b.running;
+    a.end();
+    b.end();
+    await Promise.all(runs);
   });
 });
 

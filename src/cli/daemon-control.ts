@@ -35,7 +35,16 @@ export function daemonControl(parts: DaemonParts): ControlHandler {
           info,
           (name) => {
             const w = live.get(name);
-            return w && { phase: w.phase, run: activity.run(name), step: activity.running(name), nextCheckAt: w.nextCheckAt, lastCheckError: w.lastCheckError };
+            return (
+              w && {
+                phase: w.phase,
+                run: activity.run(name),
+                step: activity.running(name),
+                nextCheckAt: w.nextCheckAt,
+                lastCheckError: w.lastCheckError,
+                waitingFor: w.waitingFor,
+              }
+            );
           },
           [...live.keys()],
         );

@@ -34,7 +34,7 @@ export async function openListener(address: ListenAddress, deps: CycleDeps, conf
   });
   return {
     url: server.url,
-    deps: { ...deps, reporter: metrics.tee(deps.reporter), onCheck: metrics.onCheck, onTurnFailed: metrics.onTurnFailed },
+    deps: { ...deps, reporter: metrics.tee(deps.reporter), onCheck: metrics.onCheck, onTurnFailed: metrics.onTurnFailed, onQueueWait: metrics.onQueueWait },
     attach: (s) => {
       supervisor = s;
     },

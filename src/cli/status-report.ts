@@ -13,6 +13,8 @@ export interface LiveRepo {
   readonly step: { readonly step: string; readonly startedAt: Date } | undefined;
   readonly nextCheckAt: Date | undefined;
   readonly lastCheckError: string | undefined;
+  /** A queued repo: what it waits for. */
+  readonly waitingFor?: string | undefined;
 }
 
 export function buildStatus(
@@ -44,6 +46,7 @@ export function buildStatus(
       stepStartedAt: now?.phase === 'running' ? (now.step?.startedAt.toISOString() ?? null) : null,
       nextCheckAt: now?.nextCheckAt?.toISOString() ?? null,
       lastCheckError: now?.lastCheckError ?? null,
+      waitingFor: now?.phase === 'queued' ? (now.waitingFor ?? null) : null,
     };
   };
   const rows: RepoStatus[] = [];
@@ -80,6 +83,7 @@ export function buildStatus(
       stepStartedAt: null,
       nextCheckAt: null,
       lastCheckError: null,
+      waitingFor: null,
     });
   }
   return { daemon, repos: rows };

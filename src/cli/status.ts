@@ -55,6 +55,7 @@ function render(report: StatusReport, now: Date): string {
 
 function phaseText(r: RepoStatus, now: Date): string {
   if (r.phase === 'running' && r.step) return `running ${r.step}${r.stepStartedAt ? ` (${since(r.stepStartedAt, now)})` : ''}`;
+  if (r.phase === 'queued' && r.waitingFor) return `queued (${r.waitingFor})`;
   return r.phase ?? '-';
 }
 

@@ -91,14 +91,18 @@ export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: st
     notify: resolveNotify(r, ['defaults', 'notify'], defaults.notify),
     retry: resolveRetry(r, ['defaults', 'retry'], defaults.retry),
     skipMarkers: Array.isArray(defaults.skip_markers) ? [...defaults.skip_markers] : DEFAULT_SKIP_MARKERS,
+    group: typeof defaults.group === 'string' ? defaults.group : undefined,
   };
   const repos = Object.entries(isObject(raw.repos) ? raw.repos : {})
     .filter(([, repo]) => isObject(repo))
     .map(([name, repo]) => resolveRepo(r, name, repo, { dir, workdir, base }));
   checkLayout(r, repos, { file: configPath, statePath, workdir });
   if (r.problems.length > 0) return err(r.problems);
-  const concurrency = typeof raw.concurrency === 'number' ? raw.concurrency : undefined;
-  return ok({ file: configPath, statePath, workdir, concurrency, repos });
+  // A plain number is the old form: checks.
+  const limits: { checks?: unknown; pipelines?: unknown } = isObject(raw.concurrency) ? raw.concurrency : { checks: raw.concurrency };
+  const concurrency = typeof limits.checks === 'number' ? limits.checks : undefined;
+  const pipelines = typeof limits.pipelines === 'number' ? limits.pipelines : 1;
+  return ok({ file: configPath, statePath, workdir, concurrency, pipelines, repos });
 }
 
 interface RepoContext {
@@ -114,6 +118,7 @@ interface RepoContext {
     notify: readonly NotifyTarget[];
     retry: Retry | undefined;
     skipMarkers: readonly string[];
+    group: string | undefined;
   };
 }
 
@@ -152,6 +157,7 @@ function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext)
     retry: repo.retry === undefined ? ctx.base.retry : resolveRetry(r, at('retry'), repo.retry),
     paths: Array.isArray(repo.paths) ? [...repo.paths] : undefined,
     skipMarkers: Array.isArray(repo.skip_markers) ? [...repo.skip_markers] : ctx.base.skipMarkers,
+    group: typeof repo.group === 'string' ? repo.group : ctx.base.group,
     enabled: repo.enabled !== false,
     webhookSecret: r.optionalText(at('webhook_secret'), repo.webhook_secret),
     // A repo's list replaces the defaults' one, so a repo can also turn notifications off with `notify: []`.

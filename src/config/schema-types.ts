@@ -38,6 +38,10 @@ export type RawDuration3 = (number | string)
  */
 export type RawSkipMarkers = string[]
 /**
+ * Repos with the same group never run their pipelines at the same time (two repos that deploy to one host), whatever `concurrency.pipelines` allows.
+ */
+export type Group = string
+/**
  * A step: a shell command string, or an object with a name and options.
  */
 export type RawStep = (string | RawStepObject)
@@ -59,9 +63,9 @@ state?: string
  */
 workdir?: string
 /**
- * How many remotes are checked and fetched at once. Pipelines still run one at a time. Default: 16 per CPU core, at least 16, at most 64.
+ * How much runs at once. A number is the old form: how many remotes are checked and fetched at once (`checks`). Default: one pipeline at a time; checks 16 per CPU core, at least 16, at most 64.
  */
-concurrency?: number
+concurrency?: (number | RawConcurrency)
 defaults?: RawDefaults
 /**
  * The watched repositories. A map: the key is the repo's name.
@@ -69,6 +73,16 @@ defaults?: RawDefaults
 repos: {
 [k: string]: RawRepo
 }
+}
+export interface RawConcurrency {
+/**
+ * How many pipelines run at once, across repos (a branch glob's targets count one each). A repo never runs twice at once, and repos that share a `group` never run together. `once` honours it too. Default: 1.
+ */
+pipelines?: number
+/**
+ * How many remotes are checked and fetched at once. Default: 16 per CPU core, at least 16, at most 64.
+ */
+checks?: number
 }
 /**
  * Settings every repo inherits unless it sets them itself.
@@ -83,6 +97,7 @@ known_hosts?: KnownHosts
 notify?: RawNotify
 retry?: RawRetry
 skip_markers?: RawSkipMarkers
+group?: Group
 }
 /**
  * Environment variables for the pipeline's steps. Values may use ${VAR} and ${VAR:-default}.
@@ -199,6 +214,7 @@ depth?: number
  * Check out submodules, recursively, after the checkout. Their URLs pass the same rules as `url`. Default: false
  */
 submodules?: boolean
+group?: Group
 }
 export interface RawStepObject {
 /**

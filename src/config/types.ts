@@ -56,6 +56,8 @@ export interface RepoConfig {
   readonly paths: readonly string[] | undefined;
   readonly skipMarkers: readonly string[];
   readonly enabled: boolean;
+  /** Repos of one group never run their pipelines at the same time. */
+  readonly group: string | undefined;
   /** The push webhook's shared secret (interpolated); undefined: no webhook. */
   readonly webhookSecret: string | undefined;
   /** The repo's own list, or else the defaults' one. */
@@ -101,7 +103,9 @@ export interface ResolvedConfig {
   readonly file: string;
   readonly statePath: string;
   readonly workdir: string;
-  /** Remote checks and fetches at once; undefined: sized for the machine. */
+  /** Remote checks and fetches at once (`concurrency.checks`); undefined: sized for the machine. */
   readonly concurrency: number | undefined;
+  /** Pipelines at once across repos (`concurrency.pipelines`, default 1). */
+  readonly pipelines: number;
   readonly repos: readonly RepoConfig[];
 }

@@ -36,6 +36,8 @@ export interface RepoStatus {
   readonly stepStartedAt: string | null;
   readonly nextCheckAt: string | null;
   readonly lastCheckError: string | null;
+  /** A queued repo: what it waits for (`behind api`, `group deploy: api`). */
+  readonly waitingFor: string | null;
 }
 
 export interface DaemonInfo {

@@ -1,5 +1,6 @@
-// One cycle over a set of repos: check every remote (in parallel), then, in config order and one at a
-// time, bring each changed repo's checkout to its new head, run its pipeline and record the result.
+// One cycle over a set of repos: check every remote and bring each changed repo's checkout to its new head
+// (in parallel, up to `concurrency.checks`), then run the pipelines in config order through the pipeline
+// queue (one at a time unless `concurrency.pipelines` says more; never two of one group), recording each.
 
 import { isBranchGlob } from '../config/targets.js';
 import { err, ok, type Outcome, type Result } from '../domain.js';
@@ -7,6 +8,7 @@ import type { RemoteHead } from '../git/client.js';
 import { discoverTargets } from './targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { limiter } from '../runtime/limiter.js';
+import { PipelineQueue, type Rank } from '../runtime/pipeline-queue.js';
 import { formatDuration } from '../rules/duration.js';
 import { retryWaitMs } from './decide.js';
 import { admit, nextCheck, type EntryOf } from './schedule.js';
@@ -53,22 +55,47 @@ export async function runCycle(
     if (!head.ok) return head;
     return limit(() => guarded(() => prepareRun(config, repo, head.value, deps, isTriggered(repo))));
   });
-  for (const [i, { repo }] of units.entries()) {
-    const ready = await prepared[i];
-    if (ready === undefined) continue;
-    if (!ready.ok) {
-      outcomes.push({ repo: repo.name, outcome: reportFailure(repo, ready.error, deps) });
-      continue;
-    }
-    if (ready.value.kind === 'done') {
-      if (ready.value.error) reportFailure(repo, { kind: 'git', error: ready.value.error }, deps);
-      outcomes.push({ repo: repo.name, outcome: ready.value.outcome });
-      continue;
-    }
-    const ran = deps.signal?.aborted ? ok<Outcome>('interrupted') : await guarded(() => runWithRetries(config, repo, ready.value as Ready, deps));
-    outcomes.push({ repo: repo.name, outcome: ran.ok ? ran.value : reportFailure(repo, ran.error, deps) });
-  }
+  // Pipelines take their turn through the same queue as the daemon's (concurrency.pipelines, groups). Each
+  // repo enters it only after the repos before it in the config, so they start in config order.
+  const queue = new PipelineQueue(config.pipelines);
+  let previous: Promise<void> = Promise.resolve();
+  const results = units.map(({ repo }, i) => {
+    const before = previous;
+    let entered: () => void = () => undefined;
+    previous = new Promise<void>((resolve) => (entered = resolve));
+    const turn = async (): Promise<Outcome> => {
+      const ready = await prepared[i];
+      await before;
+      if (ready === undefined) return 'interrupted';
+      if (!ready.ok) return reportFailure(repo, ready.error, deps);
+      const value = ready.value;
+      if (value.kind === 'done') {
+        if (value.error) reportFailure(repo, { kind: 'git', error: value.error }, deps);
+        return value.outcome;
+      }
+      if (deps.signal?.aborted) return 'interrupted';
+      const slot = { name: repo.name, rank: rankIn(config, repo), group: repo.group };
+      const queued = (why: string): void => deps.reporter.emit({ type: 'run-queued', repo: repo.name, commit: value.head.sha, waitingFor: why });
+      const queuedAt = deps.clock.now().getTime();
+      const task = (): Promise<Guarded<Outcome>> => {
+        deps.onQueueWait?.(repo.name, deps.clock.now().getTime() - queuedAt);
+        return guarded(() => runWithRetries(config, repo, value, deps));
+      };
+      const run = queue.exclusive(slot, task, queued);
+      entered();
+      const ran = await run;
+      return ran.ok ? ran.value : reportFailure(repo, ran.error, deps);
+    };
+    return turn().finally(entered);
+  });
+  for (const [i, { repo }] of units.entries()) outcomes.push({ repo: repo.name, outcome: (await results[i]) ?? 'interrupted' });
   return outcomes;
+}
+
+/** A repo's place in the queue: its place in the config, then a glob target's branch. */
+function rankIn(config: ResolvedConfig, repo: RepoConfig): Rank {
+  const name = repo.target?.repo ?? repo.name;
+  return [config.repos.findIndex((r) => r.name === name), repo.target === undefined ? '' : (repo.branch ?? '')];
 }
 
 type Ready = Extract<Prepared, { kind: 'ready' }>;
@@ -98,8 +125,8 @@ function reportFailure(repo: RepoConfig, failure: TurnFailure, deps: CycleDeps):
 
 /**
  * Runs a prepared repo; with `retry`, a failure waits here for the retry the schedule (nextCheck) names and
- * tries again (other repos wait: `once` runs pipelines one at a time). Each try starts with a check, so a
- * newer commit replaces the retry.
+ * tries again, keeping its place in the pipeline queue meanwhile. Each try starts with a check, so a newer
+ * commit replaces the retry.
  */
 async function runWithRetries(config: ResolvedConfig, repo: RepoConfig, ready: Ready, deps: CycleDeps): Promise<Outcome> {
   let outcome = await runPrepared(config, repo, ready, deps);

@@ -37,6 +37,8 @@ export interface CycleDeps {
   readonly onCheck?: (repo: string, ok: boolean) => void;
   /** Runs a prepared pipeline (default: runPipeline, real processes); the daemon's model test gives its own. */
   readonly pipeline?: (run: PipelineRun) => Promise<PipelineResult>;
+  /** Told how long each run waited for its turn in the pipeline queue (metrics). */
+  readonly onQueueWait?: (repo: string, waitMs: number) => void;
   /** Told every turn that failed on this machine or on a bug in gitwatch (metrics). */
   readonly onTurnFailed?: (repo: string, kind: 'local' | 'internal') => void;
   /** Told every finished run, after it is recorded (notifications). Must not block. */

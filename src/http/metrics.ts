@@ -40,6 +40,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly queueWait = new Histogram({
+    name: 'gitwatch_queue_wait_seconds',
+    help: 'How long a run waited for its turn (concurrency.pipelines, its group) after its commit was fetched.',
+    labelNames: ['repo'] as const,
+    buckets: [0.01, 0.1, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [this.registry],
+  });
   private readonly turnFailures = new Counter({
     name: 'gitwatch_turn_failures_total',
     help: 'Turns of a repo that failed on this machine (kind local: disk full, permissions) or on a bug in gitwatch (kind internal).',
@@ -65,6 +72,10 @@ export class Metrics {
   readonly onCheck = (repo: string, ok: boolean): void => {
     this.checks.inc({ repo, result: ok ? 'ok' : 'failed' });
     this.up.set({ repo }, ok ? 1 : 0);
+  };
+
+  readonly onQueueWait = (repo: string, waitMs: number): void => {
+    this.queueWait.observe({ repo }, waitMs / 1000);
   };
 
   readonly onTurnFailed = (repo: string, kind: 'local' | 'internal'): void => {

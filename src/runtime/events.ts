@@ -12,6 +12,8 @@ export type GitwatchEvent =
   | { readonly type: 'up-to-date'; readonly repo: string; readonly commit: string }
   | { readonly type: 'waiting'; readonly repo: string; readonly commit: string; readonly reason: string }
   | { readonly type: 'paused'; readonly repo: string }
+  /** A run that must wait for its turn: `waitingFor` says what it waits for (`behind api`, `group deploy: api`). */
+  | { readonly type: 'run-queued'; readonly repo: string; readonly commit: string; readonly waitingFor: string }
   /** A branch glob's target whose branch left the remote: it stops; its lock entry stays, shown as gone. */
   | { readonly type: 'target-gone'; readonly repo: string; readonly branch: string }
   /** `enabled: false`: kept in the config, not checked. */

@@ -42,6 +42,8 @@ export class PlainReporter implements Reporter {
         return quiet ? [] : [`${e.repo} · ${short(e.commit)} ${e.reason}`];
       case 'target-gone':
         return [`${e.repo} · branch '${e.branch}' is gone from the remote; stopped (its lock entry stays)`];
+      case 'run-queued':
+        return quiet ? [] : [`${e.repo} · ${short(e.commit)} queued (${e.waitingFor})`];
       case 'paused':
         return quiet ? [] : [`${e.repo} · paused; 'gitwatch resume ${e.repo}' checks it again`];
       case 'disabled':

@@ -106,7 +106,10 @@ export function eventLines(
   e:
     | Extract<
         GitwatchEvent,
-        { type: 'check-failed' | 'turn-failed' | 'up-to-date' | 'waiting' | 'paused' | 'disabled' | 'run-skipped' | 'state-failed' | 'target-gone' }
+        {
+          type:
+            'check-failed' | 'turn-failed' | 'run-queued' | 'up-to-date' | 'waiting' | 'paused' | 'disabled' | 'run-skipped' | 'state-failed' | 'target-gone';
+        }
       >
     | DaemonEvent,
   options: SummaryOptions,
@@ -123,6 +126,8 @@ export function eventLines(
       return quiet ? [] : [`${style.warn('⏸')} ${e.repo} ${short(e.commit)} ${e.reason}`];
     case 'target-gone':
       return [`${style.warn('⏸')} ${e.repo} branch '${e.branch}' is gone from the remote; stopped (its lock entry stays)`];
+    case 'run-queued':
+      return quiet ? [] : [`${style.warn('⏸')} ${e.repo} ${short(e.commit)} queued (${e.waitingFor})`];
     case 'paused':
       return quiet ? [] : [`${style.warn('⏸')} ${e.repo} paused; 'gitwatch resume ${e.repo}' checks it again`];
     case 'disabled':

@@ -135,16 +135,23 @@ export class RepoWorker extends Worker {
   ): Promise<Outcome | undefined> {
     let outcome: Outcome | undefined;
     this.set('queued');
-    await this.host.exclusive(repo.name, async () => {
-      if (!this.active || !this.admission(trigger).admitted) return;
-      this.set('running');
-      this.cancelRun = new AbortController();
-      try {
-        outcome = await runPrepared(this.host.config(), repo, prepared, deps, this.cancelRun.signal);
-      } finally {
-        this.cancelRun = undefined;
-      }
-    });
+    const queuedAt = deps.clock.now().getTime();
+    const queued = (why: string): void => deps.reporter.emit({ type: 'run-queued', repo: repo.name, commit: prepared.head.sha, waitingFor: why });
+    await this.host.exclusive(
+      repo,
+      async () => {
+        if (!this.active || !this.admission(trigger).admitted) return;
+        this.host.deps.onQueueWait?.(repo.name, deps.clock.now().getTime() - queuedAt);
+        this.set('running');
+        this.cancelRun = new AbortController();
+        try {
+          outcome = await runPrepared(this.host.config(), repo, prepared, deps, this.cancelRun.signal);
+        } finally {
+          this.cancelRun = undefined;
+        }
+      },
+      queued,
+    );
     return outcome;
   }
 

@@ -10,7 +10,7 @@ import { isBranchGlob } from '../config/targets.js';
 import { limiter } from '../runtime/limiter.js';
 import type { RepoState } from '../state/state-file.js';
 import { GlobWorker } from './glob-worker.js';
-import { PipelineQueue, type Rank } from './pipeline-queue.js';
+import { PipelineQueue, type Rank } from '../runtime/pipeline-queue.js';
 import { RepoWorker } from './repo-worker.js';
 import type { SupervisorDeps, TriggerResult, TriggerWaiter, WorkerHost, WorkerSnapshot } from './worker.js';
 
@@ -25,7 +25,7 @@ export function withPaused<T extends { readonly paused?: true }>(entry: T | unde
 }
 
 export class Supervisor {
-  private readonly queue = new PipelineQueue();
+  private readonly queue: PipelineQueue;
   /** Plain repos' workers and branch glob targets' workers, by name (`site`, `site@release/1.0`). */
   private readonly workers = new Map<string, RepoWorker>();
   /** Branch glob repos' workers, by repo name. */
@@ -40,13 +40,15 @@ export class Supervisor {
     readonly deps: SupervisorDeps,
   ) {
     this.current = config;
+    this.queue = new PipelineQueue(config.pipelines);
     // Checks and fetches across all workers: a thousand repos starting at once do not start a thousand gits.
     const limit = limiter(deps.concurrency);
     this.host = {
       deps,
       limit,
       config: () => this.current,
-      exclusive: (repo, task) => this.queue.exclusive(this.rank(repo), task),
+      exclusive: (repo, task, queued) => this.queue.exclusive({ name: repo.name, rank: this.rank(repo.name), group: repo.group }, task, queued),
+      waitingFor: (name) => this.queue.waitingFor(name),
       phaseChanged: () => this.changed(),
       reconcile: (glob, found, trigger) => this.reconcile(glob, found, trigger),
     };
@@ -112,6 +114,7 @@ export class Supervisor {
     const removed: string[] = [];
     const changed: string[] = [];
     this.current = next;
+    this.queue.resize(next.pipelines);
     for (const repo of next.repos) {
       const old = before.get(repo.name);
       const worker = this.workers.get(repo.name);

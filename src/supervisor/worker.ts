@@ -48,6 +48,8 @@ export interface WorkerSnapshot {
   readonly lastCheckError: string | undefined;
   /** The kind of that failure: a git error's kind, `local` or `internal`. */
   readonly lastErrorKind: string | undefined;
+  /** A queued repo: what it waits for (`behind api`, `group deploy: api`). */
+  readonly waitingFor: string | undefined;
   readonly paused: boolean;
 }
 
@@ -65,8 +67,10 @@ export interface WorkerHost {
   readonly deps: SupervisorDeps;
   readonly limit: Limit;
   config(): ResolvedConfig;
-  /** Runs `task` when it is `repo`'s turn in the pipeline queue. */
-  exclusive(repo: string, task: () => Promise<void>): Promise<void>;
+  /** Runs `task` when `repo` may run (concurrency.pipelines, its group); `queued` hears why it waits. */
+  exclusive(repo: RepoConfig, task: () => Promise<void>, queued: (why: string) => void): Promise<void>;
+  /** Why a queued repo waits (`behind api`, `group deploy: api`). */
+  waitingFor(name: string): string | undefined;
   phaseChanged(): void;
   /** A glob worker's listing: start, update and stop its targets' workers. */
   reconcile(glob: RepoConfig, found: readonly Target[], trigger: TriggerWaiter | undefined): void;
@@ -134,6 +138,7 @@ export abstract class Worker {
       checks: this.checks,
       lastCheckError: this.lastError,
       lastErrorKind: this.lastErrorKind,
+      waitingFor: this.phase === 'queued' ? this.host.waitingFor(this.repo.name) : undefined,
       paused: isPaused(this.repo, (name) => this.host.deps.state.entry(name)),
     };
   }
