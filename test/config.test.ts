@@ -28,6 +28,34 @@ function errors(text: string, env: Record<string, string> = {}): string[] {
 const MINIMAL = 'version: 1\nrepos:\n  site:\n    url: https://example.com/site.git\n    pipeline: [make]\n';
 
 describe('config', () => {
+  test('a zero duration is an error in every duration key, never "not set"', () => {
+    assert.deepEqual(
+      errors(
+        [
+          'version: 1',
+          'defaults: { interval: 0s, timeout: 0, git_timeout: 0ms }',
+          'repos:',
+          '  site:',
+          '    url: x',
+          '    interval: 0s',
+          '    timeout: 0m',
+          '    retry: { attempts: 1, backoff: 0s }',
+          '    pipeline: [{ run: a, timeout: 0h }]',
+          '',
+        ].join('\n'),
+      ),
+      [
+        '2:23: must be at least 1s, found 0ms (at defaults.interval)',
+        '2:36: expected a duration like "500ms", "30s", "5m" or "1h30m" (or a number of seconds), found 0 (at defaults.timeout)',
+        '2:52: must be at least 1s, found 0ms (at defaults.git_timeout)',
+        '6:15: must be at least 1s, found 0ms (at repos.site.interval)',
+        '7:14: must be more than 0 (at repos.site.timeout)',
+        '8:36: must be at least 1s, found 0ms (at repos.site.retry.backoff)',
+        '9:35: must be more than 0 (at repos.site.pipeline[0].timeout)',
+      ],
+    );
+  });
+
   test('applies the built-in defaults and resolves paths against the config folder', () => {
     const config = ok(MINIMAL);
     assert.equal(config.statePath, path.join(DIR, '.gitwatch.lock.json'));
@@ -132,7 +160,10 @@ repos:
     assert.equal(parseDuration('1.5s'), 1500);
     assert.equal(parseDuration(2), 2000);
     assert.equal(parseDuration(0.5), 500);
-    for (const bad of ['', 'soon', '5', '5 minutes', '-1s', 0, -3, '1d', 'ms', Number.NaN]) assert.equal(parseDuration(bad), undefined, String(bad));
+    for (const bad of ['', 'soon', '5', '5 minutes', '-1s', -3, '1d', 'ms', Number.NaN]) assert.equal(parseDuration(bad), undefined, String(bad));
+    // Zero is a duration; the config says where it is not allowed.
+    assert.equal(parseDuration('0s'), 0);
+    assert.equal(parseDuration(0), 0);
     assert.equal(formatDuration(5_400_000), '1h30m');
     assert.equal(formatDuration(1500), '1.5s');
     assert.equal(formatDuration(250), '250ms');

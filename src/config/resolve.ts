@@ -62,6 +62,7 @@ class Resolver {
     const ms = parseDuration(value);
     if (ms === undefined) return fallback;
     if (ms < min) this.fail(path, `must be at least ${formatDuration(min)}, found ${formatDuration(ms)}`);
+    else if (ms === 0) this.fail(path, 'must be more than 0');
     return ms;
   }
 

@@ -7,14 +7,15 @@ const PART = /(\d+(?:\.\d+)?)\s*(ms|s|m|h)/g;
 /** Milliseconds, or undefined when `value` is not a duration. */
 export function parseDuration(value: unknown): number | undefined {
   if (typeof value === 'number') {
-    return Number.isFinite(value) && value > 0 ? Math.round(value * 1000) : undefined;
+    return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
   }
   if (typeof value !== 'string' || !WHOLE.test(value)) return undefined;
   let total = 0;
   for (const [, amount, unit] of value.matchAll(PART)) {
     total += Number(amount) * (UNIT_MS[unit ?? 's'] ?? 0);
   }
-  return total > 0 ? Math.round(total) : undefined;
+  // Zero is a value, not "not set": the caller says whether it may be zero.
+  return Math.round(total);
 }
 
 /** "1h30m", "2.5s", "300ms": the shortest exact spelling, for messages. */
