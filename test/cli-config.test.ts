@@ -46,6 +46,7 @@ describe('gitwatch validate', () => {
     const project = await makeProject(t, FIVE_MISTAKES);
     const result = await project.cli('validate', '--json');
     assert.equal(result.code, 2);
+    assert.equal(result.stderr, '', 'the JSON is the whole answer');
     const out = JSON.parse(result.stdout) as { ok: boolean; diagnostics: { file: string; line: number; col: number; path: string; message: string }[] };
     assert.equal(out.ok, false);
     assert.deepEqual(
@@ -134,5 +135,18 @@ describe('gitwatch schema', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
     assert.deepEqual(JSON.parse(result.stdout), schema);
+  });
+});
+
+describe('help', () => {
+  test('every command’s --help lists the options every command takes', async (t) => {
+    const project = await makeProject(t);
+    for (const command of ['run', 'once', 'validate', 'plan', 'status', 'trigger', 'logs', 'pause', 'resume', 'cancel', 'init', 'schema']) {
+      const result = await project.cli(command, '--help');
+      assert.equal(result.code, 0, `${command}: ${result.stderr}`);
+      for (const option of ['-c, --config <file>', '--log-format <format>', '--no-color', '-q, --quiet', '-v, --verbose']) {
+        assert.ok(result.stdout.includes(option), `${command} --help lists ${option}`);
+      }
+    }
   });
 });

@@ -28,6 +28,14 @@ function errors(text: string, env: Record<string, string> = {}): string[] {
 const MINIMAL = 'version: 1\nrepos:\n  site:\n    url: https://example.com/site.git\n    pipeline: [make]\n';
 
 describe('config', () => {
+  test('a file missing both required keys names both, and every other problem', () => {
+    assert.deepEqual(errors('foo: 1\n'), [
+      "1:1: missing required key 'repos'",
+      "1:1: missing required key 'version'",
+      "1:1: unknown key 'foo' (known keys: version, state, workdir, concurrency, defaults, repos) (at foo)",
+    ]);
+  });
+
   test('a zero duration is an error in every duration key, never "not set"', () => {
     assert.deepEqual(
       errors(
@@ -172,6 +180,10 @@ repos:
   const broken: readonly (readonly [string, string, Record<string, string>?])[] = [
     ['version: 1\nrepos:\n  site:\n    url: x\n    pipeline: [a]\n  site:\n    url: y\n    pipeline: [b]\n', '6:3: map keys must be unique'],
     ['version: 1\nrepos: [\n', '2:9: flow sequence in block collection must be sufficiently indented and end with a ]'],
+    [
+      'version: 1\nrepos:\n  a:\n    url: x\n    pipeline:\n      - run: echo a: b\n',
+      `6:14: nested mappings are not allowed in compact mappings (a value holding ': ' must be quoted: run: "echo a: b")`,
+    ],
     ['repos:\n  site: { url: x, pipeline: [a] }\n', "1:1: missing required key 'version'"],
     ['version: 2\nrepos:\n  site: { url: x, pipeline: [a] }\n', '1:10: version must be 1, found 2 (at version)'],
     ['version: 1\n', "1:1: missing required key 'repos'"],

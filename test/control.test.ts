@@ -152,7 +152,7 @@ describe('control: status, trigger, pause, resume, cancel, logs', () => {
     assert.equal(once.code, 0, once.stdout + once.stderr);
     assert.match(once.stdout, /site · paused/);
     assert.equal((await project.record()).length, 0);
-    assert.match((await project.cli('status')).stdout, /paused; -/);
+    assert.match((await project.cli('status')).stdout, /\nsite +\(default\) +- +never +paused\n/);
     assert.equal((await project.cli('resume', 'site')).code, 0);
     assert.equal((await project.cli('once')).code, 0);
     assert.equal((await project.record()).length, 1);

@@ -292,8 +292,33 @@ describe('gitwatch once', () => {
       ],
     );
     const text = await project.cli('status');
-    assert.match(text.stdout, /^REPO +BRANCH +COMMIT +LAST RUN +RESULT/);
+    assert.match(text.stdout, /^REPO +FOLLOWS +COMMIT +LAST RUN +RESULT/);
     assert.match(text.stdout, /a \(removed\) +main/);
+  });
+
+  test('status: a tag, a branch glob and a disabled repo read as what they are', async (t) => {
+    const root = await tempDir(t);
+    const remote = await TestRepo.create(path.join(root, 'r'));
+    remote.git('tag', 'v1.0.0');
+    remote.git('checkout', '-q', '-b', 'release/1');
+    await remote.commit();
+    const project = await makeProject(t, {
+      version: 1,
+      repos: {
+        rel: { url: remote.url, tag: 'v*', pipeline: ['true'] },
+        shop: { url: remote.url, branch: 'release/*', pipeline: ['true'] },
+        none: { url: remote.url, branch: 'hotfix/*', pipeline: ['true'] },
+        off: { url: remote.url, enabled: false, pipeline: ['true'] },
+      },
+    });
+    assert.equal((await project.cli('once')).code, 0);
+    const lines = (await project.cli('status')).stdout.split('\n');
+    const row = (name: string): string => lines.find((l) => l.startsWith(`${name} `)) ?? '';
+    assert.match(row('rel'), /^rel +tag v1\.0\.0 +[0-9a-f]{12} +\d+s ago \([0-9a-f]{12}\) +succeeded$/);
+    assert.match(row('shop'), /^shop +release\/\* +- +- +1 branch$/);
+    assert.match(row('shop@release/1'), /^shop@release\/1 +release\/1 +[0-9a-f]{12} .* succeeded$/);
+    assert.match(row('none'), /^none +hotfix\/\* +- +- +no branch matches$/);
+    assert.match(row('off'), /^off +\(default\) +- +never +disabled$/);
   });
 
   test('runs only the named repos, and an unknown name exits 2', async (t) => {

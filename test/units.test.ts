@@ -180,3 +180,14 @@ describe('instance lock', () => {
     await assert.rejects(readFile(`${state}.pid`), /ENOENT/);
   });
 });
+
+describe('text table', () => {
+  test('fits a width by cutting the widest columns with …, and leaves cells whole without one', async () => {
+    const { textTable } = await import('../src/cli/table.js');
+    const rows = [['site', 'main', 'succeeded: every step passed']];
+    assert.deepEqual(textTable(['REPO', 'BRANCH', 'RESULT'], rows), ['REPO  BRANCH  RESULT', 'site  main    succeeded: every step passed']);
+    const fitted = textTable(['REPO', 'BRANCH', 'RESULT'], rows, 30);
+    assert.deepEqual(fitted, ['REPO  BRANCH  RESULT', 'site  main    succeeded: every…']);
+    assert.ok(fitted.every((l) => l.length <= 30));
+  });
+});

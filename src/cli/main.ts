@@ -51,6 +51,8 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
     .option('-q, --quiet', 'report failures only')
     .option('-v, --verbose', 'stream every step output line')
     .showHelpAfterError()
+    // Every command takes -c and the output options: its own --help lists them too.
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride();
 
   program

@@ -32,25 +32,39 @@ export async function statusCommand(options: { json: boolean }, ctx: CommandCont
     ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return EXIT.ok;
   }
-  ctx.stdout.write(render(report, ctx.clock.now()));
+  // On a terminal the table fits its width; a pipe gets every cell whole.
+  const columns = (ctx.stdout as { isTTY?: boolean; columns?: number }).isTTY === true ? (ctx.stdout as { columns?: number }).columns : undefined;
+  ctx.stdout.write(render(report, ctx.clock.now(), columns));
   return EXIT.ok;
 }
 
-function render(report: StatusReport, now: Date): string {
+function render(report: StatusReport, now: Date, columns: number | undefined): string {
   const { daemon } = report;
   // Without a daemon the table is all there is, as scripts that read it have always seen it.
   const head = daemon ? [`gitwatch running (pid ${daemon.pid}, up ${since(daemon.startedAt, now)}), config ${daemon.config}`, ''] : [];
-  const header = ['REPO', 'BRANCH', 'COMMIT', ...(daemon ? ['NOW', 'NEXT CHECK'] : []), 'LAST RUN', 'RESULT'];
-  const body = report.repos.map((r) => [
-    r.configured ? (r.gone ? `${r.name} (gone)` : r.name) : `${r.name} (removed)`,
-    r.tag !== null ? `tag ${r.tag}` : (r.branch ?? '(default)'),
-    r.commit ? shortSha(r.commit) : '-',
-    ...(daemon ? [phaseText(r, now), r.nextCheckAt ? `in ${until(r.nextCheckAt, now)}` : '-'] : []),
-    r.lastRun ? `${ago(r.lastRun.finishedAt, now)} (${shortSha(r.lastRun.commit)})` : 'never',
-    `${r.paused && !daemon ? 'paused; ' : ''}${!r.enabled && !daemon ? 'disabled; ' : ''}${r.lastRun ? `${r.lastRun.status}${r.lastRun.error ? `: ${r.lastRun.error}` : r.lastRun.reason ? `: ${r.lastRun.reason}` : ''}` : '-'}`,
-  ]);
+  // A repo follows a branch, a tag or a branch glob: one column says which.
+  const header = ['REPO', 'FOLLOWS', 'COMMIT', ...(daemon ? ['NOW', 'NEXT CHECK'] : []), 'LAST RUN', 'RESULT'];
+  const body = report.repos.map((r) => {
+    const glob = r.configured && r.tag === null && r.branch !== null && /[*?[]/.test(r.branch);
+    const targets = report.repos.filter((t) => t.name.startsWith(`${r.name}@`) && !t.gone).length;
+    const result = [
+      r.paused && !daemon ? 'paused' : '',
+      !r.enabled && !daemon ? 'disabled' : '',
+      // A branch glob runs nothing itself: its targets are the rows below it.
+      glob ? (targets === 0 ? 'no branch matches' : `${targets} branch${targets === 1 ? '' : 'es'}`) : '',
+      r.lastRun ? `${r.lastRun.status}${r.lastRun.error ? `: ${r.lastRun.error}` : r.lastRun.reason ? `: ${r.lastRun.reason}` : ''}` : '',
+    ].filter((part) => part !== '');
+    return [
+      r.configured ? (r.gone ? `${r.name} (gone)` : r.name) : `${r.name} (removed)`,
+      r.tag !== null ? `tag ${r.tag}` : (r.branch ?? '(default)'),
+      r.commit ? shortSha(r.commit) : '-',
+      ...(daemon ? [phaseText(r, now), r.nextCheckAt ? `in ${until(r.nextCheckAt, now)}` : '-'] : []),
+      r.lastRun ? `${ago(r.lastRun.finishedAt, now)} (${shortSha(r.lastRun.commit)})` : glob ? '-' : 'never',
+      result.length > 0 ? result.join('; ') : '-',
+    ];
+  });
   const errors = report.repos.filter((r) => r.lastCheckError).map((r) => `${r.name}: check failed: ${r.lastCheckError}`);
-  return [...head, ...textTable(header, body), ...(errors.length > 0 ? ['', ...errors] : [])].join('\n') + '\n';
+  return [...head, ...textTable(header, body, columns), ...(errors.length > 0 ? ['', ...errors] : [])].join('\n') + '\n';
 }
 
 function phaseText(r: RepoStatus, now: Date): string {

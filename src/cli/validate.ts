@@ -1,6 +1,5 @@
 // `gitwatch validate`: check the config, print every problem, change nothing.
 
-import { formatDiagnostic } from '../config/diagnostics.js';
 import { ConfigError, EXIT, type ExitCode } from '../errors.js';
 import { loadForCommand } from './config-input.js';
 import type { CommandContext } from './context.js';
@@ -14,8 +13,8 @@ export async function validateCommand(options: { json: boolean }, ctx: CommandCo
     return EXIT.ok;
   } catch (err) {
     if (!(err instanceof ConfigError) || !options.json) throw err;
+    // The JSON is the whole answer: a script that asked for it gets no second copy in words on stderr.
     ctx.stdout.write(`${JSON.stringify({ ok: false, diagnostics: err.diagnostics })}\n`);
-    ctx.stderr.write(`${err.diagnostics.map((d) => formatDiagnostic(d)).join('\n')}\n`);
     return EXIT.usage;
   }
 }

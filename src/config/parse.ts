@@ -53,7 +53,9 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
 function dedupe(list: readonly Diagnostic[]): Diagnostic[] {
   const seen = new Set<string>();
   return list.filter((d) => {
-    const key = `${d.line}:${d.col}:${d.path}`;
+    // Two missing keys of one map sit at the same place: each is its own problem.
+    const missing = /^missing required key '[^']*'/.exec(d.message)?.[0] ?? '';
+    const key = `${d.line}:${d.col}:${d.path}:${missing}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

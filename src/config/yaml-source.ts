@@ -39,7 +39,7 @@ export class YamlSource {
     const found = this.doc.errors.map((err) => {
       const pos = this.positionOfOffset(err.pos[0]);
       const message = err.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? err.message;
-      return { file: this.file, ...pos, message: lowerFirst(message), path: '' };
+      return { file: this.file, ...pos, message: lowerFirst(message) + hintFor(err.code), path: '' };
     });
     if (found.length > 0) return found;
     visit(this.doc, {
@@ -113,4 +113,13 @@ export class YamlSource {
 
 function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/** What YAML's own words do not say: how to fix the usual cause. */
+function hintFor(code: string): string {
+  // `run: echo a: b`: the second `: ` starts a map inside the value.
+  if (code === 'BLOCK_AS_IMPLICIT_KEY' || code === 'NESTED_MAPPING' || code === 'MULTILINE_IMPLICIT_KEY') {
+    return ` (a value holding ': ' must be quoted: run: "echo a: b")`;
+  }
+  return '';
 }
