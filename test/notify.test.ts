@@ -52,11 +52,11 @@ describe('notify', () => {
     const at = (p: string): string[] => receiver.bodies.filter((b) => b.path.split('?')[0] === p).map((b) => b.body);
     const json = at('/json').map((b) => JSON.parse(b) as Record<string, unknown>);
     assert.deepEqual(
-      json.map((b) => [b['commit'], b['status'], b['previousCommit']]),
+      json.map((b) => [b['commit'], b['status'], b['previousCommit'], b['event']]),
       [
-        [first, 'succeeded', null],
-        [bad, 'failed', first],
-        [good, 'succeeded', first],
+        [first, 'succeeded', null, 'success'],
+        [bad, 'failed', first, 'failure'],
+        [good, 'succeeded', first, 'recovered'],
       ],
     );
     assert.deepEqual(Object.keys(json[1] ?? {}).sort(), [
@@ -64,6 +64,7 @@ describe('notify', () => {
       'commit',
       'durationMs',
       'error',
+      'event',
       'finishedAt',
       'log',
       'previousCommit',
@@ -87,12 +88,12 @@ describe('notify', () => {
     const fromCommand = (await readFile(commandLog, 'utf8'))
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { commit: string; status: string });
+      .map((l) => JSON.parse(l) as { commit: string; status: string; event: string });
     assert.deepEqual(
-      fromCommand.map((b) => [b.commit, b.status]),
+      fromCommand.map((b) => [b.commit, b.status, b.event]),
       [
-        [bad, 'failed'],
-        [good, 'succeeded'],
+        [bad, 'failed', 'failure'],
+        [good, 'succeeded', 'recovered'],
       ],
     );
 

@@ -19,6 +19,8 @@ export interface RunReport {
   readonly url: string;
   /** The run log's path. */
   readonly log: string;
+  /** The news this notification is for: `failure`, `success` or `recovered`. */
+  readonly event: NotifyOn;
 }
 
 /** What kinds of news a run is: a success after a failure is both `success` and `recovered`. */
@@ -38,7 +40,18 @@ export function wants(target: NotifyTarget, run: FinishedRun): boolean {
   return newsOf(run).some((news) => target.on.includes(news));
 }
 
-export function reportOf(run: FinishedRun): RunReport {
+/**
+ * The news a target hears of a run: `recovered` for a target that asked for it (a success after a failure),
+ * else `success` or `failure`. With no target, the most specific news of the run.
+ */
+export function eventFor(run: FinishedRun, on?: readonly NotifyOn[]): NotifyOn {
+  const news = newsOf(run);
+  const wanted = on === undefined ? news : news.filter((n) => on.includes(n));
+  if (wanted.includes('recovered')) return 'recovered';
+  return wanted[0] ?? news[0] ?? (run.run.status === 'succeeded' ? 'success' : 'failure');
+}
+
+export function reportOf(run: FinishedRun, on?: readonly NotifyOn[]): RunReport {
   return {
     repo: run.repo.name,
     branch: run.branch,
@@ -51,6 +64,7 @@ export function reportOf(run: FinishedRun): RunReport {
     durationMs: run.durationMs,
     url: run.repo.displayUrl,
     log: run.log,
+    event: eventFor(run, on),
   };
 }
 
@@ -62,10 +76,11 @@ export function summary(run: FinishedRun): string {
   return `gitwatch: ${r.repo} ${what} ${r.commit.slice(0, 12)} on ${run.tag !== undefined ? `tag ${run.tag}` : r.branch} in ${formatDuration(r.durationMs)}${error}`;
 }
 
-export function bodyFor(format: 'json' | 'slack' | 'discord', run: FinishedRun): string {
+/** `on`: what the target asked for, so the json body's `event` is the news it is sent for. */
+export function bodyFor(format: 'json' | 'slack' | 'discord', run: FinishedRun, on?: readonly NotifyOn[]): string {
   switch (format) {
     case 'json':
-      return JSON.stringify(reportOf(run));
+      return JSON.stringify(reportOf(run, on));
     case 'slack':
       return JSON.stringify({ text: summary(run) });
     case 'discord':

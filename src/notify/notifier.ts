@@ -81,8 +81,8 @@ export class Notifier {
 
   private once(target: NotifyTarget, run: FinishedRun): Promise<void> {
     const options = { timeoutMs: this.deps.timeoutMs ?? 10_000, signal: this.stop.signal };
-    if (target.kind === 'url') return post(target.url, bodyFor(target.format, run), options);
-    return runCommand(target.command, bodyFor('json', run), { ...options, cwd: this.deps.cwd, env: this.deps.env, groups: this.deps.groups });
+    if (target.kind === 'url') return post(target.url, bodyFor(target.format, run, target.on), options);
+    return runCommand(target.command, bodyFor('json', run, target.on), { ...options, cwd: this.deps.cwd, env: this.deps.env, groups: this.deps.groups });
   }
 }
 
