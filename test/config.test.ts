@@ -36,6 +36,14 @@ describe('config', () => {
     ]);
   });
 
+  test('an env value that is a map is an error at its place, never a crash', () => {
+    const found = errors('version: 1\ndefaults:\n  env: { TZ: { toString: false } }\nrepos:\n  a: { url: x, pipeline: [a] }\n');
+    assert.ok(
+      found.some((e) => /^3:\d+: .*\(at defaults\.env\.TZ\)$/.test(e)),
+      found.join('\n'),
+    );
+  });
+
   test('a zero duration is an error in every duration key, never "not set"', () => {
     assert.deepEqual(
       errors(

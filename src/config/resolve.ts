@@ -69,7 +69,9 @@ class Resolver {
   envMap(path: KeyPath, env: RawEnv | undefined): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [key, value] of Object.entries(isObject(env) ? env : {})) {
-      out[key] = typeof value === 'string' ? this.text([...path, key], value).value : String(value);
+      // Anything but a string, number or boolean is the schema's error to report; it must not throw here.
+      out[key] =
+        typeof value === 'string' ? this.text([...path, key], value).value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
     }
     return out;
   }
