@@ -221,7 +221,7 @@ describe('paths and skip markers in a cycle', () => {
         ['gone', false],
       ],
     );
-    assert.match((await project.cli('status')).stdout, /disabled; -/);
+    assert.match((await project.cli('status')).stdout, /\nsite +\(default\) +- +never +disabled\n/);
     assert.equal((await project.cli('trigger', 'site')).code, 0);
     assert.equal((await project.record()).length, 1);
   });
