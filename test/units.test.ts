@@ -187,7 +187,7 @@ describe('text table', () => {
     const rows = [['site', 'main', 'succeeded: every step passed']];
     assert.deepEqual(textTable(['REPO', 'BRANCH', 'RESULT'], rows), ['REPO  BRANCH  RESULT', 'site  main    succeeded: every step passed']);
     const fitted = textTable(['REPO', 'BRANCH', 'RESULT'], rows, 30);
-    assert.deepEqual(fitted, ['REPO  BRANCH  RESULT', 'site  main    succeeded: every…']);
+    assert.deepEqual(fitted, ['REPO  BRANCH  RESULT', 'site  main    succeeded: ever…']);
     assert.ok(fitted.every((l) => l.length <= 30));
   });
 });
