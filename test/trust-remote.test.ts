@@ -37,7 +37,7 @@ describe('TLS is verified as git verifies it', () => {
     assert.equal(https.denied(), 0, 'a request reached the server');
   });
 
-  test("NODE_EXTRA_CA_CERTS is not trusted: git does not read it", async (t) => {
+  test('NODE_EXTRA_CA_CERTS is not trusted: git does not read it', async (t) => {
     const { caCert, tls } = await privateCa();
     const { root, https, project } = await untrustedRemote(t, tls);
     const caFile = path.join(root, 'ca.pem');

@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
-import type { CycleDeps } from '../cycle/turn.js';
+import { ensureOwnFolders, type CycleDeps } from '../cycle/turn.js';
 import { Notifier } from '../notify/notifier.js';
 import { acquireInstanceLock } from '../state/instance-lock.js';
 import { StateKeeper } from '../state/state-keeper.js';
@@ -19,6 +19,7 @@ export async function withStateSession<T>(ctx: CommandContext, config: ResolvedC
   const lock = await acquireInstanceLock(statePath, ctx.processes);
   try {
     const state = await StateKeeper.open(statePath, ctx.processes.pid);
+    await ensureOwnFolders(config);
     const reporter = await makeReporter(ctx);
     const notifier = new Notifier({ reporter, clock: ctx.clock, env: ctx.env, groups: ctx.processes, cwd: path.dirname(config.file) });
     const git = await ctx.gitClient({

@@ -129,7 +129,10 @@ export class GitClient {
     }
     // A stat instead of a git process on every check; a store that was deleted is made again.
     if (existsSync(path.join(store, 'HEAD')) && existsSync(path.join(store, 'objects'))) return;
-    await this.run(['init', '--quiet', '--bare', '--template=', store], `git init ${store}`, call);
+    // Owner-only, whichever command makes it first (and the workdir with it): made here, not by git with the
+    // umask; `--shared=0600` keeps everything git writes in it later (objects, packs, the index) the same.
+    await mkdir(store, { recursive: true, mode: 0o700 });
+    await this.run(['init', '--quiet', '--bare', '--template=', '--shared=0600', store], `git init ${store}`, call);
   }
 
   /**
