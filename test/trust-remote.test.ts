@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { startFloodingRemote } from './helpers/flood.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { privateCa, selfSignedTls, startHttpGit } from './helpers/http-git.js';
 import { makeProject } from './helpers/project.js';
@@ -58,4 +59,22 @@ describe('TLS is verified as git verifies it', () => {
     assert.ok(https.requests() > 0, 'the remote was not used');
     assert.equal((await project.state()).repos['site']?.lastRun?.status, 'succeeded');
   });
+});
+
+describe('a remote that never stops advertising refs', () => {
+  for (const kind of ['http', 'git'] as const) {
+    test(`fails the check with the reason, without handing the flood to git (${kind}://)`, async (t) => {
+      const remote = await startFloodingRemote(t, kind);
+      // Long enough for a loaded machine to read what the caps allow; the failure must say why, not time out.
+      const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, git_timeout: '40s', pipeline: ['true'] } } });
+      const result = await project.cli('once');
+      assert.equal(result.code, 1, result.stdout + result.stderr);
+      assert.match(result.stdout, /site ✖ check failed: checking .*: the remote sends too much: /);
+      assert.deepEqual(
+        remote.userAgents.filter((ua) => ua !== 'git/gitwatch'),
+        [],
+        'git was asked after gitwatch had read too much',
+      );
+    });
+  }
 });

@@ -39,6 +39,7 @@ const LABEL: Readonly<Record<GitErrorKind, string>> = {
   'invalid-name': 'invalid name',
   'dubious-ownership': 'repository owned by another user',
   corrupt: 'corrupt object in the remote',
+  'too-large': 'the remote sends too much',
   timeout: 'git timed out',
   aborted: 'git stopped',
   other: 'git failed',

@@ -33,7 +33,7 @@ export interface HttpCall {
 
 /** The abort reason of a check that has ended. */
 const SETTLED = Symbol('settled');
-/** As git-remote-http would allow: an advertisement far larger than any real one is not read. */
+/** Far larger than any real advertisement (a million refs); a remote that sends more fails the check. */
 const MAX_BODY = 64 * 1024 * 1024;
 const MAX_REDIRECTS = 20;
 const SERVICE = '/info/refs?service=git-upload-pack';
@@ -140,7 +140,7 @@ export class HttpRefReader {
             res.resume();
             throw new UseGit(`the server answers with '${type.slice(0, 60)}'`);
           }
-          const data = await readBody(res, deadline.signal);
+          const data = await readBody(res, deadline.signal, call.context);
           if (first && data.length > LARGE_ADVERTISEMENT) this.large.add(url);
           const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
           return { url: target, method: req.method ?? 'GET', headers, body: once(data), statusCode: status, statusMessage: res.statusMessage ?? '' };
@@ -201,14 +201,18 @@ async function collect(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): 
   return Buffer.concat(parts);
 }
 
-async function readBody(res: IncomingMessage, signal: AbortSignal): Promise<Buffer> {
+async function readBody(res: IncomingMessage, signal: AbortSignal, context: string): Promise<Buffer> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of res as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > MAX_BODY) {
       res.destroy();
-      throw new UseGit('the advertisement is too large');
+      // Not handed to git: it would read the same flood into memory, without any limit but git_timeout.
+      throw new GitError(
+        'too-large',
+        `${context}: the remote sends too much: its ref advertisement passed ${MAX_BODY / 1024 / 1024} MiB, and a check reads no more`,
+      );
     }
     parts.push(chunk);
     if (signal.aborted) break;
