@@ -4,10 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmod, lstat, readdir } from 'node:fs/promises';
+import { chmod, chown, lstat, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { startDaemon } from './helpers/daemon.js';
+import { createExclusive } from '../src/state/state-file.js';
+import { startDaemon, startGitwatch } from './helpers/daemon.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { makeProject, type Project } from './helpers/project.js';
 import { tempDir } from './helpers/temp.js';
@@ -34,8 +36,12 @@ async function openToOthers(workdir: string): Promise<string[]> {
   return found;
 }
 
+async function freshRemote(t: TestContext): Promise<TestRepo> {
+  return TestRepo.create(path.join(await tempDir(t), 'site'));
+}
+
 async function freshProject(t: TestContext): Promise<{ project: Project; remote: TestRepo }> {
-  const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+  const remote = await freshRemote(t);
   const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, interval: '1h', pipeline: ['true'] } } });
   // A project folder others may enter, as /srv/gitwatch usually is: only the workdir's own modes protect it.
   await chmod(project.dir, 0o755);
@@ -72,4 +78,73 @@ describe("gitwatch's folders are its owner's only, whichever command made them",
       assert.deepEqual(await openToOthers(workdir), [], `${command} left these open to other users`);
     });
   }
+});
+
+describe('a state folder that others can write to', () => {
+  test('a link planted at the temporary name of a state write is not followed', async (t) => {
+    const { project } = await freshProject(t);
+    const [started, gate] = [path.join(project.dir, 'started'), path.join(project.dir, 'gate')];
+    const step = `touch ${started}; while [ ! -e ${gate} ]; do sleep 0.05; done`;
+    await project.writeConfig({ version: 1, repos: { site: { url: (await freshRemote(t)).url, pipeline: [step] } } });
+    const victim = path.join(await tempDir(t), 'victim.txt');
+    await writeFile(victim, 'not yours\n');
+    const once = startGitwatch(t, project, ['once']);
+    await once.until(async () => (await lstat(started).catch(() => undefined)) !== undefined, 'the step to start');
+    // The name a state write used to take (`<state>.<pid>.tmp`), planted while the step runs.
+    await symlink(victim, `${project.statePath}.${once.pid}.tmp`);
+    await writeFile(gate, '');
+    assert.equal(await once.exited, 0, once.stdout() + once.stderr());
+    assert.equal(await readFile(victim, 'utf8'), 'not yours\n', 'the state write followed the link');
+    assert.ok((await lstat(project.statePath)).isFile(), 'the state file is a link');
+    assert.equal((await project.state()).repos['site']?.lastRun?.status, 'succeeded');
+  });
+
+  test('a temporary file is created exclusively: a link at its name stops the write', async (t) => {
+    const dir = await tempDir(t);
+    const victim = path.join(dir, 'victim.txt');
+    await writeFile(victim, 'not yours\n');
+    await symlink(victim, path.join(dir, 'state.tmp'));
+    await assert.rejects(createExclusive(path.join(dir, 'state.tmp')), /EEXIST/);
+    assert.equal(await readFile(victim, 'utf8'), 'not yours\n');
+  });
+
+  test('a control socket that belongs to another user is refused', async (t) => {
+    if (!isRoot) return t.skip('needs root to give the socket to another user');
+    const { project } = await freshProject(t);
+    const fake = {
+      ok: true,
+      status: { daemon: { pid: 1, startedAt: new Date().toISOString(), config: '/fake' }, repos: [] },
+      accepted: ['site'],
+    };
+    const asked: string[] = [];
+    const server = createServer((socket) =>
+      socket.once('data', (d) => {
+        asked.push(d.toString().trim());
+        socket.end(`${JSON.stringify(fake)}\n`);
+      }),
+    );
+    const socketFile = `${project.statePath}.sock`;
+    await new Promise<void>((resolve) => server.listen(socketFile, resolve));
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    await chown(socketFile, 65534, 65534);
+    for (const command of [['status'], ['pause', 'site'], ['trigger', 'site']]) {
+      const result = await project.cli(...command);
+      assert.equal(result.code, 2, `${command.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, /refusing the control socket .*\.sock: it belongs to uid 65534, not to this user \(uid 0\)/);
+    }
+    assert.deepEqual(asked, [], 'a command talked to the socket');
+    assert.equal((await project.state().catch(() => ({ repos: {} as Record<string, unknown> }))).repos['site'], undefined);
+  });
+
+  test('is said at start, unless it has the sticky bit', async (t) => {
+    const { project } = await freshProject(t);
+    await chmod(project.dir, 0o777);
+    const open = await project.cli('once');
+    assert.equal(open.code, 0, open.stderr);
+    assert.match(open.stderr, /warning: the state's folder .* is writable by other users \(mode 0777\) without the sticky bit/);
+    await chmod(project.dir, 0o1777);
+    const sticky = await project.cli('once');
+    assert.equal(sticky.code, 0, sticky.stderr);
+    assert.doesNotMatch(sticky.stderr, /writable by other users/);
+  });
 });
