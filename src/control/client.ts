@@ -21,8 +21,9 @@ export type Connection = { readonly daemon: false } | { readonly daemon: true; r
 export async function askDaemon(
   statePath: string,
   request: ControlRequest,
+  /** The user asking: a socket that another user owns is refused. */
+  uid: number | undefined,
   signal?: AbortSignal,
-  uid: number | undefined = process.getuid?.(),
 ): Promise<Connection> {
   const file = socketPath(statePath);
   const before = await trusted(file, uid);
