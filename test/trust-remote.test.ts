@@ -2,13 +2,14 @@
 // environment says.
 
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { startFloodingRemote } from './helpers/flood.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { privateCa, selfSignedTls, startHttpGit } from './helpers/http-git.js';
 import { makeProject } from './helpers/project.js';
+import { sshdMissing, startSshd } from './helpers/sshd.js';
 import { tempDir } from './helpers/temp.js';
 
 describe('TLS is verified as git verifies it', () => {
@@ -77,4 +78,24 @@ describe('a remote that never stops advertising refs', () => {
       );
     });
   }
+});
+
+describe('an ssh_key that ssh ignores', () => {
+  test('says that ssh refused the key file for its permissions, and how to fix it', async (t) => {
+    const missing = sshdMissing();
+    if (missing !== undefined) return t.skip(missing);
+    const root = await tempDir(t);
+    const remote = await TestRepo.create(path.join(root, 'site'));
+    const sshd = await startSshd(t, path.join(root, 'sshd'));
+    await chmod(sshd.clientKey, 0o644);
+    const project = await makeProject(t, {
+      version: 1,
+      repos: { site: { url: sshd.url(remote.dir), ssh_key: sshd.clientKey, known_hosts: sshd.knownHosts, pipeline: ['true'] } },
+    });
+    const result = await project.cli('once');
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    const line = result.stdout.split('\n').find((l) => l.startsWith('site ✖ check failed')) ?? result.stdout;
+    assert.ok(line.includes(`ssh ignored the key file ${sshd.clientKey}: its mode 0644 lets other users read it`), line);
+    assert.ok(line.includes(`chmod 600 ${sshd.clientKey}`), line);
+  });
 });
