@@ -38,7 +38,7 @@ export class IoError extends Error {
  * Why a git command failed. Transient kinds (the network, a timeout, a server error) clear up by
  * themselves and are retried with a growing backoff; permanent ones (a refused login, an unknown host key,
  * a missing repository or branch, a name git will not take, a local remote owned by another user, a remote
- * whose objects are corrupt) need a person, so they are reported once and
+ * whose objects are corrupt, a remote that advertises more refs than a check reads) need a person, so they are reported once and
  * retried at the longest backoff.
  */
 export type GitErrorKind =
@@ -53,6 +53,7 @@ export type GitErrorKind =
   | 'invalid-name'
   | 'dubious-ownership'
   | 'corrupt'
+  | 'too-large'
   | 'aborted'
   | 'other';
 
@@ -65,6 +66,7 @@ const PERMANENT: ReadonlySet<GitErrorKind> = new Set([
   'invalid-name',
   'dubious-ownership',
   'corrupt',
+  'too-large',
 ]);
 
 export function isPermanent(kind: GitErrorKind): boolean {

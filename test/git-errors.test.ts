@@ -27,6 +27,17 @@ const CASES: readonly { from: string; stderr: string; kind: string; shows: RegEx
     shows: /returned error: 403/,
   },
   {
+    from: 'OpenSSH 9.2, a key file others can read (ssh ignores it)',
+    stderr:
+      '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n@         WARNING: UNPROTECTED PRIVATE KEY FILE!          @\r\n' +
+      "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\nPermissions 0644 for '/etc/gitwatch/deploy_key' are too open.\r\n" +
+      'It is required that your private key files are NOT accessible by others.\r\nThis private key will be ignored.\r\n' +
+      `Load key "/etc/gitwatch/deploy_key": bad permissions\r\ngit@github.com: Permission denied (publickey).\r\n${TRAILER}`,
+    kind: 'auth',
+    shows:
+      /authentication refused: ssh ignored the key file \/etc\/gitwatch\/deploy_key: its mode 0644 lets other users read it.*chmod 600 \/etc\/gitwatch\/deploy_key$/,
+  },
+  {
     from: 'GitHub, https, no such repository',
     stderr: "remote: Repository not found.\nfatal: repository 'https://github.com/acme/nope.git/' not found",
     kind: 'not-found',

@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { link, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { GitClient } from '../src/git/client.js';
 import { acquireInstanceLock } from '../src/state/instance-lock.js';
-import { readState, writeState } from '../src/state/state-file.js';
+import { readState, serializeState, writeState } from '../src/state/state-file.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { tempDir, testEnv, testProcesses } from './helpers/temp.js';
 
@@ -41,11 +41,12 @@ describe('state file replacement', () => {
 
   test('a write whose temp file cannot be made fails and leaves the old file intact', async (t) => {
     const dir = await tempDir(t);
-    const file = path.join(dir, 'state.json');
-    await writeState(file, { version: 1, repos: { a: { commit: A } } }, process.pid);
-    // EISDIR on the temp file, as root too (a read-only folder does not stop root).
-    await mkdir(`${file}.${process.pid}.tmp`);
-    await assert.rejects(writeState(file, { version: 1, repos: { a: { commit: B } } }, process.pid), /cannot write state file/);
+    // A name that fits, whose temp file's name (`<name>.<pid>-<random>.tmp`) does not: ENAMETOOLONG, as
+    // root too (a read-only folder does not stop root, and the temp file's name cannot be known to plant
+    // something there).
+    const file = path.join(dir, `${'s'.repeat(240)}.json`);
+    await writeFile(file, serializeState({ version: 1, repos: { a: { commit: A } } }));
+    await assert.rejects(writeState(file, { version: 1, repos: { a: { commit: B } } }, process.pid), /cannot write state file.*ENAMETOOLONG/);
     assert.equal((await readState(file)).repos['a']?.commit, A);
   });
 });

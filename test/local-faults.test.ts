@@ -3,11 +3,11 @@
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { TestRepo } from './helpers/git-fixtures.js';
-import { makeProject, RECORD_STEP } from './helpers/project.js';
+import { makeProject, RECORD_STEP, type LockFile } from './helpers/project.js';
 import { tempDir } from './helpers/temp.js';
 
 describe('local faults in once', () => {
@@ -16,15 +16,18 @@ describe('local faults in once', () => {
     const a = await TestRepo.create(path.join(root, 'a'));
     const b = await TestRepo.create(path.join(root, 'b'));
     const project = await makeProject(t);
-    // gitwatch writes the state through `<state>.<its pid>.tmp`; a folder there makes that write fail
-    // (EISDIR, as root too). The step's parent is gitwatch, so $PPID is that pid. b's step clears it.
-    const tmp = `${project.statePath}.$PPID.tmp`;
+    // The state lives in a folder of its own; a's step puts a file in that folder's place, so the write of
+    // a's result fails (ENOTDIR, as root too). b's step puts the folder back.
+    const folder = path.join(project.dir, 'state');
+    const statePath = path.join(folder, 'lock.json');
+    await mkdir(folder);
     const once = path.join(project.dir, 'failed-once');
     await project.writeConfig({
       version: 1,
+      state: 'state/lock.json',
       repos: {
-        a: { url: a.url, pipeline: [RECORD_STEP, `test -e "${once}" || { touch "${once}" && mkdir "${tmp}"; }`] },
-        b: { url: b.url, pipeline: [`rmdir "${tmp}"`, RECORD_STEP] },
+        a: { url: a.url, pipeline: [RECORD_STEP, `test -e "${once}" || { touch "${once}" && mv "${folder}" "${folder}.away" && touch "${folder}"; }`] },
+        b: { url: b.url, pipeline: [`test -d "${folder}" || { rm "${folder}" && mv "${folder}.away" "${folder}"; }`, RECORD_STEP] },
       },
     });
     const result = await project.cli('once');
@@ -32,10 +35,11 @@ describe('local faults in once', () => {
     const failure = result.stdout.split('\n').find((l) => l.startsWith('a ✖ succeeded') && l.includes('not recorded'));
     assert.ok(failure !== undefined, result.stdout + result.stderr);
     assert.match(failure, /\(it runs again/);
-    assert.ok(failure.includes(`cannot write state file ${project.statePath}`), failure);
-    assert.match(failure, /EISDIR/);
+    assert.ok(failure.includes(`cannot write state file ${statePath}`), failure);
+    assert.match(failure, /ENOTDIR/);
     assert.match(result.stdout, /b ✔ succeeded/);
-    const state = await project.state();
+    const readLock = async (): Promise<LockFile> => JSON.parse(await readFile(statePath, 'utf8')) as LockFile;
+    const state = await readLock();
     assert.equal(state.repos['a'], undefined, "a's run was recorded after all");
     assert.equal(state.repos['b']?.commit, b.head());
     assert.deepEqual(
@@ -45,7 +49,7 @@ describe('local faults in once', () => {
     // Not recorded, so a runs again next time.
     const again = await project.cli('once');
     assert.equal(again.code, 0, again.stdout + again.stderr);
-    assert.equal((await project.state()).repos['a']?.commit, a.head());
+    assert.equal((await readLock()).repos['a']?.commit, a.head());
   });
 
   test('what a run left in its checkout is removed before the next fetch, and said', async (t) => {

@@ -29,6 +29,8 @@ export interface CommandContext {
   signalName(): string;
   /** Calls `listener` on SIGHUP; returns the function that removes it. */
   onHangup(listener: () => void): () => void;
+  /** The user gitwatch runs as (undefined where there are no uids): a control socket must be this user's. */
+  readonly uid: number | undefined;
   /** gitwatch's pid, and the process groups of its steps. */
   readonly processes: ProcessGroups;
   /**

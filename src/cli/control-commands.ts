@@ -22,7 +22,7 @@ async function named(ctx: CommandContext, names: readonly string[]): Promise<Res
 }
 
 async function ask(config: ResolvedConfig, request: ControlRequest, ctx: CommandContext): Promise<Connection> {
-  return askDaemon(config.statePath, request, ctx.signal);
+  return askDaemon(config.statePath, request, ctx.uid, ctx.signal);
 }
 
 export async function triggerCommand(names: readonly string[], options: { wait: boolean }, ctx: CommandContext): Promise<ExitCode> {

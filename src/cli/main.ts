@@ -168,6 +168,7 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
       stdout,
       stderr,
       stdoutIsTTY: process.stdout.isTTY === true,
+      uid: process.getuid?.(),
       clock: systemClock,
       signal: controller.signal,
       signalName: () => lastSignal,

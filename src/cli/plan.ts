@@ -8,11 +8,13 @@ import { readState } from '../state/state-file.js';
 import { loadForCommand, selectRepos } from './config-input.js';
 import type { CommandContext } from './context.js';
 import { defaultConcurrency } from './defaults.js';
+import { startWarnings } from './start-warnings.js';
 import { textTable } from './table.js';
 
 export async function planCommand(names: readonly string[], options: { json: boolean }, ctx: CommandContext): Promise<ExitCode> {
   const { config } = await loadForCommand(ctx);
   const repos = selectRepos(config, names);
+  for (const warning of await startWarnings(config, ctx.env)) ctx.stderr.write(`gitwatch: warning: ${warning}\n`);
   // Asked before the state is read: a run that ends in between is still said as running, never missed.
   const runs = await runsInProgress(config.statePath, ctx);
   // Read, never locked: a daemon may hold the state, and plan writes nothing.
@@ -36,7 +38,7 @@ export async function planCommand(names: readonly string[], options: { json: boo
 async function runsInProgress(statePath: string, ctx: CommandContext): Promise<ReadonlyMap<string, RunInProgress>> {
   const runs = new Map<string, RunInProgress>();
   try {
-    const connection = await askDaemon(statePath, { op: 'status' }, ctx.signal);
+    const connection = await askDaemon(statePath, { op: 'status' }, ctx.uid, ctx.signal);
     if (!connection.daemon) return runs;
     const reply = await firstReply(connection);
     if (!reply.ok || !('status' in reply)) throw new UsageError(reply.ok ? 'unexpected answer to status' : reply.error);

@@ -3,20 +3,23 @@
 
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
-import type { CycleDeps } from '../cycle/turn.js';
+import { ensureOwnFolders, type CycleDeps } from '../cycle/turn.js';
 import { Notifier } from '../notify/notifier.js';
 import { acquireInstanceLock } from '../state/instance-lock.js';
 import { StateKeeper } from '../state/state-keeper.js';
 import { makeReporter, type CommandContext } from './context.js';
 import { defaultConcurrency } from './defaults.js';
+import { startWarnings } from './start-warnings.js';
 
 const NOTIFY_DRAIN_MS = 10_000;
 
 export async function withStateSession<T>(ctx: CommandContext, config: ResolvedConfig, work: (deps: CycleDeps) => Promise<T>): Promise<T> {
   const { statePath } = config;
+  for (const warning of await startWarnings(config, ctx.env)) ctx.stderr.write(`gitwatch: warning: ${warning}\n`);
   const lock = await acquireInstanceLock(statePath, ctx.processes);
   try {
     const state = await StateKeeper.open(statePath, ctx.processes.pid);
+    await ensureOwnFolders(config);
     const reporter = await makeReporter(ctx);
     const notifier = new Notifier({ reporter, clock: ctx.clock, env: ctx.env, groups: ctx.processes, cwd: path.dirname(config.file) });
     const git = await ctx.gitClient({

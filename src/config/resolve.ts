@@ -25,10 +25,15 @@ import {
 } from './types.js';
 import type { YamlSource } from './yaml-source.js';
 
+const EMPTY_WEBHOOK_SECRET =
+  'an empty secret would accept any delivery (an empty token, or an HMAC with an empty key); set the variable, or remove webhook_secret';
+
 export const BUILT_IN = { intervalMs: 60_000, timeoutMs: 30 * 60_000, gitTimeoutMs: 2 * 60_000 } as const;
 
 class Resolver {
   readonly problems: Diagnostic[] = [];
+  /** Every variable a secret field interpolated (URL credentials, webhook_secret, notify URLs): kept out of steps. */
+  readonly secretVars = new Set<string>();
   constructor(
     private readonly source: YamlSource,
     private readonly env: Env,
@@ -47,6 +52,21 @@ class Resolver {
     if (r.ok) return r.value;
     this.problems.push(this.source.diagnostic(path, r.error.message, this.source.positionInScalar(path, r.error.index)));
     return { value, vars: [] };
+  }
+
+  /** A secret field's value, interpolated; its variables are secrets, and an empty secret is an error. */
+  secret(path: KeyPath, value: string, whyNotEmpty: string): { value: string; vars: readonly string[] } {
+    const r = this.text(path, value);
+    this.keepSecret(r.vars);
+    if (r.value === '' && value !== '') {
+      const set = r.vars.length > 0 ? ` (${r.vars.join(', ')} ${r.vars.length === 1 ? 'is' : 'are'} set but empty)` : '';
+      this.fail(path, `${String(path[path.length - 1])} is empty${set}: ${whyNotEmpty}`);
+    }
+    return r;
+  }
+
+  keepSecret(vars: readonly string[]): void {
+    for (const name of vars) this.secretVars.add(name);
   }
 
   envValue(name: string): string | undefined {
@@ -105,7 +125,9 @@ export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: st
   const limits: { checks?: unknown; pipelines?: unknown } = isObject(raw.concurrency) ? raw.concurrency : { checks: raw.concurrency };
   const concurrency = typeof limits.checks === 'number' ? limits.checks : undefined;
   const pipelines = typeof limits.pipelines === 'number' ? limits.pipelines : 1;
-  return ok({ file: configPath, statePath, workdir, concurrency, pipelines, repos });
+  // One repo's secrets are no business of another repo's steps either.
+  const secretVars = [...r.secretVars].sort();
+  return ok({ file: configPath, statePath, workdir, concurrency, pipelines, repos: repos.map((repo) => ({ ...repo, secretVars })) });
 }
 
 interface RepoContext {
@@ -130,6 +152,7 @@ function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext)
   const url = typeof repo.url === 'string' ? r.text(at('url'), repo.url) : { value: '', vars: [] };
   const parsed = parseRemote(url.value, ctx.dir);
   if (!parsed.ok && typeof repo.url === 'string') r.fail(at('url'), parsed.error);
+  if (parsed.ok && parsed.value.credentials) r.keepSecret(url.vars);
   const branch = r.optionalText(at('branch'), repo.branch);
   const problem = branch === undefined ? undefined : isGlob(branch) ? globProblem(branch) : branchNameProblem(branch);
   if (branch !== undefined && problem !== undefined) {
@@ -143,7 +166,7 @@ function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext)
     remote: remote?.remote ?? url.value,
     displayUrl: remote?.display ?? url.value,
     credentials: remote?.credentials,
-    secretVars: remote?.credentials ? url.vars : [],
+    secretVars: [],
     branch,
     ...tag,
     depth: typeof repo.depth === 'number' ? repo.depth : 1,
@@ -162,7 +185,7 @@ function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext)
     skipMarkers: Array.isArray(repo.skip_markers) ? [...repo.skip_markers] : ctx.base.skipMarkers,
     group: typeof repo.group === 'string' ? repo.group : ctx.base.group,
     enabled: repo.enabled !== false,
-    webhookSecret: r.optionalText(at('webhook_secret'), repo.webhook_secret),
+    webhookSecret: typeof repo.webhook_secret === 'string' ? r.secret(at('webhook_secret'), repo.webhook_secret, EMPTY_WEBHOOK_SECRET).value : undefined,
     // A repo's list replaces the defaults' one, so a repo can also turn notifications off with `notify: []`.
     notify: repo.notify === undefined ? ctx.base.notify : resolveNotify(r, at('notify'), repo.notify),
   };
@@ -269,9 +292,9 @@ function resolveNotify(r: Resolver, at: KeyPath, list: RawNotify | undefined): N
       continue;
     }
     if (!('url' in target) || typeof target.url !== 'string') continue;
-    const { value, vars } = r.text([...at, i, 'url'], target.url);
+    const { value, vars } = r.secret([...at, i, 'url'], target.url, 'expected an http:// or https:// URL');
     // The message leaves the URL out: it may hold a token.
-    if (!/^https?:$/.test(URL.canParse(value) ? new URL(value).protocol : '')) r.fail([...at, i, 'url'], 'expected an http:// or https:// URL');
+    if (value !== '' && !/^https?:$/.test(URL.canParse(value) ? new URL(value).protocol : '')) r.fail([...at, i, 'url'], 'expected an http:// or https:// URL');
     const secrets = vars.map((name) => r.envValue(name)).filter((v): v is string => v !== undefined && v !== '');
     out.push({ kind: 'url', on, url: value, format: target.format ?? 'json', secrets });
   }

@@ -25,7 +25,10 @@ export interface RepoConfig {
   readonly displayUrl: string;
   /** Credentials taken out of an http(s) URL; handed to git through a credential helper. */
   readonly credentials: Credentials | undefined;
-  /** Environment variables whose values went into the URL's credentials; kept out of steps. */
+  /**
+   * Every variable that a secret field of the config interpolated (any repo's URL credentials, webhook_secret,
+   * notify URLs): kept out of steps, unless an `env:` names it.
+   */
   readonly secretVars: readonly string[];
   /** SSH private key and known_hosts files (absolute), for SSH remotes. */
   readonly ssh: SshSettings;

@@ -1,7 +1,10 @@
 // The commands' end of the control socket. No socket file, or one nobody listens on (a killed daemon's),
-// means no daemon: the command works on the state file alone. A socket that accepts but does not answer
+// means no daemon: the command works on the state file alone. A socket is trusted only if it is this
+// user's own: one that another user owns is refused, never asked. A socket that accepts but does not answer
 // within the limit is an error, never a hang.
 
+import type { Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { UsageError } from '../errors.js';
 import { socketPath } from './server.js';
@@ -15,8 +18,16 @@ export type Connection = { readonly daemon: false } | { readonly daemon: true; r
  * Sends `request` to the daemon on `statePath`. The first reply must come within 2 s; later ones (a run
  * that is waited for) may take as long as they take, until `signal` aborts.
  */
-export async function askDaemon(statePath: string, request: ControlRequest, signal?: AbortSignal): Promise<Connection> {
+export async function askDaemon(
+  statePath: string,
+  request: ControlRequest,
+  /** The user asking: a socket that another user owns is refused. */
+  uid: number | undefined,
+  signal?: AbortSignal,
+): Promise<Connection> {
   const file = socketPath(statePath);
+  const before = await trusted(file, uid);
+  if (before === undefined) return { daemon: false };
   const socket = connect(file);
   const connected = await new Promise<boolean>((resolve, reject) => {
     socket.once('connect', () => resolve(true));
@@ -29,9 +40,36 @@ export async function askDaemon(statePath: string, request: ControlRequest, sign
     socket.destroy();
     return { daemon: false };
   }
+  // The socket connected to must be the one looked at: not swapped for another in between.
+  const after = await trusted(file, uid).catch(() => undefined);
+  if (after === undefined || after.ino !== before.ino || after.dev !== before.dev) {
+    socket.destroy();
+    throw new UsageError(`refusing the control socket ${file}: it was replaced while gitwatch connected to it`);
+  }
   socket.write(`${JSON.stringify(request)}\n`);
   signal?.addEventListener('abort', () => socket.destroy(), { once: true });
   return { daemon: true, replies: readReplies(socket, file, signal) };
+}
+
+/**
+ * The socket file at `file` if it is one that this user's daemon made, undefined when there is none. A
+ * socket another user owns (planted in a folder others can write to) would answer with whatever it likes,
+ * so it is refused, as is anything that is not a socket (a link to one included).
+ */
+async function trusted(file: string, uid: number | undefined): Promise<Stats | undefined> {
+  let info: Stats;
+  try {
+    info = await lstat(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UsageError(`cannot reach the daemon at ${file}: ${(error as Error).message}`);
+  }
+  const remove = 'remove it if no gitwatch daemon of yours runs, and keep the state in a folder only you can write to';
+  if (!info.isSocket()) throw new UsageError(`refusing the control socket ${file}: it is not a socket; ${remove}`);
+  if (uid !== undefined && info.uid !== uid) {
+    throw new UsageError(`refusing the control socket ${file}: it belongs to uid ${info.uid}, not to this user (uid ${uid}); ${remove}`);
+  }
+  return info;
 }
 
 class NoAnswer extends Error {}

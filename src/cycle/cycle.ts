@@ -13,7 +13,7 @@ import { formatDuration } from '../rules/duration.js';
 import { retryWaitMs } from './decide.js';
 import { admit, nextCheck, type EntryOf } from './schedule.js';
 import { describeFailure, toTurnFailure, type TurnFailure } from './turn-failure.js';
-import { checkRepo, ensureStoreRoot, prepareRun, runPrepared, type CycleDeps, type Prepared, type RepoOutcome } from './turn.js';
+import { checkRepo, prepareRun, runPrepared, type CycleDeps, type Prepared, type RepoOutcome } from './turn.js';
 
 export async function runCycle(
   config: ResolvedConfig,
@@ -21,7 +21,6 @@ export async function runCycle(
   deps: CycleDeps,
   triggered: ReadonlySet<string> = new Set(),
 ): Promise<RepoOutcome[]> {
-  await ensureStoreRoot(config);
   const limit = limiter(deps.concurrency);
   const isTriggered = (repo: RepoConfig): boolean => triggered.has(repo.name) || (repo.target !== undefined && triggered.has(repo.target.repo));
   const entryOf: EntryOf = (name) => deps.state.entry(name);

@@ -16,7 +16,7 @@ import { decide, type Decision } from './decide.js';
 import { admit } from './schedule.js';
 import { skipReason } from './skip.js';
 import { listTargets, type Target } from './targets.js';
-import { ensureStoreRoot, remoteHead } from './turn.js';
+import { ensureOwnFolders, remoteHead } from './turn.js';
 
 export type PlanDecision = 'run' | 'skip' | 'up to date' | 'waits' | 'check failed' | 'paused' | 'disabled';
 
@@ -49,7 +49,7 @@ export interface RunInProgress {
 }
 
 export async function planRepos(config: ResolvedConfig, repos: readonly RepoConfig[], state: State, deps: PlanDeps): Promise<PlanEntry[]> {
-  await ensureStoreRoot(config);
+  await ensureOwnFolders(config);
   const limit = limiter(deps.concurrency);
   const planned = await Promise.all(
     repos.map((repo) =>

@@ -1,9 +1,10 @@
 // One repo's turn: check the remote, decide, fetch and check out, run the pipeline, record the result.
 // `gitwatch once` (cycle.ts) and the daemon's workers (supervisor/) are both built from these pieces.
 
-import { mkdir } from 'node:fs/promises';
+import { chmod, lstat, mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
-import { err, ok, storeDir, storeRoot, type Env, type Outcome, type Result, type RunReason } from '../domain.js';
+import { err, ok, storeDir, storeRoot, WORKDIR_LAYOUT, type Env, type Outcome, type Result, type RunReason } from '../domain.js';
 import { GitError, IoError } from '../errors.js';
 import type { GitCallOptions, GitClient, Remote, RemoteHead } from '../git/client.js';
 import { selectTag } from '../git/ref-select.js';
@@ -71,9 +72,18 @@ function remoteOf(repo: RepoConfig): Remote {
   return { url: repo.remote, credentials: repo.credentials, ssh: repo.ssh };
 }
 
-/** The folder that holds every repo's private git store. */
-export async function ensureStoreRoot(config: ResolvedConfig): Promise<void> {
+/**
+ * gitwatch's own folders under the workdir, its owner's only (SPEC, Security), whichever command comes
+ * first: the workdir when it is made here, the git stores' folder, and the run logs' folder. Those two, left
+ * open to others by an earlier gitwatch's `run`, are narrowed again; a workdir the user made keeps its mode.
+ */
+export async function ensureOwnFolders(config: ResolvedConfig): Promise<void> {
   await mkdir(storeRoot(config.workdir), { recursive: true, mode: 0o700 });
+  for (const dir of Object.values(WORKDIR_LAYOUT).map((name) => path.join(config.workdir, name))) {
+    const info = await lstat(dir).catch(() => undefined);
+    // Another user's folder stays as it is (chmod fails); git and the run logs then say what they cannot do.
+    if (info?.isDirectory() === true && (info.mode & 0o077) !== 0) await chmod(dir, 0o700).catch(() => undefined);
+  }
 }
 
 export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: CycleDeps): Promise<Check> {

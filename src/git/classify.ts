@@ -39,6 +39,7 @@ const LABEL: Readonly<Record<GitErrorKind, string>> = {
   'invalid-name': 'invalid name',
   'dubious-ownership': 'repository owned by another user',
   corrupt: 'corrupt object in the remote',
+  'too-large': 'the remote sends too much',
   timeout: 'git timed out',
   aborted: 'git stopped',
   other: 'git failed',
@@ -55,8 +56,27 @@ const HINT: Partial<Record<GitErrorKind, string>> = {
 /** The longest stderr kept as a cause: enough for any real message, bounded for a remote that floods it. */
 const MAX_STDERR = 8 * 1024;
 
+/**
+ * ssh ignores a private key that others may read, then fails as "Permission denied (publickey)", which
+ * alone points at the server. Its own warning names the file and its mode: said instead, with the fix.
+ */
+function unprotectedKey(text: string, context: string): GitError | undefined {
+  const tooOpen = /Permissions (0?[0-7]{3,4}) for '([^'\n]+)' are too open/.exec(text);
+  const bad = tooOpen ?? /Load key "([^"\n]+)": bad permissions/.exec(text);
+  if (bad === null) return undefined;
+  const [file, mode] = tooOpen === null ? [bad[1] ?? '', undefined] : [tooOpen[2] ?? '', tooOpen[1]];
+  const why = mode === undefined ? 'others may read it' : `its mode ${mode} lets other users read it`;
+  return new GitError(
+    'auth',
+    `${context}: ${LABEL.auth}: ssh ignored the key file ${file}: ${why}, and ssh uses no private key that others can read; make it owner-only: chmod 600 ${file}`,
+    text.trim(),
+  );
+}
+
 export function classifyGitFailure(stderr: string, context: string): GitError {
   const text = redactUrls(stderr).slice(0, MAX_STDERR);
+  const key = unprotectedKey(text, context);
+  if (key !== undefined) return key;
   const rule = RULES.find(([, re]) => re.test(text));
   const kind = rule?.[0] ?? 'other';
   const lines = text

@@ -12,7 +12,7 @@ import { GitError } from '../errors.js';
 import { classifyGitFailure } from './classify.js';
 import { branchNameProblem } from '../rules/ref-name.js';
 import { gitEnv } from './git-env.js';
-import { runGitProcess, type GitProcessResult } from './git-process.js';
+import { CHECK_MEMORY_MIB, runGitProcess, tooMuchFromRemote, type GitProcessResult } from './git-process.js';
 import type { HttpRefReader } from './http-refs.js';
 import { localPath, readLocalRefs } from './local-refs.js';
 import { SshMasters } from './ssh-master.js';
@@ -98,23 +98,34 @@ export class GitClient {
     return env;
   }
 
-  async run(args: readonly string[], context: string, call: GitCallOptions, remote?: Remote, sshControl?: string): Promise<string> {
-    const outcome = await this.exec(args, context, call, remote, sshControl);
+  /** `memoryLimitMiB`: see git-process.ts; a command so limited that ran out of it failed on the remote's flood. */
+  async run(args: readonly string[], context: string, call: GitCallOptions, remote?: Remote, sshControl?: string, memoryLimitMiB?: number): Promise<string> {
+    const outcome = await this.exec(args, context, call, remote, sshControl, memoryLimitMiB);
     if (outcome.code === 0) return outcome.stdout;
     throw classifyGitFailure(outcome.stderr || `git exited with code ${outcome.code ?? '?'}`, context);
   }
 
   /** One git command that ran to its end; one that was stopped or could not start is an error. */
-  private async exec(args: readonly string[], context: string, call: GitCallOptions, remote?: Remote, sshControl?: string): Promise<GitProcessResult> {
+  private async exec(
+    args: readonly string[],
+    context: string,
+    call: GitCallOptions,
+    remote?: Remote,
+    sshControl?: string,
+    memoryLimitMiB?: number,
+  ): Promise<GitProcessResult> {
     const outcome = await runGitProcess(args, {
       env: this.envFor(remote, sshControl),
       timeoutMs: call.timeoutMs,
       signal: call.signal,
       groups: this.groups,
       clock: this.clock,
+      memoryLimitMiB,
     });
     if (outcome.stopped === 'aborted' || (outcome.stopped === undefined && call.signal?.aborted)) throw new GitError('aborted', `${context}: stopped`);
     if (outcome.stopped === 'timeout') throw new GitError('timeout', `${context}: git timed out after ${Math.round(call.timeoutMs / 1000)}s`);
+    const flood = memoryLimitMiB === undefined ? undefined : tooMuchFromRemote(outcome, context, memoryLimitMiB);
+    if (flood !== undefined) throw flood;
     if (outcome.stopped !== undefined) throw new GitError('other', `${context}: git printed more output than gitwatch reads`);
     if (outcome.spawnError !== undefined) throw new GitError('other', `${context}: cannot start git: ${outcome.spawnError.message}`);
     return outcome;
@@ -129,7 +140,10 @@ export class GitClient {
     }
     // A stat instead of a git process on every check; a store that was deleted is made again.
     if (existsSync(path.join(store, 'HEAD')) && existsSync(path.join(store, 'objects'))) return;
-    await this.run(['init', '--quiet', '--bare', '--template=', store], `git init ${store}`, call);
+    // Owner-only, whichever command makes it first (and the workdir with it): made here, not by git with the
+    // umask; `--shared=0600` keeps everything git writes in it later (objects, packs, the index) the same.
+    await mkdir(store, { recursive: true, mode: 0o700 });
+    await this.run(['init', '--quiet', '--bare', '--template=', '--shared=0600', store], `git init ${store}`, call);
   }
 
   /**
@@ -153,7 +167,9 @@ export class GitClient {
     await this.ensureStore(store, call);
     const args = [`--git-dir=${store}`, 'ls-remote', '--symref', '--end-of-options', remote.url, ...lsRemotePatterns(patterns)];
     const ask = async (control: string | undefined): Promise<RefListing> =>
-      parseLsRemote(await this.run(args, `checking ${remote.url}`, call, remote, control), patterns);
+      // git reads a remote's whole ref advertisement into memory before it prints a line: capped, so that a
+      // remote that never stops fails the check instead of growing git until `git_timeout`.
+      parseLsRemote(await this.run(args, `checking ${remote.url}`, call, remote, control, CHECK_MEMORY_MIB), patterns);
     return this.options.inProcess === false ? ask(undefined) : this.ssh.with(remote.url, remote.ssh, call.timeoutMs / 2, ask, call.signal);
   }
 

@@ -41,9 +41,17 @@ const DROPPED = new Set(['EDITOR', 'VISUAL', 'PAGER', 'SSH_ASKPASS', 'PREFIX']);
 
 /**
  * The inherited GIT_* variables that pass: they only say which certificates to trust or present (a
- * corporate CA, a client certificate). None can run a program, move a repository or widen a protocol.
+ * corporate CA, a client certificate), or, GIT_SSL_NO_VERIFY, that the operator turned verification off as
+ * git allows (gitwatch warns at start). None can run a program, move a repository or widen a protocol.
  */
-export const INHERITED_GIT_VARS: ReadonlySet<string> = new Set(['GIT_SSL_CAINFO', 'GIT_SSL_CAPATH', 'GIT_PROXY_SSL_CAINFO', 'GIT_SSL_CERT', 'GIT_SSL_KEY']);
+export const INHERITED_GIT_VARS: ReadonlySet<string> = new Set([
+  'GIT_SSL_CAINFO',
+  'GIT_SSL_CAPATH',
+  'GIT_PROXY_SSL_CAINFO',
+  'GIT_SSL_CERT',
+  'GIT_SSL_KEY',
+  'GIT_SSL_NO_VERIFY',
+]);
 
 function inherited(key: string): boolean {
   if (INHERITED_GIT_VARS.has(key)) return true;

@@ -3,6 +3,7 @@
 // the whole group, and whatever of it outlives git is stopped too, so none of them outlives the command
 // or gitwatch. Its output is collected whole, up to a cap.
 
+import { GitError } from '../errors.js';
 import type { Clock } from '../runtime/clock.js';
 import { runInGroup, type StopReason } from '../runtime/process-group.js';
 import type { ProcessGroups } from '../runtime/processes.js';
@@ -13,6 +14,11 @@ export interface GitProcessOptions {
   readonly signal?: AbortSignal | undefined;
   readonly groups: ProcessGroups;
   readonly clock: Clock;
+  /**
+   * The most memory (MiB) git and its helpers may each take for their data, set with the shell's `ulimit -d`
+   * before git starts: what git reads from a remote into memory (a ref advertisement) cannot grow past it.
+   */
+  readonly memoryLimitMiB?: number | undefined;
 }
 
 export interface GitProcessResult {
@@ -23,6 +29,23 @@ export interface GitProcessResult {
   readonly stopped: StopReason | undefined;
   /** git could not be started at all. */
   readonly spawnError: Error | undefined;
+}
+
+/**
+ * The memory git (and each of its helpers) may take for a check. A 64 MiB advertisement, the most the
+ * in-process check reads (about a million refs), takes git about 320 MiB; a remote that sends more fails.
+ */
+export const CHECK_MEMORY_MIB = 512;
+
+/** A memory-capped command that failed because the remote sent more than the cap allows, said so; else undefined. */
+export function tooMuchFromRemote(result: GitProcessResult, context: string, limitMiB: number): GitError | undefined {
+  if (result.stopped === 'too-much-output') return new GitError('too-large', `${context}: the remote sends too much: git listed more refs than a check reads`);
+  if (result.code === 0 || !/Out of memory|Cannot allocate memory/i.test(result.stderr)) return undefined;
+  return new GitError(
+    'too-large',
+    `${context}: the remote sends too much: git ran out of the ${limitMiB} MiB a check may use, reading its refs`,
+    result.stderr.slice(0, 8192),
+  );
 }
 
 /** More than any ls-remote gitwatch asks for; the rest of git's output is not read. */
@@ -39,7 +62,11 @@ const CLOSE_MS = 10_000;
 export async function runGitProcess(args: readonly string[], options: GitProcessOptions): Promise<GitProcessResult> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  const result = await runInGroup('git', args, {
+  // `exec` keeps git's pid, so its process group and signals are the same as without the limit. The
+  // arguments reach git as "$@", never as shell text; a shell without `ulimit -d` runs git without it.
+  const limit = options.memoryLimitMiB;
+  const [file, argv] = limit === undefined ? ['git', args] : ['/bin/sh', ['-c', `ulimit -d ${limit * 1024} 2>/dev/null; exec git "$@"`, 'git', ...args]];
+  const result = await runInGroup(file, argv, {
     env: options.env,
     timeoutMs: options.timeoutMs,
     signal: options.signal,

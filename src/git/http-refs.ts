@@ -4,18 +4,19 @@
 // (falling back to v0 where the server speaks no v2); the requests are made here, on
 // one kept-alive connection pool per scheme, so that what git's own rules say holds here too: credentials go
 // only to the configured host and scheme (a redirect elsewhere gets none), a redirect is followed on the first
-// request only, every request shares the check's time limit, and whatever this cannot do exactly (a proxy, a
-// client certificate, a certificate Node does not trust, an answer it does not understand) is left to git.
+// request only, every request shares the check's time limit, certificates are verified against the
+// authorities git trusts (tls-trust.ts; nothing from Node's environment), and whatever this cannot do exactly
+// (a proxy, a client certificate, verification turned off, an answer it does not understand) is left to git.
 
-import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { GitHttpRequest, GitHttpResponse, ServerRef } from 'isomorphic-git';
-import type { Credentials, Env } from '../domain.js';
+import type { Credentials, Env, Result } from '../domain.js';
 import { GitError } from '../errors.js';
 import type { Clock } from '../runtime/clock.js';
 import { classifyGitFailure } from './classify.js';
 import { RefListingBuilder, type RefListing, type RefPatterns } from './refs.js';
+import { gitTrust } from './tls-trust.js';
 
 /** This remote is better asked by git; `reason` says why, for the one line that tells the user. */
 export class UseGit extends Error {
@@ -32,11 +33,11 @@ export interface HttpCall {
 
 /** The abort reason of a check that has ended. */
 const SETTLED = Symbol('settled');
-/** As git-remote-http would allow: an advertisement far larger than any real one is not read. */
+/** Far larger than any real advertisement (a million refs); a remote that sends more fails the check. */
 const MAX_BODY = 64 * 1024 * 1024;
 const MAX_REDIRECTS = 20;
 const SERVICE = '/info/refs?service=git-upload-pack';
-/** Error codes of a certificate Node does not accept; git, with the system's CA store, may. */
+/** Error codes of a certificate refused here: git, asked then, refuses it in its own words (or its TLS library accepts a chain Node's does not). */
 const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL|SSL/;
 
 /**
@@ -50,24 +51,21 @@ export class HttpRefReader {
   private readonly agents = new Map<string, HttpAgent>();
   /** Remotes whose full advertisement is large: asked with v2 and a ref prefix. */
   private readonly large = new Set<string>();
-  private ca: string | undefined | null = null;
+  /** The authorities git would trust (tls-trust.ts), read once. */
+  private trust: Result<string, string> | undefined;
 
   constructor(
     private readonly env: Env,
     private readonly clock: Clock,
   ) {}
 
-  /** Why this URL is left to git (a proxy, client certificates), or undefined. */
+  /** Why this URL is left to git (a proxy, client certificates, verification off), or undefined. */
   unsupported(url: URL): string | undefined {
     const proxy = proxyFor(url, this.env);
     if (proxy !== undefined) return `a proxy is set (${proxy})`;
     if (url.protocol !== 'https:') return undefined;
-    // Trust or client-certificate settings that git's TLS library reads and Node's does not. With
-    // GIT_SSL_CAINFO set, git trusts that file alone, and OpenSSL's SSL_CERT_FILE and SSL_CERT_DIR no longer count.
-    const set = (name: string): boolean => (this.env[name] ?? '') !== '';
-    const other = set('GIT_SSL_CAINFO') ? [] : ['SSL_CERT_FILE', 'SSL_CERT_DIR'];
-    for (const name of ['GIT_SSL_CAPATH', 'GIT_SSL_CERT', 'GIT_SSL_KEY', ...other]) if (set(name)) return `${name} is set`;
-    return undefined;
+    this.trust ??= gitTrust(this.env);
+    return this.trust.ok ? undefined : this.trust.error;
   }
 
   /** Destroys the kept-alive connections. */
@@ -80,13 +78,11 @@ export class HttpRefReader {
     let agent = this.agents.get(protocol);
     if (agent === undefined) {
       if (protocol === 'https:') {
-        if (this.ca === null) {
-          // git trusts exactly this file when it is set; so does this reader. Otherwise Node's store
-          // (with NODE_EXTRA_CA_CERTS), and git answers whatever Node refuses.
-          const file = this.env['GIT_SSL_CAINFO'];
-          this.ca = file === undefined ? undefined : readFileSync(file, 'utf8');
-        }
-        agent = new HttpsAgent({ keepAlive: true, ...(this.ca !== undefined ? { ca: this.ca } : {}) });
+        this.trust ??= gitTrust(this.env);
+        if (!this.trust.ok) throw new UseGit(this.trust.error);
+        // Both explicit, so that nothing in Node's environment (NODE_TLS_REJECT_UNAUTHORIZED,
+        // NODE_EXTRA_CA_CERTS) changes what is trusted: the authorities git trusts, verified always.
+        agent = new HttpsAgent({ keepAlive: true, ca: this.trust.value, rejectUnauthorized: true });
       } else {
         agent = new HttpAgent({ keepAlive: true });
       }
@@ -144,7 +140,7 @@ export class HttpRefReader {
             res.resume();
             throw new UseGit(`the server answers with '${type.slice(0, 60)}'`);
           }
-          const data = await readBody(res, deadline.signal);
+          const data = await readBody(res, deadline.signal, call.context);
           if (first && data.length > LARGE_ADVERTISEMENT) this.large.add(url);
           const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
           return { url: target, method: req.method ?? 'GET', headers, body: once(data), statusCode: status, statusMessage: res.statusMessage ?? '' };
@@ -205,14 +201,18 @@ async function collect(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): 
   return Buffer.concat(parts);
 }
 
-async function readBody(res: IncomingMessage, signal: AbortSignal): Promise<Buffer> {
+async function readBody(res: IncomingMessage, signal: AbortSignal, context: string): Promise<Buffer> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of res as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > MAX_BODY) {
       res.destroy();
-      throw new UseGit('the advertisement is too large');
+      // Not handed to git: it would read the same flood into memory, without any limit but git_timeout.
+      throw new GitError(
+        'too-large',
+        `${context}: the remote sends too much: its ref advertisement passed ${MAX_BODY / 1024 / 1024} MiB, and a check reads no more`,
+      );
     }
     parts.push(chunk);
     if (signal.aborted) break;

@@ -1,7 +1,9 @@
 // .gitwatch.lock.json: read with validation, written atomically (temp file, fsync, rename, fsync folder),
 // keys sorted and two-space indented so it diffs well when committed.
 
-import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { isSha, RUN_STATUSES, type RunStatus } from '../domain.js';
 import { IoError, StateError } from '../errors.js';
@@ -102,12 +104,23 @@ function sortKeys(value: unknown): unknown {
   );
 }
 
+/**
+ * A new file, owner-only, that did not exist: never an existing file, and never through a link someone
+ * planted at its name (O_EXCL refuses any link, dangling or not; O_NOFOLLOW says so twice).
+ */
+export async function createExclusive(file: string): Promise<FileHandle> {
+  return open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+}
+
 /** A reader or a crash at any instant sees the old file or the new one, never a mix. */
 export async function writeState(file: string, state: State, pid: number): Promise<void> {
-  // The pid keeps two writers' temp files apart; the instance lock keeps it from happening at all.
-  const tmp = `${file}.${pid}.tmp`;
+  // A random name, created exclusively: in a folder others can write to, nobody can know it in advance,
+  // and whatever stands at it already is refused rather than written through. The pid says whose it was.
+  const tmp = `${file}.${pid}-${randomBytes(6).toString('hex')}.tmp`;
+  let created = false;
   try {
-    const handle = await open(tmp, 'w', 0o600);
+    const handle = await createExclusive(tmp);
+    created = true;
     try {
       await handle.writeFile(serializeState(state));
       await handle.sync();
@@ -117,7 +130,7 @@ export async function writeState(file: string, state: State, pid: number): Promi
     await rename(tmp, file);
   } catch (err) {
     // Only our own temp file is removed; whatever else stands in its way stays for a person to see.
-    await rm(tmp, { force: true }).catch(() => undefined);
+    if (created) await rm(tmp, { force: true }).catch(() => undefined);
     throw new IoError(`cannot write state file ${file}: ${(err as Error).message}`);
   }
   await syncFolder(path.dirname(file));
@@ -136,14 +149,14 @@ async function syncFolder(dir: string): Promise<void> {
 }
 
 /**
- * `<state>.<pid>.tmp` files left by a gitwatch killed between writing and renaming. Only the holder of
- * the instance lock calls this, so no live writer owns one.
+ * `<state>.<pid>-<random>.tmp` files (`<state>.<pid>.tmp` from an older gitwatch) left by a gitwatch killed
+ * between writing and renaming. Only the holder of the instance lock calls this, so no live writer owns one.
  */
 export async function removeStaleTemps(file: string): Promise<void> {
   const dir = path.dirname(file);
   const prefix = `${path.basename(file)}.`;
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
-    if (name.startsWith(prefix) && /^\d+\.tmp$/.test(name.slice(prefix.length))) await rm(path.join(dir, name), { force: true });
+    if (name.startsWith(prefix) && /^\d+(-[0-9a-f]{12})?\.tmp$/.test(name.slice(prefix.length))) await rm(path.join(dir, name), { force: true });
   }
 }

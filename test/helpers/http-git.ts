@@ -104,3 +104,14 @@ export async function privateCa(): Promise<{ caCert: string; tls: { key: string;
   });
   return { caCert: ca.cert, tls: { key: leaf.private, cert: leaf.cert } };
 }
+
+/** A certificate for 127.0.0.1 signed by its own key (PEM): nothing trusts it. */
+export async function selfSignedTls(): Promise<{ key: string; cert: string }> {
+  const { generate } = await import('selfsigned');
+  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+  });
+  return { key: pems.private, cert: pems.cert };
+}
