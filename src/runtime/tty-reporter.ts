@@ -1,15 +1,19 @@
-// Output on a terminal. Each run is drawn live by listr2 (see tty-run.ts) and, once over, erased and
-// replaced by its summary; everything else is a plain line. One thing is on screen at a time: lines that
-// come in while a run is drawn wait for it to end, so the live view never has to share the screen.
+// Output on a terminal. Every running run is drawn live by listr2, side by side, with the runs that wait
+// for their turn under them (tty-frame.ts); a finished run is taken off and its summary stays; everything
+// else is a plain line. The screen has one writer at a time: when anything changes (a run starts or ends,
+// one is queued, a line is to be printed), the frame on screen is erased, the lines waiting for it are
+// printed, and the next frame is drawn below them. So lines never garble a frame, and a frame never
+// leaves a copy of itself in the terminal's history.
 
 import type { Writable } from 'node:stream';
 import type { DaemonEvent, GitwatchEvent, Reporter } from './events.js';
+import { drawFrame, type QueuedRun } from './tty-frame.js';
 import { LiveRun } from './tty-run.js';
 import { eventLines, makeStyle, runSummary, type SummaryOptions } from './tty-summary.js';
 
 export interface TtyReporterOptions {
   readonly out: Writable;
-  /** Written by others while a run is drawn; held back until the view is erased. */
+  /** Diagnostics; also written by others while a frame is up, and then held back until it is erased. */
   readonly err: Writable;
   readonly quiet: boolean;
   readonly verbose: boolean;
@@ -20,74 +24,136 @@ export interface TtyReporterOptions {
 const OUTPUT_LINES = 5;
 const VERBOSE_OUTPUT_LINES = 10;
 
+/** Events that end a repo's wait in the queue without a run of it: nothing will start it now. */
+const LEAVES_QUEUE = new Set(['up-to-date', 'waiting', 'paused', 'disabled', 'run-skipped', 'check-failed', 'turn-failed', 'target-gone']);
+
+interface Text {
+  readonly to: Writable;
+  readonly text: string;
+}
+
 export class TtyReporter implements Reporter {
-  private queue: Promise<void> = Promise.resolve();
-  private run: LiveRun | undefined;
+  /** The runs in progress, in the order they started. */
+  private readonly runs = new Map<string, LiveRun>();
+  private readonly queued = new Map<string, QueuedRun>();
+  /** What waits for the screen to be free of a frame, in the order it came. */
+  private texts: Text[] = [];
   private readonly summary: SummaryOptions;
+  private dirty = false;
+  private wake: (() => void) | undefined;
+  private closing = false;
+  private readonly painter: Promise<void>;
 
   constructor(private readonly options: TtyReporterOptions) {
     this.summary = { quiet: options.quiet, verbose: options.verbose, style: makeStyle(options.color) };
+    this.painter = this.paint();
   }
 
   emit(e: GitwatchEvent | DaemonEvent): void {
+    if (this.closing) return;
     switch (e.type) {
+      case 'run-queued':
+        // Quiet has no live view: a queued run shows nothing until it fails.
+        if (this.options.quiet) return;
+        this.queued.set(e.repo, { repo: e.repo, commit: e.commit, waitingFor: e.waitingFor });
+        return this.changed();
       case 'run-started':
         return this.startRun(e);
       case 'step-started':
-        return this.runOf(e.repo)?.stepStarted(e.index);
+        return this.runs.get(e.repo)?.stepStarted(e.index);
       case 'step-output':
-        return this.runOf(e.repo)?.output(e.index, e.line);
+        return this.runs.get(e.repo)?.output(e.index, e.line);
       case 'step-finished':
-        return this.runOf(e.repo)?.stepFinished(e);
+        return this.runs.get(e.repo)?.stepFinished(e);
       case 'step-skipped':
-        return this.runOf(e.repo)?.stepSkipped(e.index);
-      case 'run-finished': {
-        const run = this.runOf(e.repo);
-        this.run = undefined;
-        return run?.finish({ status: e.status, durationMs: e.durationMs, error: e.error, log: e.log });
-      }
+        return this.runs.get(e.repo)?.stepSkipped(e.index);
+      case 'run-finished':
+        return this.endRun(e.repo, { status: e.status, durationMs: e.durationMs, error: e.error, log: e.log });
       default: {
-        // The problems themselves go to stderr, like `validate` prints them, once the screen is free.
-        if (e.type === 'config-rejected') this.enqueue(() => void this.options.err.write(`${e.detail}\n`));
-        const stack = e.type === 'turn-failed' ? e.stack : undefined;
-        if (stack !== undefined) this.enqueue(() => void this.options.err.write(`${stack}\n`));
-        const lines = eventLines(e, this.summary);
-        if (lines.length > 0) this.enqueue(() => this.write(lines));
+        const [texts, queued] = [this.texts.length, this.queued.size];
+        if (LEAVES_QUEUE.has(e.type) && 'repo' in e) this.queued.delete(e.repo);
+        // Removed repos never start, and a stopping gitwatch starts nothing new.
+        if (e.type === 'config-reloaded') for (const repo of e.removed) this.queued.delete(repo);
+        if (e.type === 'daemon-stopping') this.queued.clear();
+        // The problems themselves go to stderr, like `validate` prints them.
+        if (e.type === 'config-rejected') this.print([e.detail], this.options.err);
+        if (e.type === 'turn-failed' && e.stack !== undefined) this.print([e.stack], this.options.err);
+        this.print(eventLines(e, this.summary));
+        // Only lines to print or a queued run gone change the screen.
+        if (this.texts.length !== texts || this.queued.size !== queued) this.changed();
+        return;
       }
     }
   }
 
-  private runOf(repo: string): LiveRun | undefined {
-    return this.run?.repo === repo ? this.run : undefined;
-  }
-
   private startRun(e: Extract<GitwatchEvent, { type: 'run-started' }>): void {
-    // Pipelines run one at a time; a run still open here will never hear its end.
-    this.run?.finish(undefined);
-    const { out, err, quiet, verbose, color } = this.options;
-    const run = new LiveRun(e, { out, err, color, outputLines: verbose ? VERBOSE_OUTPUT_LINES : OUTPUT_LINES, keepLines: verbose });
-    this.run = run;
-    this.enqueue(async () => {
-      // Quiet shows failures only: no live view, just the summary of a run that went wrong.
-      await (quiet ? run.finished : run.show());
-      this.write(runSummary(run.view, this.summary));
-    });
+    this.queued.delete(e.repo);
+    // A repo never runs twice at once; a run still open here will never hear its end.
+    if (this.runs.has(e.repo)) this.endRun(e.repo, undefined);
+    const { quiet, verbose, color } = this.options;
+    this.runs.set(e.repo, new LiveRun(e, { color, outputLines: verbose ? VERBOSE_OUTPUT_LINES : OUTPUT_LINES, keepLines: verbose }));
+    // Quiet draws nothing live: only the summary of a run that went wrong.
+    if (!quiet) this.changed();
   }
 
-  private write(lines: readonly string[]): void {
-    if (lines.length > 0) this.options.out.write(`${lines.join('\n')}\n`);
+  /** Takes the run off the live view; its summary is what stays. `end` is unset when it never reported one. */
+  private endRun(repo: string, end: Parameters<LiveRun['finish']>[0]): void {
+    const run = this.runs.get(repo);
+    if (run === undefined) return;
+    this.runs.delete(repo);
+    run.finish(end);
+    this.print(runSummary(run.view, this.summary));
+    this.changed();
   }
 
-  private enqueue(work: () => Promise<void> | void): void {
-    this.queue = this.queue.then(work).catch((err: unknown) => {
-      this.options.err.write(`gitwatch: the terminal view failed (this is a bug): ${(err as Error).message}\n`);
-    });
+  private print(lines: readonly string[], to: Writable = this.options.out): void {
+    if (lines.length > 0) this.texts.push({ to, text: `${lines.join('\n')}\n` });
+  }
+
+  private changed(): void {
+    this.dirty = true;
+    this.wake?.();
+  }
+
+  /** Resolves at the next change, or now when one came since the screen was last drawn. */
+  private nextChange(): Promise<void> {
+    if (this.dirty) return Promise.resolve();
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  /** The screen's one writer: lines while no frame is up, then a frame until something changes. */
+  private async paint(): Promise<void> {
+    for (;;) {
+      await this.nextChange();
+      // Events that come together (a run's end and the next one's start) make one change of the screen.
+      await new Promise((resolve) => setImmediate(resolve));
+      this.dirty = false;
+      this.wake = undefined;
+      const texts = this.texts;
+      this.texts = [];
+      for (const { to, text } of texts) to.write(text);
+      if (this.closing) return;
+      if (this.options.quiet || (this.runs.size === 0 && this.queued.size === 0)) continue;
+      const { out, err, color, verbose } = this.options;
+      try {
+        await drawFrame([...this.runs.values()], [...this.queued.values()], this.nextChange(), {
+          out,
+          err,
+          color,
+          outputLines: verbose ? VERBOSE_OUTPUT_LINES : OUTPUT_LINES,
+        });
+      } catch (error) {
+        err.write(`gitwatch: the terminal view failed (this is a bug): ${(error as Error).message}\n`);
+      }
+    }
   }
 
   async close(): Promise<void> {
     // A run that never reported its end (gitwatch is stopping) must not keep its view up.
-    this.run?.finish(undefined);
-    this.run = undefined;
-    await this.queue;
+    for (const repo of [...this.runs.keys()]) this.endRun(repo, undefined);
+    this.queued.clear();
+    this.closing = true;
+    this.changed();
+    await this.painter;
   }
 }

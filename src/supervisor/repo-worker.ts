@@ -140,7 +140,13 @@ export class RepoWorker extends Worker {
     await this.host.exclusive(
       repo,
       async () => {
-        if (!this.active || !this.admission(trigger).admitted) return;
+        if (!this.active) return;
+        const admission = this.admission(trigger);
+        if (!admission.admitted) {
+          // Said, so that whoever shows it queued (the terminal's live view) knows it will not run.
+          deps.reporter.emit({ type: admission.hold, repo: repo.name });
+          return;
+        }
         this.host.deps.onQueueWait?.(repo.name, deps.clock.now().getTime() - queuedAt);
         this.set('running');
         this.cancelRun = new AbortController();

@@ -1,0 +1,82 @@
+// One frame of the terminal's live view: every running run side by side (listr2 tasks run concurrently),
+// then the runs that wait for their turn, each `queued (behind api)` with listr2's mark of a task still to
+// come. A frame is drawn until what it shows changes; then it is erased, and the next one is drawn from
+// what is known by then (see tty-reporter.ts).
+
+import type { Writable } from 'node:stream';
+import { Listr, ListrDefaultRendererLogLevels, ListrLogger, ProcessOutput, type LoggerFormat } from 'listr2';
+import { shortSha } from '../domain.js';
+import type { FrameSpan, FrameTask, LiveRun } from './tty-run.js';
+
+export interface QueuedRun {
+  readonly repo: string;
+  readonly commit: string;
+  /** `behind api`, `group deploy: api`. */
+  readonly waitingFor: string;
+}
+
+export interface FrameOptions {
+  readonly out: Writable;
+  readonly err: Writable;
+  readonly color: boolean;
+  /** The most of a running step's latest lines on screen. */
+  readonly outputLines: number;
+}
+
+/** Draws `runs` and `queued` until `over` resolves, then erases them. */
+export async function drawFrame(runs: readonly LiveRun[], queued: readonly QueuedRun[], over: Promise<void>, options: FrameOptions): Promise<void> {
+  const span: FrameSpan = { outputBar: outputBar(runs, queued, options), over };
+  const tasks = runs.map((run) => run.task(span));
+  if (queued.length > 0) tasks.push(queuedTask(queued, span));
+  const list = new Listr<unknown, 'default', 'simple'>(tasks, {
+    renderer: 'default',
+    concurrent: true,
+    exitOnError: false,
+    registerSignalListeners: false,
+    rendererOptions: {
+      clearOutput: true,
+      collapseSubtasks: false,
+      formatOutput: 'truncate',
+      ...(options.color ? {} : { color: noColors() }),
+      // Writes by others while a frame is up wait for it to be erased (listr2 holds them back).
+      logger: new ListrLogger({
+        useIcons: true,
+        processOutput: new ProcessOutput(options.out as NodeJS.WriteStream, options.err as NodeJS.WriteStream, { leaveEmptyLine: false }),
+      }),
+    },
+  });
+  await list.run().catch(() => undefined);
+}
+
+/**
+ * The queued runs, as tasks that never start while the frame is up: a first task without a title holds
+ * them back until the frame is over, and then they are no longer enabled, so they never run or show a mark
+ * other than "still to come".
+ */
+function queuedTask(queued: readonly QueuedRun[], span: FrameSpan): FrameTask {
+  let over = false;
+  void span.over.then(() => (over = true));
+  const rows: FrameTask[] = queued.map((q) => ({
+    title: `${q.repo} ${shortSha(q.commit)} queued (${q.waitingFor})`,
+    enabled: () => !over,
+    task: () => undefined,
+  }));
+  return { task: (_ctx, task) => task.newListr([{ task: () => span.over }, ...rows], { concurrent: false, exitOnError: false }) };
+}
+
+/** A step's lines on screen: as many as fit the terminal's rows once every run's title and steps are drawn. */
+function outputBar(runs: readonly LiveRun[], queued: readonly QueuedRun[], options: FrameOptions): number {
+  const rows = (options.out as Partial<NodeJS.WriteStream>).rows;
+  if (rows === undefined || rows <= 0) return options.outputLines;
+  const fixed = runs.reduce((sum, run) => sum + run.rows, 0) + queued.length;
+  const running = runs.reduce((sum, run) => sum + run.running, 0);
+  // One row stays free for the cursor; a run never shows fewer than one line of its step.
+  const share = Math.floor((rows - 1 - fixed) / Math.max(1, running));
+  return Math.min(options.outputLines, Math.max(1, share));
+}
+
+/** --no-color: every mark listr2 draws, as plain text. */
+function noColors(): Record<ListrDefaultRendererLogLevels, LoggerFormat> {
+  const plain = (s?: string): string => s ?? '';
+  return Object.fromEntries(Object.values(ListrDefaultRendererLogLevels).map((level) => [level, plain])) as Record<ListrDefaultRendererLogLevels, LoggerFormat>;
+}
