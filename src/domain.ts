@@ -69,6 +69,9 @@ export function isFailingOutcome(outcome: Outcome): boolean {
 /** What a daemon's repo worker does now. */
 export type Phase = 'idle' | 'checking' | 'queued' | 'running' | 'backoff' | 'paused' | 'disabled' | 'stopped';
 
+/** A repo's phase as `status` shows it: a daemon that is shutting down shows its running repos `stopping`. */
+export type StatusPhase = Phase | 'stopping';
+
 /** A config problem located in its file; it prints as `FILE:LINE:COL: message (at key.path)`. */
 export interface Diagnostic {
   readonly file: string;

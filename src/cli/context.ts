@@ -25,12 +25,16 @@ export interface CommandContext {
   readonly clock: Clock;
   /** Aborted on SIGINT/SIGTERM. */
   readonly signal: AbortSignal;
-  /** The name of the signal that aborted `signal`. */
-  signalName(): string;
   /** Calls `listener` on SIGHUP; returns the function that removes it. */
   onHangup(listener: () => void): () => void;
   /** The user gitwatch runs as (undefined where there are no uids): a control socket must be this user's. */
   readonly uid: number | undefined;
+  /**
+   * Who says what a shutdown does: told of the first SIGINT/SIGTERM before anything is stopped, and of a
+   * second one after every process group was killed. Without one, the CLI says it on stderr. Returns the
+   * function that removes it.
+   */
+  onStop(listener: StopListener): () => void;
   /** gitwatch's pid, and the process groups of its steps. */
   readonly processes: ProcessGroups;
   /**
@@ -41,6 +45,11 @@ export interface CommandContext {
   /** 0 ≤ random() < 1: the daemon's jitter. */
   readonly random: () => number;
   readonly global: GlobalOptions;
+}
+
+export interface StopListener {
+  stopping(signal: string): void;
+  stoppingNow(signal: string): void;
 }
 
 export async function makeReporter(ctx: CommandContext): Promise<Reporter> {

@@ -11,12 +11,14 @@ import { buildStatus } from './status-report.js';
 export interface DaemonParts {
   readonly supervisor: Supervisor;
   readonly activity: Activity;
+  /** The daemon is shutting down: its running repos wait for their steps to end. */
+  readonly stopping: () => boolean;
   readonly state: StateKeeper;
   readonly info: DaemonInfo;
 }
 
 export function daemonControl(parts: DaemonParts): ControlHandler {
-  const { supervisor, activity, state, info } = parts;
+  const { supervisor, activity, state, info, stopping } = parts;
   const unknown = (names: readonly string[]): ControlReply | undefined => {
     const known = new Set(supervisor.config.repos.map((r) => r.name));
     // A glob's target counts only while the daemon follows it: a trigger for any other could never be answered.
@@ -37,7 +39,7 @@ export function daemonControl(parts: DaemonParts): ControlHandler {
             const w = live.get(name);
             return (
               w && {
-                phase: w.phase,
+                phase: w.phase === 'running' && stopping() ? 'stopping' : w.phase,
                 run: activity.run(name),
                 step: activity.running(name),
                 nextCheckAt: w.nextCheckAt,

@@ -9,12 +9,15 @@ import { systemClock } from '../runtime/clock.js';
 import { OrphanGuard } from '../runtime/orphan-guard.js';
 import { ProcessGroups } from '../runtime/processes.js';
 import type { GitClient } from '../git/client.js';
-import type { CommandContext, GlobalOptions } from './context.js';
+import type { CommandContext, GlobalOptions, StopListener } from './context.js';
 import { GuardedOutput } from './output.js';
 
 import pkg from '../../package.json' with { type: 'json' };
 
 const { version } = pkg;
+
+/** After a second SIGINT/SIGTERM, how long the command may take to leave its last screen before it is cut short. */
+const STOP_NOW_MS = 3000;
 
 /**
  * SIGHUP's default action ends the process, and `run` is ready for a reload only once its config is
@@ -140,16 +143,24 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
   // Every concurrent git command and step listens for shutdown on this one signal.
   setMaxListeners(0, controller.signal);
   let signals = 0;
-  let lastSignal = '';
+  let stopListener: StopListener | undefined;
+  let stoppedNow = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
-    lastSignal = signal;
     if (signals > 1) {
-      // The state file is always whole (atomic writes); the running step's group must not outlive us.
+      // The state file is always whole (atomic writes); the running steps' groups must not outlive us.
       processes.killAll();
-      process.exit(EXIT.failed);
+      if (stopListener === undefined || signals > 2) process.exit(EXIT.failed);
+      // With nothing left to wait for, the command ends at once and leaves its last screen: the killed
+      // runs recorded as interrupted, the view taken down. Should anything still hang, the exit does not.
+      stoppedNow = true;
+      stopListener.stoppingNow(signal);
+      setTimeout(() => process.exit(EXIT.failed), STOP_NOW_MS).unref();
+      return;
     }
-    stderr.write(`gitwatch: ${signal}: stopping (send it again to exit at once)\n`);
+    // Said before anything is stopped, so it comes before what the stop does (an interrupted run's summary).
+    if (stopListener) stopListener.stopping(signal);
+    else stderr.write(`gitwatch: ${signal}: stopping (send it again to exit at once)\n`);
     controller.abort();
   };
   const program = buildProgram(async (action, cmd) => {
@@ -171,7 +182,6 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
       uid: process.getuid?.(),
       clock: systemClock,
       signal: controller.signal,
-      signalName: () => lastSignal,
       onHangup: (listener) => {
         hangup.listener = listener;
         if (hangup.pending) {
@@ -180,6 +190,12 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
         }
         return () => {
           if (hangup.listener === listener) hangup.listener = undefined;
+        };
+      },
+      onStop: (listener) => {
+        stopListener = listener;
+        return () => {
+          if (stopListener === listener) stopListener = undefined;
         };
       },
       processes,
@@ -201,6 +217,8 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
     }
     try {
       code = await action(ctx);
+      // Killed rather than shut down: not the clean exit 0 of a stopped daemon.
+      if (stoppedNow) code = EXIT.failed;
     } catch (err) {
       stderr.write(`${describeError(err)}\n`);
       code = exitCodeFor(err);

@@ -7,7 +7,6 @@ import { watchConfigFile } from '../config/watch.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { parseListen } from '../http/address.js';
-import { Activity } from '../runtime/activity.js';
 import { Reloader } from '../supervisor/reloader.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { loadForCommand } from './config-input.js';
@@ -25,11 +24,11 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
   if (address?.ok === false) throw new UsageError(address.error);
   const loaded = await loadForCommand(ctx);
   const location = locateConfig(ctx.global.config, ctx.cwd, ctx.env);
-  return withStateSession(ctx, loaded.config, async (session) => {
+  return withStateSession(ctx, loaded.config, async (session, { activity }) => {
     // Bound before any worker starts: a port in use stops the daemon before it does anything.
     const listener = address?.ok ? await (await import('./listen.js')).openListener(address.value, session, loaded.config) : undefined;
     const deps = listener?.deps ?? session;
-    const reporter = new Activity(deps.reporter, ctx.clock);
+    const reporter = deps.reporter;
     const startedAt = ctx.clock.now();
     const supervisor = new Supervisor(loaded.config, { ...deps, reporter, random: ctx.random });
     listener?.attach(supervisor);
@@ -40,7 +39,9 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
       loaded.config.statePath,
       daemonControl({
         supervisor,
-        activity: reporter,
+        activity,
+        // Between the signal and the end of the running steps, `status` says the daemon is stopping.
+        stopping: () => ctx.signal.aborted,
         state: deps.state,
         info: { pid: ctx.processes.pid, startedAt: startedAt.toISOString(), config: location.absolutePath },
       }),
@@ -57,7 +58,6 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
     });
     const watcher = watchConfigFile(location.absolutePath, () => reloader.schedule(false));
     const offHangup = ctx.onHangup(() => reloader.schedule(true));
-    ctx.signal.addEventListener('abort', () => reporter.emit({ type: 'daemon-stopping', signal: ctx.signalName() }), { once: true });
     try {
       await supervisor.finished();
     } finally {

@@ -4,11 +4,11 @@
 import { isBranchGlob, parseTargetName, targetOf } from '../config/targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import type { DaemonInfo, RepoStatus, StatusReport } from '../control/protocol.js';
-import { repoOfTarget, type Phase } from '../domain.js';
+import { repoOfTarget, type StatusPhase } from '../domain.js';
 import type { State } from '../state/state-file.js';
 
 export interface LiveRepo {
-  readonly phase: Phase;
+  readonly phase: StatusPhase;
   readonly run: { readonly commit: string; readonly startedAt: Date } | undefined;
   readonly step: { readonly step: string; readonly startedAt: Date } | undefined;
   readonly nextCheckAt: Date | undefined;
@@ -42,8 +42,8 @@ export function buildStatus(
       phase: now?.phase ?? null,
       runCommit: now?.run?.commit ?? null,
       runStartedAt: now?.run?.startedAt.toISOString() ?? null,
-      step: now?.phase === 'running' ? (now.step?.step ?? null) : null,
-      stepStartedAt: now?.phase === 'running' ? (now.step?.startedAt.toISOString() ?? null) : null,
+      step: now?.phase === 'running' || now?.phase === 'stopping' ? (now.step?.step ?? null) : null,
+      stepStartedAt: now?.phase === 'running' || now?.phase === 'stopping' ? (now.step?.startedAt.toISOString() ?? null) : null,
       nextCheckAt: now?.nextCheckAt?.toISOString() ?? null,
       lastCheckError: now?.lastCheckError ?? null,
       waitingFor: now?.phase === 'queued' ? (now.waitingFor ?? null) : null,

@@ -41,7 +41,8 @@ export async function statusCommand(options: { json: boolean }, ctx: CommandCont
 function render(report: StatusReport, now: Date, columns: number | undefined): string {
   const { daemon } = report;
   // Without a daemon the table is all there is, as scripts that read it have always seen it.
-  const head = daemon ? [`gitwatch running (pid ${daemon.pid}, up ${since(daemon.startedAt, now)}), config ${daemon.config}`, ''] : [];
+  const doing = report.repos.some((r) => r.phase === 'stopping') ? 'stopping' : 'running';
+  const head = daemon ? [`gitwatch ${doing} (pid ${daemon.pid}, up ${since(daemon.startedAt, now)}), config ${daemon.config}`, ''] : [];
   // A repo follows a branch, a tag or a branch glob: one column says which.
   const header = ['REPO', 'FOLLOWS', 'COMMIT', ...(daemon ? ['NOW', 'NEXT CHECK'] : []), 'LAST RUN', 'RESULT'];
   const body = report.repos.map((r) => {
@@ -68,7 +69,7 @@ function render(report: StatusReport, now: Date, columns: number | undefined): s
 }
 
 function phaseText(r: RepoStatus, now: Date): string {
-  if (r.phase === 'running' && r.step) return `running ${r.step}${r.stepStartedAt ? ` (${since(r.stepStartedAt, now)})` : ''}`;
+  if ((r.phase === 'running' || r.phase === 'stopping') && r.step) return `${r.phase} ${r.step}${r.stepStartedAt ? ` (${since(r.stepStartedAt, now)})` : ''}`;
   if (r.phase === 'queued' && r.waitingFor) return `queued (${r.waitingFor})`;
   return r.phase ?? '-';
 }

@@ -1,7 +1,7 @@
 // The control socket's protocol: one JSON request per connection, answered by JSON lines. Most requests
 // get one line; `trigger` with `wait` gets a line when the daemon accepts and one when the run ends.
 
-import type { Phase } from '../domain.js';
+import type { StatusPhase } from '../domain.js';
 import type { RunRecord } from '../state/state-file.js';
 
 export type ControlRequest =
@@ -26,8 +26,8 @@ export interface RepoStatus {
   readonly gone: boolean;
   /** `enabled: false` in the config: kept, not checked. True for removed repos' entries. */
   readonly enabled: boolean;
-  readonly phase: Phase | null;
-  /** The commit of the run in progress (phase `running`); a first run's is in no lock entry yet. */
+  readonly phase: StatusPhase | null;
+  /** The commit of the run in progress (phase `running` or `stopping`); a first run's is in no lock entry yet. */
   readonly runCommit: string | null;
   /** When the run in progress started (ISO). */
   readonly runStartedAt: string | null;

@@ -6,7 +6,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { StepStatus } from '../domain.js';
 import type { Clock } from '../runtime/clock.js';
 import { runInGroup, type StopReason } from '../runtime/process-group.js';
-import type { ProcessGroups } from '../runtime/processes.js';
+import { SHUTDOWN_GRACE_MS, type ProcessGroups } from '../runtime/processes.js';
 
 export interface StepProcessOptions {
   readonly command: string;
@@ -66,7 +66,7 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
     timeoutMs: options.timeoutMs,
     signal: options.signal,
     cancel: options.cancel,
-    graceMs: { default: killAfterMs, aborted: options.graceMs ?? 10_000 },
+    graceMs: { default: killAfterMs, aborted: options.graceMs ?? SHUTDOWN_GRACE_MS },
     onOutput: (chunk, from) => {
       options.log?.write(chunk);
       lines.push(decoders[from].write(chunk));

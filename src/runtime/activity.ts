@@ -1,5 +1,6 @@
 // What each repo's pipeline does right now, learnt from the events on their way to the reporter, so the
-// daemon's `status` shows the running run and step and for how long (and `plan` knows what runs already).
+// daemon's `status` shows the running run and step and for how long (and `plan` knows what runs already),
+// and a shutdown says which steps it waits for.
 
 import type { Clock } from './clock.js';
 import type { DaemonEvent, GitwatchEvent, Reporter } from './events.js';
@@ -50,6 +51,14 @@ export class Activity implements Reporter {
   /** The run in progress, from its start until its result is reported. */
   run(repo: string): RunningRun | undefined {
     return this.runs.get(repo);
+  }
+
+  /** Every step running now, as `repo/step`, the longest-running first: what a shutdown waits for. */
+  allRunning(): string[] {
+    const all = [...this.steps.entries()].flatMap(([repo, steps]) =>
+      [...steps.values()].map((s) => ({ name: `${repo}/${s.step}`, at: s.startedAt.getTime() })),
+    );
+    return all.sort((a, b) => a.at - b.at).map((s) => s.name);
   }
 
   /** The running step; with several (parallel jobs), their names together, since the first one started. */

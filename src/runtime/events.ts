@@ -70,7 +70,13 @@ export type DaemonEvent =
   | { readonly type: 'config-reloaded'; readonly added: readonly string[]; readonly removed: readonly string[]; readonly changed: readonly string[] }
   /** `detail` is what `validate` would print (or why the file could not be applied); reporters put it on stderr. */
   | { readonly type: 'config-rejected'; readonly problems: number; readonly detail: string }
-  | { readonly type: 'daemon-stopping'; readonly signal: string }
+  /**
+   * SIGINT/SIGTERM: no new work starts, and the running steps (`site/deploy`) get SIGTERM; each is waited
+   * for at most `graceMs` before SIGKILL. `once` says it too.
+   */
+  | { readonly type: 'daemon-stopping'; readonly signal: string; readonly waitingFor: readonly string[]; readonly graceMs: number }
+  /** The signal again while stopping: every process group was killed at once; `killed` names the steps. */
+  | { readonly type: 'daemon-stopping-now'; readonly signal: string; readonly killed: readonly string[] }
   /** `run --listen` serves HTTP at `url` (the port the system chose, when it was 0). */
   | { readonly type: 'listening'; readonly url: string }
   /** A notification target failed; `target` names it without its URL, which may hold a token. */

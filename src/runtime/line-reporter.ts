@@ -130,11 +130,23 @@ export function daemonLine(e: DaemonEvent, quiet: boolean): string[] {
       return quiet ? [] : [`${e.repo} · git store compacted: ${mib(e.beforeBytes)} → ${mib(e.afterBytes)}`];
     case 'check-fallback':
       return quiet ? [] : [`checks of ${e.origin} run git: ${e.reason}`];
-    case 'daemon-stopping':
-      return [`stopping (${e.signal}): no new work; a running step gets SIGTERM`];
+    case 'daemon-stopping': {
+      const head = `stopping (${e.signal}): no new work; a running step gets SIGTERM`;
+      if (e.waitingFor.length === 0) return [head];
+      return [head, `stopping: waiting up to ${formatDuration(e.graceMs)} for ${e.waitingFor.join(', ')} (${again(e.signal)} to stop it now)`];
+    }
+    case 'daemon-stopping-now': {
+      const what = e.killed.length > 0 ? `killed ${e.killed.join(', ')}` : 'nothing was running';
+      return [`stopping now (${e.signal} again): ${what}`];
+    }
     case 'daemon-stopped':
       return quiet ? [] : ['stopped'];
   }
+}
+
+/** How a person sends the stopping signal once more: Ctrl-C is SIGINT on a terminal. */
+function again(signal: string): string {
+  return signal === 'SIGINT' ? 'Ctrl-C again' : `${signal} again`;
 }
 
 export class JsonReporter implements Reporter {

@@ -4,6 +4,9 @@
 
 import type { GroupSink } from './orphan-guard.js';
 
+/** On shutdown, how long a running step has between SIGTERM and SIGKILL. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
 export interface ProcessHost {
   /** gitwatch's own pid: the instance lock and temp file names carry it. */
   readonly pid: number;
