@@ -21,7 +21,8 @@ export interface CommandContext {
   readonly env: Env;
   readonly stdout: Writable;
   readonly stderr: Writable;
-  readonly stdoutIsTTY: boolean;
+  /** stdout is a terminal that can show the live view: a TTY with a size, and a TERM that is not `dumb`. */
+  readonly liveTerminal: boolean;
   readonly clock: Clock;
   /** Aborted on SIGINT/SIGTERM. */
   readonly signal: AbortSignal;
@@ -55,7 +56,7 @@ export interface StopListener {
 export async function makeReporter(ctx: CommandContext): Promise<Reporter> {
   const verbosity: Verbosity = ctx.global.quiet ? 'quiet' : ctx.global.verbose ? 'verbose' : 'normal';
   if (ctx.global.logFormat === 'json') return new JsonReporter({ out: ctx.stdout, err: ctx.stderr, verbosity, now: () => ctx.clock.now() });
-  if (ctx.stdoutIsTTY && ctx.env['CI'] === undefined) {
+  if (ctx.liveTerminal && ctx.env['CI'] === undefined) {
     // listr2 is loaded only when a terminal will show it.
     const { TtyReporter } = await import('../runtime/tty-reporter.js');
     return new TtyReporter({ out: ctx.stdout, err: ctx.stderr, quiet: ctx.global.quiet, verbose: ctx.global.verbose, color: ctx.global.color });

@@ -10,7 +10,7 @@ import { OrphanGuard } from '../runtime/orphan-guard.js';
 import { ProcessGroups } from '../runtime/processes.js';
 import type { GitClient } from '../git/client.js';
 import type { CommandContext, GlobalOptions, StopListener } from './context.js';
-import { GuardedOutput } from './output.js';
+import { GuardedOutput, isLiveTerminal } from './output.js';
 
 import pkg from '../../package.json' with { type: 'json' };
 
@@ -178,7 +178,7 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
       env: process.env,
       stdout,
       stderr,
-      stdoutIsTTY: process.stdout.isTTY === true,
+      liveTerminal: isLiveTerminal(process.stdout, process.env),
       uid: process.getuid?.(),
       clock: systemClock,
       signal: controller.signal,

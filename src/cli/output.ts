@@ -1,5 +1,6 @@
 // stdout and stderr as commands see them: a reader that goes away (`gitwatch once | head -1`, a closed
 // terminal) must not kill a run half way, so after the first write error every later write is dropped.
+// And which terminals get the live view at all.
 
 import { Writable } from 'node:stream';
 
@@ -23,4 +24,14 @@ export class GuardedOutput extends Writable {
     if (!this.broken && !this.target.destroyed) this.target.write(chunk, encoding);
     callback();
   }
+}
+
+/**
+ * Whether `stream` can show the live view: a terminal with a size, whose TERM is set and not `dumb`. Any
+ * other gets plain lines without any escape sequence, as a pipe does.
+ */
+export function isLiveTerminal(stream: { readonly isTTY?: boolean; readonly columns?: number; readonly rows?: number }, env: NodeJS.ProcessEnv): boolean {
+  const term = env['TERM'];
+  if (stream.isTTY !== true || term === undefined || term === '' || term === 'dumb') return false;
+  return (stream.columns ?? 0) > 0 && (stream.rows ?? 0) > 0;
 }

@@ -37,12 +37,25 @@ export function ptyUnavailable(): string | undefined {
   return probe.error === undefined && probe.status === 0 ? undefined : 'util-linux `script` is not installed: no pseudo-terminal to test in';
 }
 
-export function startInPty(t: TestContext, args: readonly string[], options: { cwd: string; env: Record<string, string> }): PtyProcess {
+export interface PtyOptions {
+  readonly cwd: string;
+  readonly env: Record<string, string>;
+  /** The terminal's TERM; null leaves it unset. Default: xterm-256color. */
+  readonly term?: string | null;
+  /** The terminal's size; default COLS×ROWS. */
+  readonly size?: { readonly cols: number; readonly rows: number };
+}
+
+export function startInPty(t: TestContext, args: readonly string[], options: PtyOptions): PtyProcess {
+  const { cols, rows } = options.size ?? { cols: COLS, rows: ROWS };
   // exec: Ctrl-C must reach gitwatch itself, not a shell that dies on it first.
-  const command = `stty cols ${COLS} rows ${ROWS}; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`;
+  const command = `stty cols ${cols} rows ${rows}; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`;
+  const env: Record<string, string> = { ...options.env, TERM: options.term ?? '' };
+  if (options.term === undefined) env['TERM'] = 'xterm-256color';
+  if (options.term === null) delete env['TERM'];
   const child = spawn('script', ['-qefc', command, '/dev/null'], {
     cwd: options.cwd,
-    env: { ...options.env, TERM: 'xterm-256color' },
+    env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const chunks: Buffer[] = [];
