@@ -25,9 +25,10 @@ export interface FrameOptions {
 
 /** Draws `runs` and `queued` until `over` resolves, then erases them. */
 export async function drawFrame(runs: readonly LiveRun[], queued: readonly QueuedRun[], over: Promise<void>, options: FrameOptions): Promise<void> {
-  const span: FrameSpan = { outputBar: outputBar(runs, queued, options), over };
+  const shown = queuedRows(runs, queued, options);
+  const span: FrameSpan = { outputBar: outputBar(runs, shown.length, options), over };
   const tasks = runs.map((run) => run.task(span));
-  if (queued.length > 0) tasks.push(queuedTask(queued, span));
+  if (shown.length > 0) tasks.push(queuedTask(shown, span));
   const list = new Listr<unknown, 'default', 'simple'>(tasks, {
     renderer: 'default',
     concurrent: true,
@@ -53,25 +54,41 @@ export async function drawFrame(runs: readonly LiveRun[], queued: readonly Queue
  * them back until the frame is over, and then they are no longer enabled, so they never run or show a mark
  * other than "still to come".
  */
-function queuedTask(queued: readonly QueuedRun[], span: FrameSpan): FrameTask {
+function queuedTask(titles: readonly string[], span: FrameSpan): FrameTask {
   let over = false;
   void span.over.then(() => (over = true));
-  const rows: FrameTask[] = queued.map((q) => ({
-    title: `${q.repo} ${shortSha(q.commit)} queued (${q.waitingFor})`,
-    enabled: () => !over,
-    task: () => undefined,
-  }));
+  const rows: FrameTask[] = titles.map((title) => ({ title, enabled: () => !over, task: () => undefined }));
   return { task: (_ctx, task) => task.newListr([{ task: () => span.over }, ...rows], { concurrent: false, exitOnError: false }) };
 }
 
-/** A step's lines on screen: as many as fit the terminal's rows once every run's title and steps are drawn. */
-function outputBar(runs: readonly LiveRun[], queued: readonly QueuedRun[], options: FrameOptions): number {
+/** The terminal's rows, less one for the cursor; undefined when it does not say. */
+function screenRows(options: FrameOptions): number | undefined {
   const rows = (options.out as Partial<NodeJS.WriteStream>).rows;
-  if (rows === undefined || rows <= 0) return options.outputLines;
-  const fixed = runs.reduce((sum, run) => sum + run.rows, 0) + queued.length;
+  return rows === undefined || rows <= 0 ? undefined : rows - 1;
+}
+
+/**
+ * A line per queued run, as many as fit under the runs and their steps' latest lines (which come first: they
+ * show what happens); then one line that says how many more wait.
+ */
+function queuedRows(runs: readonly LiveRun[], queued: readonly QueuedRun[], options: FrameOptions): string[] {
+  const lines = queued.map((q) => `${q.repo} ${shortSha(q.commit)} queued (${q.waitingFor})`);
+  const rows = screenRows(options);
+  if (rows === undefined) return lines;
+  const room = Math.max(1, rows - runs.reduce((sum, run) => sum + run.rows + run.running * options.outputLines, 0));
+  if (lines.length <= room) return lines;
+  const fit = Math.max(0, room - 1);
+  return [...lines.slice(0, fit), `${lines.length - fit} more queued`];
+}
+
+/** A step's lines on screen: as many as fit the terminal's rows once every run's title and steps are drawn. */
+function outputBar(runs: readonly LiveRun[], queuedRows: number, options: FrameOptions): number {
+  const rows = screenRows(options);
+  if (rows === undefined) return options.outputLines;
+  const fixed = runs.reduce((sum, run) => sum + run.rows, 0) + queuedRows;
   const running = runs.reduce((sum, run) => sum + run.running, 0);
-  // One row stays free for the cursor; a run never shows fewer than one line of its step.
-  const share = Math.floor((rows - 1 - fixed) / Math.max(1, running));
+  // A run never shows fewer than one line of its step.
+  const share = Math.floor((rows - fixed) / Math.max(1, running));
   return Math.min(options.outputLines, Math.max(1, share));
 }
 
