@@ -27,7 +27,17 @@ export interface FrameOptions {
 export async function drawFrame(runs: readonly LiveRun[], queued: readonly QueuedRun[], over: Promise<void>, options: FrameOptions): Promise<void> {
   const shown = queuedRows(runs, queued, options);
   const span: FrameSpan = { outputBar: outputBar(runs, shown.length, options), over };
-  const tasks = runs.map((run) => run.task(span));
+  // Once the frame is over its tasks end at once, and would be drawn as ended (a step still running marked
+  // ✔) before the frame is erased. A first task without a title, started once the renderer listens, stops
+  // every drawing at that moment, before any other task hears of it (listr2 draws on its events; the
+  // spinner's next tick comes after the erase).
+  const stopDrawing: FrameTask = {
+    task: async () => {
+      await over;
+      list.events.complete();
+    },
+  };
+  const tasks = [stopDrawing, ...runs.map((run) => run.task(span))];
   if (shown.length > 0) tasks.push(queuedTask(shown, span));
   const list = new Listr<unknown, 'default', 'simple'>(tasks, {
     renderer: 'default',
@@ -50,14 +60,11 @@ export async function drawFrame(runs: readonly LiveRun[], queued: readonly Queue
 }
 
 /**
- * The queued runs, as tasks that never start while the frame is up: a first task without a title holds
- * them back until the frame is over, and then they are no longer enabled, so they never run or show a mark
- * other than "still to come".
+ * The queued runs, as tasks that never start while the frame is up (listr2's mark of a task still to
+ * come): a first task without a title holds them back until the frame is over.
  */
 function queuedTask(titles: readonly string[], span: FrameSpan): FrameTask {
-  let over = false;
-  void span.over.then(() => (over = true));
-  const rows: FrameTask[] = titles.map((title) => ({ title, enabled: () => !over, task: () => undefined }));
+  const rows: FrameTask[] = titles.map((title) => ({ title, task: () => undefined }));
   return { task: (_ctx, task) => task.newListr([{ task: () => span.over }, ...rows], { concurrent: false, exitOnError: false }) };
 }
 
