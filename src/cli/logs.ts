@@ -4,10 +4,10 @@
 
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { runLogDir } from '../domain.js';
+import { repoOfTarget, runLogDir } from '../domain.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { readState, type RunRecord } from '../state/state-file.js';
-import { parseTargetName } from '../config/targets.js';
+import { parseTargetName, targetFolder } from '../config/targets.js';
 import { loadForCommand } from './config-input.js';
 import type { CommandContext } from './context.js';
 
@@ -19,7 +19,10 @@ export async function logsCommand(name: string, options: { follow: boolean }, ct
   if (!config.repos.some((r) => r.name === name) && parseTargetName(config, name) === undefined && state.repos[name] === undefined) {
     throw new UsageError(`unknown repo '${name}' (configured: ${config.repos.map((r) => r.name).join(', ')})`);
   }
-  const dir = runLogDir(config.workdir, name);
+  // A target's logs are in its folder, which the lock may name (config/targets.ts); a repo's under its name.
+  const glob = repoOfTarget(name);
+  const target = glob === name ? undefined : { repo: glob, folder: targetFolder(glob, name.slice(glob.length + 1), state.repos) };
+  const dir = runLogDir(config.workdir, { name, target });
   let current = await newestLog(dir);
   if (current === undefined && !options.follow) {
     ctx.stdout.write(`${name}: no runs yet\n`);

@@ -2,6 +2,7 @@
 // `gitwatch once` (cycle.ts) and the daemon's workers (supervisor/) are both built from these pieces.
 
 import { mkdir } from 'node:fs/promises';
+import { recordedFolder } from '../config/targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { err, ok, storeDir, storeRoot, type Env, type Outcome, type Result, type RunReason } from '../domain.js';
 import { GitError, IoError } from '../errors.js';
@@ -76,7 +77,7 @@ export async function ensureStoreRoot(config: ResolvedConfig): Promise<void> {
 
 export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: CycleDeps): Promise<Check> {
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
-  const store = storeDir(config.workdir, repo.name);
+  const store = storeDir(config.workdir, repo);
   try {
     const head = await remoteHead(deps.git, store, repo, call);
     deps.onCheck?.(repo.name, true);
@@ -137,7 +138,7 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
     case 'run':
       break;
   }
-  const store = storeDir(config.workdir, repo.name);
+  const store = storeDir(config.workdir, repo);
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
   let cleaned: string[];
   try {
@@ -166,7 +167,7 @@ async function recordSkipped(repo: RepoConfig, head: RemoteHead, reason: string,
   const previousCommit = deps.state.entry(repo.name)?.commit;
   const lastRun: RunRecord = { commit: head.sha, status: 'skipped', startedAt: now, finishedAt: now, reason };
   try {
-    await deps.state.update(repo.name, (entry): RepoState => ({ ...entry, ...followed(head), commit: head.sha, url: repo.displayUrl, lastRun }));
+    await deps.state.update(repo.name, (entry): RepoState => ({ ...entry, ...followed(head), ...kept(repo), commit: head.sha, url: repo.displayUrl, lastRun }));
   } catch (error) {
     if (!(error instanceof IoError)) throw error;
     deps.reporter.emit({ type: 'state-failed', repo: repo.name, commit: head.sha, status: 'skipped', error: error.message });
@@ -205,7 +206,7 @@ export async function runPrepared(
     jobs: jobs.length > 0 ? jobs : undefined,
     cleaned,
   });
-  const log = runLogPath(config.workdir, repo.name, started, head.sha);
+  const log = runLogPath(config.workdir, repo, started, head.sha);
   const result = await (deps.pipeline ?? runPipeline)({
     repo,
     branch: head.branch,
@@ -237,20 +238,28 @@ export async function runPrepared(
   let unsaved: IoError | undefined;
   try {
     await state.update(repo.name, (entry): RepoState =>
-      result.status === 'succeeded' ? { ...entry, ...followed(head), commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun },
+      result.status === 'succeeded'
+        ? { ...entry, ...followed(head), ...kept(repo), commit: head.sha, url: repo.displayUrl, lastRun }
+        : { ...entry, ...kept(repo), lastRun },
     );
   } catch (error) {
     // Not a failed check and not a failed pipeline: the run's result is lost, so it is said as such.
     if (!(error instanceof IoError)) throw error;
     unsaved = error;
   }
-  await pruneRunLogs(config.workdir, repo.name);
+  await pruneRunLogs(config.workdir, repo);
   const durationMs = finished.getTime() - started.getTime();
   if (unsaved === undefined) deps.onRunFinished?.({ repo, branch: head.branch, tag: head.tag, previousCommit, previousStatus, run: lastRun, durationMs, log });
   reporter.emit({ type: 'run-finished', repo: repo.name, commit: head.sha, status: result.status, durationMs, error: result.error, log });
   if (unsaved === undefined) return result.status;
   reporter.emit({ type: 'state-failed', repo: repo.name, commit: head.sha, status: result.status, error: unsaved.message });
   return 'state-failed';
+}
+
+/** A target in a folder of its own keeps it: its entry says so from its first run on (config/targets.ts). */
+function kept(repo: RepoConfig): { folder?: string } {
+  const folder = recordedFolder(repo);
+  return folder === undefined ? {} : { folder };
 }
 
 /** What the lock records as followed: the branch, or the tag (and then no branch). */
