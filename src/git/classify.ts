@@ -21,7 +21,11 @@ const RULES: readonly (readonly [GitErrorKind, RegExp])[] = [
     'not-found',
     /does not appear to be a git repository|Repository not found|repository '.*' not found|could not be found|does not exist|not exported|No such file or directory|HTTP 404|returned error: 404|not a git repository|No such repository/i,
   ],
-  ['server-error', /returned error: (5\d\d|429)|HTTP (5\d\d|429)|Internal Server Error|Service Unavailable|Bad Gateway|RPC failed/i],
+  // A server that breaks the protocol (a corrupt advertisement) is the server's fault, and may pass.
+  [
+    'server-error',
+    /returned error: (5\d\d|429)|HTTP (5\d\d|429)|Internal Server Error|Service Unavailable|Bad Gateway|RPC failed|protocol error|invalid server response/i,
+  ],
   [
     'unreachable',
     /Could not resolve host|Connection refused|Connection timed out|Connection reset|unable to connect|Network is unreachable|unable to access|Failed to connect|early EOF|remote end hung up|Could not read from remote repository|No route to host/i,

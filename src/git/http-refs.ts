@@ -11,10 +11,12 @@ import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { GitHttpRequest, GitHttpResponse, ServerRef } from 'isomorphic-git';
-import type { Credentials, Env } from '../domain.js';
+import { isSha, type Credentials, type Env } from '../domain.js';
 import { GitError } from '../errors.js';
 import type { Clock } from '../runtime/clock.js';
+import { escapeControls } from '../rules/safe-text.js';
 import { classifyGitFailure } from './classify.js';
+import { pktLineProblem } from './pkt-line.js';
 import { RefListingBuilder, type RefListing, type RefPatterns } from './refs.js';
 
 /** This remote is better asked by git; `reason` says why, for the one line that tells the user. */
@@ -145,6 +147,8 @@ export class HttpRefReader {
             throw new UseGit(`the server answers with '${type.slice(0, 60)}'`);
           }
           const data = await readBody(res, deadline.signal);
+          const problem = deadline.signal.aborted ? undefined : pktLineProblem(data);
+          if (problem !== undefined) throw protocolError(problem, call);
           if (first && data.length > LARGE_ADVERTISEMENT) this.large.add(url);
           const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
           return { url: target, method: req.method ?? 'GET', headers, body: once(data), statusCode: status, statusMessage: res.statusMessage ?? '' };
@@ -157,6 +161,10 @@ export class HttpRefReader {
       const refs: ServerRef[] = await listServerRefs({ http, url, protocolVersion, symrefs: true, peelTags: true, ...(prefix ? { prefix } : {}) });
       const listing = new RefListingBuilder(patterns);
       for (const ref of refs) {
+        // A frame whose data is not a ref: git says so, isomorphic-git passes it on.
+        for (const oid of [ref.oid, ...(ref.peeled === undefined ? [] : [ref.peeled])]) {
+          if (!isSha(oid)) throw protocolError(`protocol error: expected sha/ref, got '${escapeControls(`${oid} ${ref.ref}`.slice(0, 200))}'`, call);
+        }
         listing.add(ref.ref, ref.oid);
         if (ref.peeled !== undefined) listing.add(`${ref.ref}^{}`, ref.peeled);
         if (ref.target !== undefined) listing.symref(ref.ref, ref.target);
@@ -224,6 +232,11 @@ function once(data: Buffer): AsyncIterableIterator<Uint8Array> {
   return (async function* () {
     yield await Promise.resolve(data);
   })();
+}
+
+/** An answer that breaks the protocol: the server's fault, and transient, as git's own "protocol error" is (classify.ts). */
+function protocolError(problem: string, call: HttpCall): GitError {
+  return new GitError('server-error', `${call.context}: server error: ${problem}`);
 }
 
 /** What git would have said for this status, classified the same way. */

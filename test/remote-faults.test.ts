@@ -1,0 +1,97 @@
+// Hostile or broken remotes, through the built CLI: what the server sends is not what a git server sends.
+
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import { describe, test, type TestContext } from 'node:test';
+import { pktLineProblem } from '../src/git/pkt-line.js';
+import { makeProject } from './helpers/project.js';
+
+const SHA = 'a'.repeat(40);
+
+/** One pkt-line: four hex digits of length (their own included), then the data. */
+function pkt(line: string): string {
+  return `${(line.length + 4).toString(16).padStart(4, '0')}${line}`;
+}
+
+/** A smart-HTTP server on 127.0.0.1 whose `info/refs` answers are `bodies[repo]`; it counts what it is asked. */
+async function advertiser(t: TestContext, bodies: Record<string, string | Buffer>): Promise<{ url: (repo: string) => string; asked: () => number }> {
+  let asked = 0;
+  const server: Server = createServer((req, res) => {
+    asked++;
+    const repo = /^\/([^/]+)\/info\/refs/.exec(req.url ?? '')?.[1] ?? '';
+    const body = bodies[repo];
+    if (body === undefined) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/x-git-upload-pack-advertisement' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+  return { url: (repo) => `http://127.0.0.1:${port}/${repo}`, asked: () => asked };
+}
+
+describe('a corrupt smart-HTTP advertisement', () => {
+  test('is a transient check failure that says "protocol error", never a missing branch, and marks no target gone', async (t) => {
+    const service = `${pkt('# service=git-upload-pack\n')}0000`;
+    const server = await advertiser(t, {
+      // Garbage where the first ref should be: read leniently, an empty repository.
+      'empty.git': `${service}zzzz not a pkt-line\n`,
+      // One good ref, then garbage where main should be: read leniently, a remote without main.
+      'partial.git': `${service}${pkt(`${SHA} HEAD\0symref=HEAD:refs/heads/main\n`)}zzzz${pkt(`${SHA} refs/heads/main\n`)}0000`,
+      // Whole frames, but main's is no ref line: read leniently, main's id is no commit id and main is left out.
+      'notsha.git': `${service}${pkt(`${SHA} HEAD\0symref=HEAD:refs/heads/main\n`)}${pkt(`${'z'.repeat(40)} refs/heads/main\n`)}0000`,
+    });
+    const ran = { commit: SHA, status: 'succeeded', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z' };
+    const project = await makeProject(t, {
+      version: 1,
+      repos: {
+        site: { url: server.url('partial.git'), branch: 'main', pipeline: ['true'] },
+        fresh: { url: server.url('empty.git'), pipeline: ['true'] },
+        odd: { url: server.url('notsha.git'), branch: 'main', pipeline: ['true'] },
+        feats: { url: server.url('partial.git'), branch: '**', pipeline: ['true'] },
+      },
+    });
+    const target = (branch: string): unknown => ({ branch, commit: SHA, url: server.url('partial.git'), lastRun: ran });
+    await writeFile(project.statePath, JSON.stringify({ version: 1, repos: { 'feats@main': target('main'), 'feats@feat/x': target('feat/x') } }));
+
+    const once = await project.cli('once');
+    assert.equal(once.code, 1, once.stdout + once.stderr);
+    const out = once.stdout + once.stderr;
+    for (const repo of ['site', 'fresh', 'feats'])
+      assert.match(out, new RegExp(`${repo} ✖ check failed: checking \\S+: server error: protocol error: bad line length character: zzzz`));
+    assert.match(out, /odd ✖ check failed: checking \S+: server error: protocol error: expected sha\/ref, got 'z{40} refs\/heads\/main'/);
+    assert.doesNotMatch(out, /not found on the remote|no default branch|gone/);
+    const state = (await project.state()) as { repos: Record<string, { gone?: string }> };
+    assert.equal(state.repos['feats@main']?.gone, undefined);
+    assert.equal(state.repos['feats@feat/x']?.gone, undefined);
+
+    const plan = await project.cli('plan', '--json');
+    assert.equal(plan.code, 1, plan.stderr);
+    const planned = (JSON.parse(plan.stdout) as { repos: { name: string; decision: string; reason: string }[] }).repos;
+    assert.deepEqual(
+      planned.map((p) => [p.name, p.decision, /protocol error: bad line length character/.test(p.reason)]),
+      [
+        ['site', 'check failed', true],
+        ['fresh', 'check failed', true],
+        ['odd', 'check failed', false],
+        ['feats', 'check failed', true],
+      ],
+    );
+  });
+});
+
+describe('pkt-line framing', () => {
+  const cases: [string, string, string | undefined][] = [
+    ['a v0 advertisement', `${pkt('# service=git-upload-pack\n')}0000${pkt(`${SHA} HEAD\0caps\n`)}0000`, undefined],
+    ['a v2 answer that ends with a response end', `${pkt('version 2\n')}0001${pkt('ls-refs\n')}0000${'0002'}`, undefined],
+    ['no pkt-line at all', 'zzzz', 'protocol error: bad line length character: zzzz'],
+    ['a control character in the length is shown, not sent', '\u001b[2J', 'protocol error: bad line length character: \\x1b[2J'],
+    ['a length of 3', '0003', 'protocol error: bad line length 3'],
+    ['a length past the largest pkt-line', 'fff5', 'protocol error: bad line length 65525'],
+    ['cut inside a line', `${pkt('# service=git-upload-pack\n').slice(0, 10)}`, 'protocol error: the answer ends inside a pkt-line'],
+    ['cut before the flush', pkt('# service=git-upload-pack\n'), 'protocol error: the answer does not end with a flush-pkt'],
+    ['empty, as git http-backend answers ls-refs of an empty repository', '', undefined],
+  ];
+  for (const [what, body, problem] of cases) test(what, () => assert.equal(pktLineProblem(Buffer.from(body, 'latin1')), problem));
+});
