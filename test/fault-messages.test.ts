@@ -22,6 +22,10 @@ describe('fault messages', () => {
     assert.equal(result.code, 1);
     assert.match(result.stdout, /could not start: its command and environment are too large for the system \(E2BIG\)/);
     assert.doesNotMatch(result.stdout, /command not found/);
+    // Nothing started, so nothing's output is waited for (a 5 s drain, once).
+    const took = /site ✖ failed \S+ in (\d+(?:\.\d+)?)(ms|s)/.exec(result.stdout);
+    assert.ok(took?.[1] !== undefined, result.stdout);
+    assert.ok(Number(took[1]) * (took[2] === 's' ? 1000 : 1) < 4000, `the run took ${took[1]}${took[2] ?? ''}`);
   });
 
   test('a state that cannot be written after a good run is said so, not "check failed"', async (t) => {
