@@ -1,6 +1,10 @@
-// A plain text table: columns padded to their widest cell, two spaces apart, the last column free.
+// A plain text table: columns padded to their widest cell, two spaces apart, the last column free. Cells
+// hold names from outside (a remote's branches), so control characters in them are shown escaped.
 
-export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+import { escapeControls } from '../rules/safe-text.js';
+
+export function textTable(header: readonly string[], cells: readonly (readonly string[])[]): string[] {
+  const rows = cells.map((row) => row.map(escapeControls));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
