@@ -3,6 +3,7 @@
 // come in while a run is drawn wait for it to end, so the live view never has to share the screen.
 
 import type { Writable } from 'node:stream';
+import { plainLine } from '../rules/safe-text.js';
 import type { DaemonEvent, GitwatchEvent, Reporter } from './events.js';
 import { LiveRun } from './tty-run.js';
 import { eventLines, makeStyle, runSummary, type SummaryOptions } from './tty-summary.js';
@@ -29,7 +30,8 @@ export class TtyReporter implements Reporter {
     this.summary = { quiet: options.quiet, verbose: options.verbose, style: makeStyle(options.color) };
   }
 
-  emit(e: GitwatchEvent | DaemonEvent): void {
+  emit(event: GitwatchEvent | DaemonEvent): void {
+    const e = forTerminal(event);
     switch (e.type) {
       case 'run-started':
         return this.startRun(e);
@@ -90,4 +92,18 @@ export class TtyReporter implements Reporter {
     this.run = undefined;
     await this.queue;
   }
+}
+
+/**
+ * The event with its text made safe to draw, as plain output makes each line: a step's output and names
+ * from outside (a remote's branches) lose their terminal sequences and show other controls escaped. A
+ * stack or a config's report keeps its lines; they were made by gitwatch, and are escaped where they quote.
+ */
+function forTerminal<E extends GitwatchEvent | DaemonEvent>(event: E): E {
+  const safe = (key: string, value: unknown): unknown => {
+    if (key === 'stack' || key === 'detail') return value;
+    if (typeof value === 'string') return plainLine(value);
+    return Array.isArray(value) ? value.map((v: unknown) => (typeof v === 'string' ? plainLine(v) : v)) : value;
+  };
+  return Object.fromEntries(Object.entries(event).map(([key, value]) => [key, safe(key, value)])) as E;
 }
