@@ -1,11 +1,14 @@
 // Hostile or broken remotes, through the built CLI: what the server sends is not what a git server sends.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { describe, test, type TestContext } from 'node:test';
 import { pktLineProblem } from '../src/git/pkt-line.js';
+import { BIN } from './helpers/cli.js';
 import { makeProject } from './helpers/project.js';
 
 const SHA = 'a'.repeat(40);
@@ -78,6 +81,44 @@ describe('a corrupt smart-HTTP advertisement', () => {
         ['feats', 'check failed', true],
       ],
     );
+  });
+});
+
+describe('a huge advertisement', () => {
+  test('costs a bounded amount of memory: past 8 MiB, git reads it instead', async (t) => {
+    // 50 MB of valid advertisement: main, then some 760,000 tags.
+    const lines = [pkt('# service=git-upload-pack\n'), '0000', pkt(`${SHA} HEAD\0multi_ack symref=HEAD:refs/heads/main\n`), pkt(`${SHA} refs/heads/main\n`)];
+    for (let i = 0, size = 0; size < 50 * 1024 * 1024; i++) {
+      const line = pkt(`${SHA} refs/tags/t${String(i).padStart(12, '0')}\n`);
+      lines.push(line);
+      size += line.length;
+    }
+    const server = await advertiser(t, { 'big.git': Buffer.from(`${lines.join('')}0000`) });
+    const project = await makeProject(t, { version: 1, repos: { site: { url: server.url('big.git'), branch: 'main', pipeline: ['true'] } } });
+
+    // once: one check (the fetch then fails: this server serves no objects). The peak of its resident memory, sampled until it exits (VmHWM only grows).
+    const child = spawn(process.execPath, [BIN, 'once'], { cwd: project.dir, env: project.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    let peakKiB = 0;
+    const sample = (): void => {
+      const kib = Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid ?? 0}/status`, 'utf8'))?.[1] ?? 0);
+      peakKiB = Math.max(peakKiB, kib);
+    };
+    const timer = setInterval(() => {
+      try {
+        sample();
+      } catch {
+        // It has just exited.
+      }
+    }, 10);
+    await new Promise((resolve) => child.once('exit', resolve));
+    clearInterval(timer);
+    t.diagnostic(`the peak RSS of once: ${peakKiB} KiB`);
+    assert.ok(peakKiB > 0, 'sampled');
+    assert.ok(peakKiB < 150 * 1024, `a 50 MB advertisement took gitwatch to ${Math.round(peakKiB / 1024)} MB`);
+    assert.match(output, /checks of http:\/\/127\.0\.0\.1:\d+ run git: its answer is larger than 8 MiB/);
   });
 });
 

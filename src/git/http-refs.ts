@@ -34,8 +34,12 @@ export interface HttpCall {
 
 /** The abort reason of a check that has ended. */
 const SETTLED = Symbol('settled');
-/** As git-remote-http would allow: an advertisement far larger than any real one is not read. */
-const MAX_BODY = 64 * 1024 * 1024;
+/**
+ * The largest answer read here. Reading one costs several times its size in memory (the listing is built
+ * from all of it), so a larger one is left to git, and the remote is asked with v2 and a ref prefix from
+ * then on (see LARGE_ADVERTISEMENT), which makes its answers small.
+ */
+const MAX_BODY = 8 * 1024 * 1024;
 const MAX_REDIRECTS = 20;
 const SERVICE = '/info/refs?service=git-upload-pack';
 /** Error codes of a certificate Node does not accept; git, with the system's CA store, may. */
@@ -147,6 +151,10 @@ export class HttpRefReader {
             throw new UseGit(`the server answers with '${type.slice(0, 60)}'`);
           }
           const data = await readBody(res, deadline.signal);
+          if (data === undefined) {
+            if (first) this.large.add(url);
+            throw new UseGit(`its answer is larger than ${MAX_BODY / 1024 / 1024} MiB`);
+          }
           const problem = deadline.signal.aborted ? undefined : pktLineProblem(data);
           if (problem !== undefined) throw protocolError(problem, call);
           if (first && data.length > LARGE_ADVERTISEMENT) this.large.add(url);
@@ -213,14 +221,15 @@ async function collect(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): 
   return Buffer.concat(parts);
 }
 
-async function readBody(res: IncomingMessage, signal: AbortSignal): Promise<Buffer> {
+/** The whole body, or undefined past MAX_BODY (then the rest is not read). */
+async function readBody(res: IncomingMessage, signal: AbortSignal): Promise<Buffer | undefined> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of res as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > MAX_BODY) {
       res.destroy();
-      throw new UseGit('the advertisement is too large');
+      return undefined;
     }
     parts.push(chunk);
     if (signal.aborted) break;
