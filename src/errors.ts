@@ -53,6 +53,8 @@ export type GitErrorKind =
   | 'invalid-name'
   | 'dubious-ownership'
   | 'corrupt'
+  /** The remote would not send a commit it no longer advertises (a commit landed since the check). */
+  | 'unadvertised'
   | 'aborted'
   | 'other';
 

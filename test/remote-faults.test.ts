@@ -9,6 +9,8 @@ import { writeFile } from 'node:fs/promises';
 import { describe, test, type TestContext } from 'node:test';
 import { pktLineProblem } from '../src/git/pkt-line.js';
 import { BIN } from './helpers/cli.js';
+import { startDaemon } from './helpers/daemon.js';
+import { listeningUrl, send } from './helpers/listen.js';
 import { makeProject } from './helpers/project.js';
 
 const SHA = 'a'.repeat(40);
@@ -81,6 +83,24 @@ describe('a corrupt smart-HTTP advertisement', () => {
         ['feats', 'check failed', true],
       ],
     );
+  });
+});
+
+describe('a fetch that fails after a good check', () => {
+  test('is a failed check in the metrics, and the repo is down', async (t) => {
+    const good = `${pkt('# service=git-upload-pack\n')}0000${pkt(`${SHA} HEAD\0symref=HEAD:refs/heads/main\n`)}${pkt(`${SHA} refs/heads/main\n`)}0000`;
+    // The advertisement is good; the fetch's request (POST .../git-upload-pack) is answered 404.
+    const server = await advertiser(t, { 'site.git': good });
+    const project = await makeProject(t, { version: 1, repos: { site: { url: server.url('site.git'), interval: '1h', pipeline: ['true'] } } });
+    const daemon = startDaemon(t, project, ['--listen', '127.0.0.1:0']);
+    const base = await listeningUrl(daemon);
+    await daemon.until(() => /site ✖ check failed: fetching /.test(daemon.stdout()), 'the failed fetch');
+    const metrics = (await send(`${base}/metrics`)).body;
+    const value = (line: string): number => Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    assert.equal(value('gitwatch_checks_total{repo="site",result="failed"}'), 1, metrics);
+    assert.equal(value('gitwatch_repo_up{repo="site"}'), 0);
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0);
   });
 });
 

@@ -105,4 +105,26 @@ describe('SSH races', () => {
     assert.doesNotMatch(once.stdout() + once.stderr(), /unreachable|check failed/);
     assert.match((await r.project.record())[0] ?? '', new RegExp(`^site ${r.remote.head()} `));
   });
+
+  test('a commit that lands between the check and the fetch: the remote is checked again and its new head runs', async (t) => {
+    const missing = sshdMissing();
+    if (missing !== undefined) return t.skip(missing);
+    const r = await rig(t);
+    // A stock server: only what it advertises may be fetched (TestRepo allows any reachable commit).
+    r.remote.git('config', 'uploadpack.allowReachableSHA1InWant', 'false');
+    // Session 1 is the check, session 2 the fetch of what it found.
+    await r.hold(2);
+    const checked = r.remote.head();
+    const once = startGitwatch(t, r.project, ['once']);
+    await r.reached(2);
+    const landed = await r.remote.commit({ 'late.txt': 'landed between\n' });
+    await r.release(2);
+    assert.equal(await once.exited, 0, once.stdout() + once.stderr());
+    assert.doesNotMatch(once.stdout() + once.stderr(), /unadvertised|not our ref|check failed/);
+    assert.notEqual(landed, checked);
+    assert.deepEqual(
+      (await r.project.record()).map((l) => l.split(' ')[1]),
+      [landed],
+    );
+  });
 });

@@ -119,8 +119,20 @@ export type Prepared =
       readonly reason: RunReason;
     };
 
-/** Decides, and when the pipeline is to run, fetches exactly the head and makes the checkout that commit. */
-export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head: RemoteHead, deps: CycleDeps, trigger: boolean): Promise<Prepared> {
+/**
+ * Decides, and when the pipeline is to run, fetches exactly the head and makes the checkout that commit. A
+ * failed fetch is a failed check. One the remote refuses because the head is no longer advertised (a commit
+ * landed since the check, on a server that lets only advertised commits be fetched) checks again, once, and
+ * goes on with the new head.
+ */
+export async function prepareRun(
+  config: ResolvedConfig,
+  repo: RepoConfig,
+  head: RemoteHead,
+  deps: CycleDeps,
+  trigger: boolean,
+  rechecked = false,
+): Promise<Prepared> {
   const { reporter } = deps;
   const entry = deps.state.entry(repo.name);
   const decision = decide(repo, head, entry, trigger, deps.clock.now().getTime());
@@ -155,8 +167,16 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
     await checkoutCommit(deps.git, { store, worktree: repo.checkout, sha: head.sha, remote: remoteOf(repo), depth: repo.depth }, call, repo.submodules);
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
-    // A failed fetch is a failed check: not written to the state, tried again on the next cycle.
-    return error.kind === 'aborted' ? { kind: 'done', outcome: 'interrupted' } : { kind: 'done', outcome: 'check-failed', error };
+    if (error.kind === 'aborted') return { kind: 'done', outcome: 'interrupted' };
+    if (error.kind === 'unadvertised' && !rechecked) {
+      const again = await checkRepo(config, repo, deps);
+      if (!again.ok)
+        return again.error.kind === 'aborted' ? { kind: 'done', outcome: 'interrupted' } : { kind: 'done', outcome: 'check-failed', error: again.error };
+      if (again.value.sha !== head.sha) return prepareRun(config, repo, again.value, deps, trigger, true);
+    }
+    // A failed fetch is a failed check (the metrics count it so): not written to the state, tried again later.
+    deps.onCheck?.(repo.name, false);
+    return { kind: 'done', outcome: 'check-failed', error };
   }
   return { kind: 'ready', head, previousCommit: entry?.commit, cleaned, attempt: decision.attempt, reason: decision.reason };
 }

@@ -8,6 +8,8 @@ import { redactUrls } from '../rules/remote-url.js';
 const RULES: readonly (readonly [GitErrorKind, RegExp])[] = [
   // git's "Could not read from remote repository" follows both, so they come before "unreachable".
   ['dubious-ownership', /detected dubious ownership/i],
+  // A server that lets only advertised commits be fetched (git's protocol v0, by default), asked for one it no longer advertises.
+  ['unadvertised', /request for unadvertised object|upload-pack: not our ref/i],
   ['corrupt', /loose object \S+ .*is corrupt|did not receive expected object|bad object|object file \S+ is empty|packfile \S+ .*corrupt/i],
   ['host-key', /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known/i],
   // git daemon's refusal says "access denied" too, but it means the path is not served.
@@ -43,6 +45,7 @@ const LABEL: Readonly<Record<GitErrorKind, string>> = {
   'invalid-name': 'invalid name',
   'dubious-ownership': 'repository owned by another user',
   corrupt: 'corrupt object in the remote',
+  unadvertised: 'the remote no longer advertises it',
   timeout: 'git timed out',
   aborted: 'git stopped',
   other: 'git failed',
