@@ -100,19 +100,33 @@ export function storeRoot(workdir: string): string {
   return `${workdir}/${WORKDIR_LAYOUT.gitStore}`;
 }
 
-/** The private bare repository gitwatch fetches into for `repo` (a repo name, or a branch target's `name@branch`). */
-export function storeDir(workdir: string, repo: string): string {
-  return `${storeRoot(workdir)}/${fileName(repo)}.git`;
+/**
+ * A repo, or a branch glob's target, as far as its folders go. A target's `folder` is its branch as one
+ * folder name (config/targets.ts chooses it, so that no two targets share one).
+ */
+export interface FolderOwner {
+  readonly name: string;
+  readonly target?: { readonly repo: string; readonly folder: string } | undefined;
 }
 
-/** Where `repo`'s run logs are kept. */
-export function runLogDir(workdir: string, repo: string): string {
-  return `${workdir}/${WORKDIR_LAYOUT.logs}/${fileName(repo)}`;
+/** The name of `unit`'s own folders: the repo's name, or `<repo>@<folder>` for a target. */
+export function folderName(unit: FolderOwner): string {
+  return unit.target === undefined ? unit.name : `${unit.target.repo}@${unit.target.folder}`;
 }
 
-/** A target's name as one folder name: the `/` of a branch (`site@release/1.0`) written as `-`. */
-export function fileName(name: string): string {
-  return name.replaceAll('/', '-');
+/** The private bare repository gitwatch fetches into for a repo or a branch target. */
+export function storeDir(workdir: string, unit: FolderOwner): string {
+  return `${storeRoot(workdir)}/${folderName(unit)}.git`;
+}
+
+/** Where a repo's (or a target's) run logs are kept. */
+export function runLogDir(workdir: string, unit: FolderOwner): string {
+  return `${workdir}/${WORKDIR_LAYOUT.logs}/${folderName(unit)}`;
+}
+
+/** A branch as one folder name: its `/` written as `-` (`release/1.0` → `release-1.0`). */
+export function fileName(branch: string): string {
+  return branch.replaceAll('/', '-');
 }
 
 /** `site@release/1.0` → `site`; a plain repo name is its own. */

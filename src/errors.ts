@@ -54,6 +54,8 @@ export type GitErrorKind =
   | 'dubious-ownership'
   | 'corrupt'
   | 'too-large'
+  /** The remote would not send a commit it no longer advertises (a commit landed since the check). */
+  | 'unadvertised'
   | 'aborted'
   | 'other';
 

@@ -1,12 +1,15 @@
 // `branch: release/*`: every matching branch is a target of its own, read from real repositories.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { makeProject } from './helpers/project.js';
 import { supervise } from './helpers/supervised.js';
+import { targetFolders, type FolderClaim } from '../src/config/targets.js';
 import { GONE_GRACE_MS } from '../src/cycle/targets.js';
 import type { TriggerResult } from '../src/supervisor/supervisor.js';
 import { tempDir } from './helpers/temp.js';
@@ -23,6 +26,41 @@ async function releases(t: import('node:test').TestContext): Promise<TestRepo> {
   await remote.commit({ 'which.txt': 'main\n' });
   return remote;
 }
+
+describe('target folders', () => {
+  const ran: FolderClaim = { commit: 'a'.repeat(40) };
+  const hashed = (branch: string): string => `${branch.replaceAll('/', '-')}~${createHash('sha256').update(branch).digest('hex').slice(0, 8)}`;
+  const cases: [string, string[], Record<string, FolderClaim>, Record<string, string>][] = [
+    ['no collision: the plain names', ['release/1.0', 'main', 'fix-a'], {}, { 'release/1.0': 'release-1.0', main: 'main', 'fix-a': 'fix-a' }],
+    ['both new: the first by name keeps the plain name', ['feat/x', 'feat-x'], {}, { 'feat-x': 'feat-x', 'feat/x': hashed('feat/x') }],
+    ['the one that ran keeps it', ['feat/x', 'feat-x'], { 's@feat/x': ran }, { 'feat/x': 'feat-x', 'feat-x': hashed('feat-x') }],
+    [
+      'a recorded folder is kept, whoever else comes',
+      ['feat/x', 'feat-x'],
+      { 's@feat/x': ran, 's@feat-x': { ...ran, folder: hashed('feat-x') } },
+      { 'feat/x': 'feat-x', 'feat-x': hashed('feat-x') },
+    ],
+    [
+      'a lock from before: both ran, the first by name keeps it',
+      ['feat/x', 'feat-x'],
+      { 's@feat/x': ran, 's@feat-x': ran },
+      { 'feat-x': 'feat-x', 'feat/x': hashed('feat/x') },
+    ],
+    [
+      'a paused entry that never ran claims nothing',
+      ['feat/x', 'feat-x'],
+      { 's@feat/x': ran, 's@feat-x': {} },
+      { 'feat/x': 'feat-x', 'feat-x': hashed('feat-x') },
+    ],
+    ['a gone target in the lock keeps its folder', ['feat/x'], { 's@feat-x': ran }, { 'feat/x': hashed('feat/x'), 'feat-x': 'feat-x' }],
+    ['a recorded folder that is not its own is ignored', ['feat/x'], { 's@feat/x': { folder: '../../etc' } }, { 'feat/x': 'feat-x' }],
+    ["another repo's targets do not count", ['feat/x'], { 'site@feat-x': ran }, { 'feat/x': 'feat-x' }],
+    ['three at once', ['a/b-c', 'a-b/c', 'a-b-c'], {}, { 'a-b-c': 'a-b-c', 'a-b/c': hashed('a-b/c'), 'a/b-c': hashed('a/b-c') }],
+  ];
+  for (const [what, branches, entries, expected] of cases) {
+    test(what, () => assert.deepEqual(Object.fromEntries(targetFolders('s', branches, entries)), expected));
+  }
+});
 
 describe('branch globs with once', () => {
   test('each matching branch runs as its own target, in branch order; a push runs only its branch; a deleted one stops as gone', async (t) => {
@@ -78,17 +116,71 @@ describe('branch globs with once', () => {
     assert.equal((await project.cli('once', 'site@main')).code, 2);
   });
 
-  test('two branches that would share a checkout folder: the first by name is followed, the other reported', async (t) => {
+  test('branches that differ only by / and -: both are followed in folders of their own; the one there first keeps its folder', async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+    remote.git('checkout', '--quiet', '-b', 'feat/x', 'main');
+    await remote.commit({ 'which.txt': 'feat/x\n' });
+    remote.git('checkout', '--quiet', 'main');
+    const step = 'echo "$GITWATCH_TARGET $GITWATCH_CHECKOUT $(cat which.txt)" >> "$RECORD"';
+    const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, branch: '**', pipeline: [step] } } });
+    const work = path.join(project.dir, '.gitwatch');
+    const feats = async (): Promise<string[]> => (await project.record()).filter((l) => l.startsWith('site@feat'));
+    const first = await project.cli('once');
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.deepEqual(await feats(), [`site@feat/x ${work}/site@feat-x feat/x`], first.stdout);
+
+    // feat-x sorts before feat/x and would map to the same folder: it gets a folder of its own.
+    remote.git('checkout', '--quiet', '-b', 'feat-x', 'main');
+    await remote.commit({ 'which.txt': 'feat-x\n' });
+    remote.git('checkout', '--quiet', 'main');
+    const second = await project.cli('once');
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.doesNotMatch(second.stdout + second.stderr, /gone|share|✖/);
+    const [, newcomer] = await feats();
+    const hashed = /^site@feat-x (\S+) feat-x$/.exec(newcomer ?? '')?.[1] ?? '';
+    assert.match(hashed, new RegExp(`^${work}/site@feat-x~[0-9a-f]{8}$`), newcomer);
+    assert.equal(readFileSync(path.join(work, 'site@feat-x', 'which.txt'), 'utf8'), 'feat/x\n', 'the incumbent keeps its folder');
+    let state = await project.state();
+    assert.equal((state.repos['site@feat/x'] as { gone?: string } | undefined)?.gone, undefined, 'a collision is not a disappearance');
+    assert.equal(state.repos['site@feat-x']?.commit, remote.head('feat-x'));
+
+    // Each keeps its folder, its store and its run logs.
+    remote.git('checkout', '--quiet', 'feat/x');
+    const pushed = await remote.commit({ 'which.txt': 'feat/x again\n' });
+    remote.git('checkout', '--quiet', 'main');
+    assert.equal((await project.cli('once')).code, 0);
+    assert.deepEqual((await feats()).slice(2), [`site@feat/x ${work}/site@feat-x feat/x again`]);
+    const logs = await project.cli('logs', 'site@feat/x');
+    assert.match(logs.stdout, new RegExp(`^==> site@feat/x run of ${pushed.slice(0, 12)} .*: succeeded\\n`));
+    assert.match((await project.cli('logs', 'site@feat-x')).stdout, new RegExp(`run of ${remote.head('feat-x').slice(0, 12)} `));
+
+    // feat-x leaves; after the grace period only its own folder and store go.
+    remote.git('branch', '--quiet', '-D', 'feat-x');
+    assert.equal((await project.cli('once')).code, 0);
+    state = await project.state();
+    const gone = state.repos['site@feat-x'] as { gone?: string } | undefined;
+    assert.ok(gone?.gone);
+    gone.gone = new Date(Date.now() - 25 * 60 * 60_000).toISOString();
+    await writeFile(project.statePath, JSON.stringify(state));
+    assert.equal((await project.cli('once')).code, 0);
+    assert.equal(existsSync(hashed), false, 'the gone target is cleaned up');
+    assert.equal(readFileSync(path.join(work, 'site@feat-x', 'which.txt'), 'utf8'), 'feat/x again\n', 'the live target keeps its files');
+    assert.ok(existsSync(path.join(work, '.git-store', 'site@feat-x.git')), 'and its store');
+  });
+
+  test('two new branches that would share a folder: the first by name gets the plain one', async (t) => {
     const remote = await releases(t);
     remote.git('branch', '--quiet', 'release-1.0', 'main');
     const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, branch: '**', pipeline: [STEP] } } });
     const result = await project.cli('once');
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    assert.match(result.stdout + result.stderr, /site@release\/1\.0 ✖ check failed: branch 'release\/1\.0' would share the checkout of 'release-1\.0'/);
     assert.deepEqual(
       (await project.record()).map((l) => l.split(' ')[0]),
-      ['site@main', 'site@release-1.0', 'site@release/2.0'],
+      ['site@main', 'site@release-1.0', 'site@release/1.0', 'site@release/2.0'],
     );
+    const folders = readdirSync(path.join(project.dir, '.gitwatch')).filter((f) => f.startsWith('site@release'));
+    assert.deepEqual(folders.map((f) => f.replace(/~[0-9a-f]{8}$/, '~HASH')).sort(), ['site@release-1.0', 'site@release-1.0~HASH', 'site@release-2.0']);
+    assert.equal(readFileSync(path.join(project.dir, '.gitwatch', 'site@release-1.0', 'which.txt'), 'utf8'), 'main\n');
   });
 });
 

@@ -143,7 +143,7 @@ class Real {
 
   pausedNow(name: string): boolean {
     const glob = name.includes('@') ? name.slice(0, name.indexOf('@')) : undefined;
-    return isPaused({ name, target: glob === undefined ? undefined : { repo: glob, pattern: '' } }, (n) => this.state.entry(n));
+    return isPaused({ name, target: glob === undefined ? undefined : { repo: glob, pattern: '', folder: '' } }, (n) => this.state.entry(n));
   }
 
   apply(): void {

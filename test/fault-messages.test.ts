@@ -12,6 +12,8 @@ import { tempDir } from './helpers/temp.js';
 
 // eslint-disable-next-line no-control-regex
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+/** Characters that reorder the text around them on a terminal (Trojan Source). */
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 describe('fault messages', () => {
   test('a step whose command line is too large says E2BIG, not "command not found"', async (t) => {
@@ -22,6 +24,10 @@ describe('fault messages', () => {
     assert.equal(result.code, 1);
     assert.match(result.stdout, /could not start: its command and environment are too large for the system \(E2BIG\)/);
     assert.doesNotMatch(result.stdout, /command not found/);
+    // Nothing started, so nothing's output is waited for (a 5 s drain, once).
+    const took = /site ✖ failed \S+ in (\d+(?:\.\d+)?)(ms|s)/.exec(result.stdout);
+    assert.ok(took?.[1] !== undefined, result.stdout);
+    assert.ok(Number(took[1]) * (took[2] === 's' ? 1000 : 1) < 4000, `the run took ${took[1]}${took[2] ?? ''}`);
   });
 
   test('a state that cannot be written after a good run is said so, not "check failed"', async (t) => {
@@ -98,5 +104,32 @@ describe('fault messages', () => {
     assert.doesNotMatch(json.stdout, RAW_CONTROL);
     const output = lines.map((l) => JSON.parse(l) as { event: string; line?: string }).find((e) => e.event === 'step-output');
     assert.equal(output?.line, 'title\x1b]0;pwned\x07 \x1b[2J\x1b[31mred\x1b[0m\u009b2J done', 'JSON keeps the text exactly, escaped');
+  });
+});
+
+describe('bidi controls from outside', () => {
+  test('a branch name with a right-to-left override prints escaped, in plain and JSON output and in status', async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+    remote.git('branch', 'invoice\u202etxt.exe', 'main');
+    const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, branch: 'invoice*', pipeline: ['true'] } } });
+    const plain = await project.cli('once');
+    assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+    assert.match(plain.stdout, /site@invoice\\u202etxt\.exe ✔ succeeded/);
+    assert.doesNotMatch(plain.stdout + plain.stderr, BIDI);
+
+    await remote.commit();
+    remote.git('branch', '-f', 'invoice\u202etxt.exe', 'main');
+    const json = await project.cli('once', '--log-format', 'json');
+    assert.doesNotMatch(json.stdout, BIDI);
+    const names = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { repo?: string }).repo);
+    assert.ok(names.includes('site@invoice\u202etxt.exe'), 'JSON keeps the name exactly, escaped');
+
+    const status = await project.cli('status');
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /site@invoice\\u202etxt\.exe/);
+    assert.doesNotMatch(status.stdout, BIDI);
   });
 });

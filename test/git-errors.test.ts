@@ -165,6 +165,18 @@ const CASES: readonly { from: string; stderr: string; kind: string; shows: RegEx
     kind: 'corrupt',
     shows: /pack has bad object at offset 1234/,
   },
+  {
+    from: 'a server whose advertisement is not pkt-lines',
+    stderr: 'fatal: protocol error: bad line length character: zzzz',
+    kind: 'server-error',
+    shows: /server error: protocol error: bad line length character: zzzz/,
+  },
+  {
+    from: 'a server whose ref lines are not refs',
+    stderr: "fatal: invalid server response; got 'garbage-line'",
+    kind: 'server-error',
+    shows: /invalid server response/,
+  },
 ];
 
 const PERMANENT = new Set(['auth', 'host-key', 'tls', 'not-found', 'dubious-ownership', 'corrupt']);

@@ -6,7 +6,7 @@ import { admit, backoffDelay, nextCheck, type ScheduleInput } from '../src/cycle
 import type { RepoState } from '../src/state/state-file.js';
 
 const repo = { name: 'site', target: undefined, enabled: true };
-const target = { name: 'r@release/1.0', target: { repo: 'r', pattern: 'release/*' }, enabled: true };
+const target = { name: 'r@release/1.0', target: { repo: 'r', pattern: 'release/*', folder: 'release-1.0' }, enabled: true };
 const entries =
   (paused: readonly string[]) =>
   (name: string): RepoState | undefined =>

@@ -23,6 +23,10 @@ function gitwatch(project: Project, t: TestContext, ...args: string[]): PtyProce
   return startInPty(t, args, { cwd: project.dir, env: project.env });
 }
 
+/** What the noisy step prints to set the window title, clear the screen and (8-bit CSI) clear it again. */
+// eslint-disable-next-line no-control-regex
+const STEP_SEQUENCES = /\u001b\]0;pwned|\u001b\[2J|\u009b2J|\u202e/;
+
 const count = (s: Screen, text: string): number => s.history.filter((l) => l.includes(text)).length;
 
 /** Whether the step's process group is gone, allowing a moment for killed members to be reaped. */
@@ -218,5 +222,25 @@ describe('on a terminal', { skip }, () => {
     assert.equal(screen.history.length, 3, screen.history.join('\n'));
     pty.type('\u0003');
     assert.equal(await pty.exited, 0);
+  });
+
+  test("text from outside cannot drive the terminal: a step's control sequences, in the live view and in `logs`", async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+    remote.git('branch', '--quiet', '-m', 'main', 'ma\u202ein');
+    const noisy = `printf 'title\\033]0;pwned\\007 \\033[2J\\033[31mred\\033[0m\\302\\2332J done\\n'`;
+    const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, branch: 'ma*', pipeline: [noisy] } } });
+    const once = gitwatch(project, t, 'once', '-v');
+    assert.equal(await once.exited, 0, once.raw());
+    assert.doesNotMatch(once.raw(), STEP_SEQUENCES);
+    assert.match(once.raw(), /site@ma\\u202ein/);
+
+    const logs = gitwatch(project, t, 'logs', 'site@ma\u202ein');
+    assert.equal(await logs.exited, 0, logs.raw());
+    assert.doesNotMatch(logs.raw(), STEP_SEQUENCES);
+    const screen = await logs.render();
+    assert.ok(
+      screen.history.some((l) => l === 'title red done'),
+      screen.history.join('\n'),
+    );
   });
 });

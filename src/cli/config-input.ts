@@ -2,7 +2,7 @@
 
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { locateConfig } from '../config/locate.js';
-import { parseTargetName, targetOf } from '../config/targets.js';
+import { parseTargetName, targetFolder, targetOf, type FolderClaim } from '../config/targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
@@ -11,7 +11,11 @@ export async function loadForCommand(ctx: CommandContext): Promise<LoadedConfig>
   return loadConfig(locateConfig(ctx.global.config, ctx.cwd, ctx.env), ctx.env);
 }
 
-export function selectRepos(config: ResolvedConfig, names: readonly string[]): RepoConfig[] {
+/**
+ * The repos `names` select (all without names). A named target's folder is chosen from the lock's
+ * `entries` (config/targets.ts): pass them where a target may run.
+ */
+export function selectRepos(config: ResolvedConfig, names: readonly string[], entries: Readonly<Record<string, FolderClaim>> = {}): RepoConfig[] {
   if (names.length === 0) return [...config.repos];
   const known = new Map(config.repos.map((r) => [r.name, r]));
   const unknown = names.filter((n) => !known.has(n) && parseTargetName(config, n) === undefined);
@@ -26,5 +30,8 @@ export function selectRepos(config: ResolvedConfig, names: readonly string[]): R
     .filter((t) => t !== undefined)
     .filter((t) => !names.includes(t.repo.name))
     .sort((a, b) => (a.branch < b.branch ? -1 : a.branch > b.branch ? 1 : 0));
-  return config.repos.flatMap((r) => [...(names.includes(r.name) ? [r] : []), ...targets.filter((t) => t.repo === r).map((t) => targetOf(t.repo, t.branch))]);
+  return config.repos.flatMap((r) => [
+    ...(names.includes(r.name) ? [r] : []),
+    ...targets.filter((t) => t.repo === r).map((t) => targetOf(t.repo, t.branch, targetFolder(r.name, t.branch, entries))),
+  ]);
 }

@@ -30,8 +30,9 @@ export async function triggerCommand(names: readonly string[], options: { wait: 
   const connection = await ask(config, { op: 'trigger', repos: names, wait: options.wait }, ctx);
   if (!connection.daemon) {
     // No daemon: run it here, like `once REPO` but new commit or not.
-    const repos = selectRepos(config, names);
-    return withStateSession(ctx, config, async (deps) => onceExitCode(await runCycle(config, repos, deps, new Set(names))));
+    return withStateSession(ctx, config, async (deps) =>
+      onceExitCode(await runCycle(config, selectRepos(config, names, deps.state.current.repos), deps, new Set(names))),
+    );
   }
   let accepted = false;
   for await (const reply of connection.replies) {

@@ -1,13 +1,19 @@
 // `gitwatch logs [-f] REPO`: the newest run's output from its run log, with a header; `-f` follows the
 // log as it grows and moves on to each new run, until Ctrl-C. Run logs hold every byte a step printed,
-// so reading them works the same with a daemon, during a `once`, or with nothing running.
+// so reading them works the same with a daemon, during a `once`, or with nothing running. To a pipe or a
+// file those bytes go as they are; a terminal gets each line as plain output shows it, so what a step
+// printed (a clear screen, a window title) cannot drive the reader's terminal.
 
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { runLogDir } from '../domain.js';
+import { StringDecoder } from 'node:string_decoder';
+import type { Writable } from 'node:stream';
+import { repoOfTarget, runLogDir } from '../domain.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { readState, type RunRecord } from '../state/state-file.js';
-import { parseTargetName } from '../config/targets.js';
+import { parseTargetName, targetFolder } from '../config/targets.js';
+import { LINE_CUT_MARK, MAX_LINE } from '../pipeline/step-process.js';
+import { plainLine } from '../rules/safe-text.js';
 import { loadForCommand } from './config-input.js';
 import type { CommandContext } from './context.js';
 
@@ -19,26 +25,36 @@ export async function logsCommand(name: string, options: { follow: boolean }, ct
   if (!config.repos.some((r) => r.name === name) && parseTargetName(config, name) === undefined && state.repos[name] === undefined) {
     throw new UsageError(`unknown repo '${name}' (configured: ${config.repos.map((r) => r.name).join(', ')})`);
   }
-  const dir = runLogDir(config.workdir, name);
+  // A target's logs are in its folder, which the lock may name (config/targets.ts); a repo's under its name.
+  const glob = repoOfTarget(name);
+  const target = glob === name ? undefined : { repo: glob, folder: targetFolder(glob, name.slice(glob.length + 1), state.repos) };
+  const dir = runLogDir(config.workdir, { name, target });
+  // Any terminal, a dumb one too, would act on a step's control sequences; a pipe or file gets the bytes.
+  const out = (ctx.stdout as { isTTY?: boolean }).isTTY === true ? new TerminalLines(ctx.stdout) : ctx.stdout;
   let current = await newestLog(dir);
   if (current === undefined && !options.follow) {
-    ctx.stdout.write(`${name}: no runs yet\n`);
+    out.write(`${name}: no runs yet\n`);
     return EXIT.ok;
   }
   let offset = 0;
-  if (current !== undefined) {
-    ctx.stdout.write(header(name, current, (await readState(config.statePath)).repos[name]?.lastRun));
-    offset = await copyFrom(path.join(dir, current), 0, ctx);
-  }
-  while (options.follow && !ctx.signal.aborted) {
-    await ctx.clock.sleep(POLL_MS, ctx.signal);
-    if (current !== undefined) offset = await copyFrom(path.join(dir, current), offset, ctx);
-    const newest = await newestLog(dir);
-    if (newest !== undefined && newest !== current) {
-      current = newest;
-      ctx.stdout.write(header(name, current, undefined));
-      offset = await copyFrom(path.join(dir, current), 0, ctx);
+  try {
+    if (current !== undefined) {
+      out.write(header(name, current, (await readState(config.statePath)).repos[name]?.lastRun));
+      offset = await copyFrom(path.join(dir, current), 0, out);
     }
+    while (options.follow && !ctx.signal.aborted) {
+      await ctx.clock.sleep(POLL_MS, ctx.signal);
+      if (current !== undefined) offset = await copyFrom(path.join(dir, current), offset, out);
+      const newest = await newestLog(dir);
+      if (newest !== undefined && newest !== current) {
+        current = newest;
+        if (out instanceof TerminalLines) out.end();
+        out.write(header(name, current, undefined));
+        offset = await copyFrom(path.join(dir, current), 0, out);
+      }
+    }
+  } finally {
+    if (out instanceof TerminalLines) out.end();
   }
   return EXIT.ok;
 }
@@ -58,7 +74,7 @@ function header(repo: string, file: string, lastRun: RunRecord | undefined): str
 }
 
 /** Writes what the file holds past `offset`; returns the new offset. */
-async function copyFrom(file: string, offset: number, ctx: CommandContext): Promise<number> {
+async function copyFrom(file: string, offset: number, out: { write(chunk: Buffer | string): unknown }): Promise<number> {
   const handle = await open(file, 'r').catch(() => undefined);
   if (!handle) return offset;
   try {
@@ -67,10 +83,52 @@ async function copyFrom(file: string, offset: number, ctx: CommandContext): Prom
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, at);
       if (bytesRead === 0) return at;
-      ctx.stdout.write(buffer.subarray(0, bytesRead));
+      out.write(buffer.subarray(0, bytesRead));
       at += bytesRead;
     }
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Bytes to a terminal, a line at a time as plain output writes it (plainLine): sequences dropped, other
+ * controls escaped, UTF-8 decoded across reads. A line is kept up to MAX_LINE characters, as events keep it.
+ */
+class TerminalLines {
+  private readonly decoder = new StringDecoder('utf8');
+  private rest = '';
+  private cut = false;
+
+  constructor(private readonly out: Writable) {}
+
+  write(chunk: Buffer | string): void {
+    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    const lines: string[] = [];
+    for (let start = 0; ;) {
+      const end = text.indexOf('\n', start);
+      const piece = text.slice(start, end === -1 ? undefined : end);
+      if (!this.cut) {
+        this.cut = this.rest.length + piece.length > MAX_LINE;
+        this.rest += this.cut ? piece.slice(0, MAX_LINE - this.rest.length) : piece;
+      }
+      if (end === -1) break;
+      lines.push(this.line());
+      start = end + 1;
+    }
+    if (lines.length > 0) this.out.write(lines.join(''));
+  }
+
+  /** A last line without its newline is written as a line: before the next run's header, or at the end. */
+  end(): void {
+    this.rest += this.decoder.end();
+    if (this.rest !== '' || this.cut) this.out.write(this.line());
+  }
+
+  private line(): string {
+    const line = `${plainLine(this.rest)}${this.cut ? LINE_CUT_MARK : ''}\n`;
+    this.rest = '';
+    this.cut = false;
+    return line;
   }
 }

@@ -10,8 +10,8 @@ import { withStateSession } from './session.js';
 
 export async function onceCommand(names: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const { config } = await loadForCommand(ctx);
-  const repos = selectRepos(config, names);
-  return withStateSession(ctx, config, async (deps) => onceExitCode(await runCycle(config, repos, deps)));
+  selectRepos(config, names);
+  return withStateSession(ctx, config, async (deps) => onceExitCode(await runCycle(config, selectRepos(config, names, deps.state.current.repos), deps)));
 }
 
 /** A head that failed before and waits for a newer commit is still broken: cron and CI stay red. */

@@ -13,13 +13,14 @@ import { textTable } from './table.js';
 
 export async function planCommand(names: readonly string[], options: { json: boolean }, ctx: CommandContext): Promise<ExitCode> {
   const { config } = await loadForCommand(ctx);
-  const repos = selectRepos(config, names);
+  // An unknown name exits 2 before anything is asked.
+  selectRepos(config, names);
   for (const warning of await startWarnings(config, ctx.env)) ctx.stderr.write(`gitwatch: warning: ${warning}\n`);
   // Asked before the state is read: a run that ends in between is still said as running, never missed.
   const runs = await runsInProgress(config.statePath, ctx);
   // Read, never locked: a daemon may hold the state, and plan writes nothing.
   const state = await readState(config.statePath);
-  const plan = await planRepos(config, repos, state, {
+  const plan = await planRepos(config, selectRepos(config, names, state.repos), state, {
     git: await ctx.gitClient(),
     env: ctx.env,
     clock: ctx.clock,

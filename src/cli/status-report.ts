@@ -1,7 +1,7 @@
 // The status of every repo, from the config and the state file, and (with a daemon) what each does now.
 // The daemon and the `status` command build it the same way, so the two views never disagree.
 
-import { isBranchGlob, parseTargetName, targetOf } from '../config/targets.js';
+import { isBranchGlob, parseTargetName, targetFolder, targetOf } from '../config/targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import type { DaemonInfo, RepoStatus, StatusReport } from '../control/protocol.js';
 import { repoOfTarget, type StatusPhase } from '../domain.js';
@@ -59,7 +59,13 @@ export function buildStatus(
     const names = new Set([...Object.keys(state.repos), ...liveTargets].filter((name) => repoOfTarget(name) === repo.name && name !== repo.name));
     for (const name of [...names].sort()) {
       const target = parseTargetName(config, name);
-      rows.push(row(target === undefined ? { ...repo, name, branch: name.slice(repo.name.length + 1) } : targetOf(target.repo, target.branch)));
+      rows.push(
+        row(
+          target === undefined
+            ? { ...repo, name, branch: name.slice(repo.name.length + 1) }
+            : targetOf(target.repo, target.branch, targetFolder(repo.name, target.branch, state.repos)),
+        ),
+      );
       shown.add(name);
     }
   }

@@ -1,7 +1,11 @@
-// A plain text table: columns padded to their widest cell, two spaces apart, the last column free. Given a
+// A plain text table: columns padded to their widest cell, two spaces apart, the last column free. Cells
+// hold names from outside (a remote's branches), so control characters in them are shown escaped. Given a
 // width (a terminal's), the widest columns give way first and their cells end in '…', never wrapping mid-word.
 
-export function textTable(header: readonly string[], rows: readonly (readonly string[])[], width?: number): string[] {
+import { escapeControls } from '../rules/safe-text.js';
+
+export function textTable(header: readonly string[], cells: readonly (readonly string[])[], width?: number): string[] {
+  const rows = cells.map((row) => row.map(escapeControls));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const total = (): number => widths.reduce((sum, w) => sum + w, 0) + 2 * (widths.length - 1);
   if (width !== undefined && width > 0) {

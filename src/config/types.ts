@@ -42,8 +42,11 @@ export interface RepoConfig {
   readonly depth: number;
   /** Check out submodules, recursively. */
   readonly submodules: boolean;
-  /** Set on a target of a branch glob (`site@release/1.0`): the configured repo and its pattern. */
-  readonly target?: { readonly repo: string; readonly pattern: string } | undefined;
+  /**
+   * Set on a target of a branch glob (`site@release/1.0`): the configured repo, its pattern, and the
+   * target's folder name (config/targets.ts: the branch with '/' written as '-', unless another branch has that).
+   */
+  readonly target?: { readonly repo: string; readonly pattern: string; readonly folder: string } | undefined;
   readonly intervalMs: number;
   readonly gitTimeoutMs: number;
   readonly checkout: string;

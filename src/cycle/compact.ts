@@ -16,7 +16,7 @@ export const COMPACT_EVERY_MS = 24 * 60 * 60_000;
 const COMPACT_TIMEOUT_MS = 30 * 60_000;
 
 export async function compactStore(config: ResolvedConfig, repo: RepoConfig, deps: CycleDeps): Promise<void> {
-  const store = storeDir(config.workdir, repo.name);
+  const store = storeDir(config.workdir, repo);
   const before = await folderSize(store);
   try {
     await deps.git.compact(store, { timeoutMs: COMPACT_TIMEOUT_MS, signal: deps.signal });

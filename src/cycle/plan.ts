@@ -76,12 +76,12 @@ async function planGlob(config: ResolvedConfig, repo: RepoConfig & { branch: str
   const base = { name: repo.name, previousCommit: null, commit: null, commits: null };
   const admission = admit(repo, (name) => state.repos[name], false);
   if (!admission.admitted) return [{ ...base, decision: admission.hold, reason: admission.reason }];
-  const store = storeDir(config.workdir, repo.name);
+  const store = storeDir(config.workdir, repo);
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
   let targets: Target[];
   try {
     await deps.git.ensureStore(store, call, { sweep: false });
-    targets = await listTargets(deps.git, store, repo, call);
+    targets = await listTargets(deps.git, store, repo, call, state.repos);
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     return [{ ...base, decision: 'check failed', reason: error.message }];
@@ -99,7 +99,7 @@ async function planRepo(config: ResolvedConfig, repo: RepoConfig, state: State, 
   // The same rule as the cycle's: a target of a paused glob is paused too.
   const admission = admit(repo, (name) => state.repos[name], false);
   if (!admission.admitted) return { ...base, decision: admission.hold, reason: admission.reason };
-  const store = storeDir(config.workdir, repo.name);
+  const store = storeDir(config.workdir, repo);
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
   const remote: Remote = { url: repo.remote, credentials: repo.credentials, ssh: repo.ssh };
   let head: RemoteHead;

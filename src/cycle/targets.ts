@@ -3,7 +3,7 @@
 // checkout and store are removed. A branch that comes back is followed again.
 
 import { rm } from 'node:fs/promises';
-import { isBranchGlob, targetName, targetOf } from '../config/targets.js';
+import { isBranchGlob, recordedFolder, targetFolders, targetOf, type FolderClaim } from '../config/targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { err, fileName, ok, repoOfTarget, storeDir, type Result } from '../domain.js';
 import { GitError } from '../errors.js';
@@ -23,11 +23,11 @@ export interface Target {
 export async function discoverTargets(config: ResolvedConfig, repo: RepoConfig, deps: CycleDeps): Promise<Result<Target[], GitError>> {
   if (!isBranchGlob(repo)) throw new Error(`${repo.name} does not follow a branch glob`);
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
-  const store = storeDir(config.workdir, repo.name);
+  const store = storeDir(config.workdir, repo);
   let found: Target[];
   try {
     await deps.git.ensureStore(store, call);
-    found = distinctFolders(await listTargets(deps.git, store, repo, call), deps);
+    found = await listTargets(deps.git, store, repo, call, deps.state.current.repos);
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     if (error.kind !== 'aborted') deps.onCheck?.(repo.name, false);
@@ -36,55 +36,64 @@ export async function discoverTargets(config: ResolvedConfig, repo: RepoConfig, 
   deps.onCheck?.(repo.name, true);
   // Each target's head was checked by the same listing: its metrics say so.
   for (const t of found) deps.onCheck?.(t.repo.name, true);
-  await markGone(config, repo, new Set(found.map((t) => t.repo.name)), deps);
+  await markGone(config, repo, found, deps);
   return ok(found);
 }
 
-/** The targets a branch glob repo has on the remote now, in branch order: one `ls-remote`, nothing written. */
-export async function listTargets(git: GitClient, store: string, repo: RepoConfig & { branch: string }, call: GitCallOptions): Promise<Target[]> {
+/**
+ * The targets a branch glob repo has on the remote now, in branch order, each in its own folder (chosen
+ * from the listing and the lock's `entries`): one `ls-remote`, nothing written.
+ */
+export async function listTargets(
+  git: GitClient,
+  store: string,
+  repo: RepoConfig & { branch: string },
+  call: GitCallOptions,
+  entries: Readonly<Record<string, FolderClaim>>,
+): Promise<Target[]> {
   const refs = await git.listRefs(store, { url: repo.remote, credentials: repo.credentials, ssh: repo.ssh }, ['refs/heads/'], call);
-  return selectBranches(refs, repo.branch).map(({ branch, sha }) => ({ repo: targetOf(repo, branch), head: { sha, branch } }));
+  const branches = selectBranches(refs, repo.branch);
+  const folders = targetFolders(
+    repo.name,
+    branches.map((b) => b.branch),
+    entries,
+  );
+  return branches.map(({ branch, sha }) => ({ repo: targetOf(repo, branch, folders.get(branch) ?? fileName(branch)), head: { sha, branch } }));
 }
 
-async function markGone(config: ResolvedConfig, repo: RepoConfig & { branch: string }, present: ReadonlySet<string>, deps: CycleDeps): Promise<void> {
+/**
+ * Marks the glob's targets that left the remote as gone (and those back as not), and removes a target's
+ * checkout and store once it has been gone for GONE_GRACE_MS. Folders are chosen over the listing and the
+ * whole lock, so a gone target's folders are never another target's; a folder a listed target uses is
+ * never removed all the same.
+ */
+async function markGone(config: ResolvedConfig, repo: RepoConfig & { branch: string }, found: readonly Target[], deps: CycleDeps): Promise<void> {
   const now = deps.clock.now();
-  for (const [name, entry] of Object.entries(deps.state.current.repos)) {
+  const entries = deps.state.current.repos;
+  const present = new Map(found.map((t) => [t.repo.name, t.repo]));
+  const folders = targetFolders(
+    repo.name,
+    found.map((t) => t.head.branch),
+    entries,
+  );
+  const inUse = new Set(found.flatMap((t) => [t.repo.checkout, storeDir(config.workdir, t.repo)]));
+  for (const [name, entry] of Object.entries(entries)) {
     if (repoOfTarget(name) !== repo.name || name === repo.name) continue;
+    const branch = name.slice(repo.name.length + 1);
+    const target = present.get(name) ?? targetOf(repo, branch, folders.get(branch) ?? fileName(branch));
+    const folder = recordedFolder(target);
     if (present.has(name)) {
-      if (entry.gone !== undefined) await deps.state.update(name, (e) => ({ ...e, gone: undefined }));
+      if (entry.gone !== undefined || entry.folder !== folder) await deps.state.update(name, (e) => ({ ...e, gone: undefined, folder }));
       continue;
     }
     if (entry.gone === undefined) {
-      const branch = name.slice(repo.name.length + 1);
       deps.reporter.emit({ type: 'target-gone', repo: name, branch });
-      await deps.state.update(name, (e) => ({ ...e, gone: now.toISOString() }));
+      await deps.state.update(name, (e) => ({ ...e, gone: now.toISOString(), folder }));
       continue;
     }
     if (now.getTime() - Date.parse(entry.gone) >= GONE_GRACE_MS) {
       // Only what gitwatch made: the target's checkout and store. Its lock entry and run logs stay.
-      const target = targetOf(repo, name.slice(repo.name.length + 1));
-      await rm(target.checkout, { recursive: true, force: true });
-      await rm(storeDir(config.workdir, targetName(repo.name, target.branch ?? '')), { recursive: true, force: true });
+      for (const dir of [target.checkout, storeDir(config.workdir, target)]) if (!inUse.has(dir)) await rm(dir, { recursive: true, force: true });
     }
   }
-}
-
-/**
- * `release/1.0` and `release-1.0` would share one checkout (`/` is written as `-`): the first by name is
- * followed, the other is reported on every check and left alone.
- */
-function distinctFolders(found: readonly Target[], deps: CycleDeps): Target[] {
-  const byFolder = new Map<string, Target>();
-  const out: Target[] = [];
-  for (const t of found) {
-    const first = byFolder.get(fileName(t.repo.name));
-    if (first === undefined) {
-      byFolder.set(fileName(t.repo.name), t);
-      out.push(t);
-      continue;
-    }
-    const error = `branch '${t.head.branch}' would share the checkout of '${first.head.branch}' ('/' is written as '-'); it is not followed`;
-    deps.reporter.emit({ type: 'check-failed', repo: t.repo.name, error, kind: 'invalid-name' });
-  }
-  return out;
 }

@@ -3,6 +3,7 @@
 
 import { chmod, lstat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { recordedFolder } from '../config/targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { err, ok, storeDir, storeRoot, WORKDIR_LAYOUT, type Env, type Outcome, type Result, type RunReason } from '../domain.js';
 import { GitError, IoError } from '../errors.js';
@@ -88,7 +89,7 @@ export async function ensureOwnFolders(config: ResolvedConfig): Promise<void> {
 
 export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: CycleDeps): Promise<Check> {
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
-  const store = storeDir(config.workdir, repo.name);
+  const store = storeDir(config.workdir, repo);
   try {
     const head = await remoteHead(deps.git, store, repo, call);
     deps.onCheck?.(repo.name, true);
@@ -130,8 +131,20 @@ export type Prepared =
       readonly reason: RunReason;
     };
 
-/** Decides, and when the pipeline is to run, fetches exactly the head and makes the checkout that commit. */
-export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head: RemoteHead, deps: CycleDeps, trigger: boolean): Promise<Prepared> {
+/**
+ * Decides, and when the pipeline is to run, fetches exactly the head and makes the checkout that commit. A
+ * failed fetch is a failed check. One the remote refuses because the head is no longer advertised (a commit
+ * landed since the check, on a server that lets only advertised commits be fetched) checks again, once, and
+ * goes on with the new head.
+ */
+export async function prepareRun(
+  config: ResolvedConfig,
+  repo: RepoConfig,
+  head: RemoteHead,
+  deps: CycleDeps,
+  trigger: boolean,
+  rechecked = false,
+): Promise<Prepared> {
   const { reporter } = deps;
   const entry = deps.state.entry(repo.name);
   const decision = decide(repo, head, entry, trigger, deps.clock.now().getTime());
@@ -149,7 +162,7 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
     case 'run':
       break;
   }
-  const store = storeDir(config.workdir, repo.name);
+  const store = storeDir(config.workdir, repo);
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
   let cleaned: string[];
   try {
@@ -166,8 +179,16 @@ export async function prepareRun(config: ResolvedConfig, repo: RepoConfig, head:
     await checkoutCommit(deps.git, { store, worktree: repo.checkout, sha: head.sha, remote: remoteOf(repo), depth: repo.depth }, call, repo.submodules);
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
-    // A failed fetch is a failed check: not written to the state, tried again on the next cycle.
-    return error.kind === 'aborted' ? { kind: 'done', outcome: 'interrupted' } : { kind: 'done', outcome: 'check-failed', error };
+    if (error.kind === 'aborted') return { kind: 'done', outcome: 'interrupted' };
+    if (error.kind === 'unadvertised' && !rechecked) {
+      const again = await checkRepo(config, repo, deps);
+      if (!again.ok)
+        return again.error.kind === 'aborted' ? { kind: 'done', outcome: 'interrupted' } : { kind: 'done', outcome: 'check-failed', error: again.error };
+      if (again.value.sha !== head.sha) return prepareRun(config, repo, again.value, deps, trigger, true);
+    }
+    // A failed fetch is a failed check (the metrics count it so): not written to the state, tried again later.
+    deps.onCheck?.(repo.name, false);
+    return { kind: 'done', outcome: 'check-failed', error };
   }
   return { kind: 'ready', head, previousCommit: entry?.commit, cleaned, attempt: decision.attempt, reason: decision.reason };
 }
@@ -178,7 +199,7 @@ async function recordSkipped(repo: RepoConfig, head: RemoteHead, reason: string,
   const previousCommit = deps.state.entry(repo.name)?.commit;
   const lastRun: RunRecord = { commit: head.sha, status: 'skipped', startedAt: now, finishedAt: now, reason };
   try {
-    await deps.state.update(repo.name, (entry): RepoState => ({ ...entry, ...followed(head), commit: head.sha, url: repo.displayUrl, lastRun }));
+    await deps.state.update(repo.name, (entry): RepoState => ({ ...entry, ...followed(head), ...kept(repo), commit: head.sha, url: repo.displayUrl, lastRun }));
   } catch (error) {
     if (!(error instanceof IoError)) throw error;
     deps.reporter.emit({ type: 'state-failed', repo: repo.name, commit: head.sha, status: 'skipped', error: error.message });
@@ -217,7 +238,7 @@ export async function runPrepared(
     jobs: jobs.length > 0 ? jobs : undefined,
     cleaned,
   });
-  const log = runLogPath(config.workdir, repo.name, started, head.sha);
+  const log = runLogPath(config.workdir, repo, started, head.sha);
   const result = await (deps.pipeline ?? runPipeline)({
     repo,
     branch: head.branch,
@@ -249,20 +270,28 @@ export async function runPrepared(
   let unsaved: IoError | undefined;
   try {
     await state.update(repo.name, (entry): RepoState =>
-      result.status === 'succeeded' ? { ...entry, ...followed(head), commit: head.sha, url: repo.displayUrl, lastRun } : { ...entry, lastRun },
+      result.status === 'succeeded'
+        ? { ...entry, ...followed(head), ...kept(repo), commit: head.sha, url: repo.displayUrl, lastRun }
+        : { ...entry, ...kept(repo), lastRun },
     );
   } catch (error) {
     // Not a failed check and not a failed pipeline: the run's result is lost, so it is said as such.
     if (!(error instanceof IoError)) throw error;
     unsaved = error;
   }
-  await pruneRunLogs(config.workdir, repo.name);
+  await pruneRunLogs(config.workdir, repo);
   const durationMs = finished.getTime() - started.getTime();
   if (unsaved === undefined) deps.onRunFinished?.({ repo, branch: head.branch, tag: head.tag, previousCommit, previousStatus, run: lastRun, durationMs, log });
   reporter.emit({ type: 'run-finished', repo: repo.name, commit: head.sha, status: result.status, durationMs, error: result.error, log });
   if (unsaved === undefined) return result.status;
   reporter.emit({ type: 'state-failed', repo: repo.name, commit: head.sha, status: result.status, error: unsaved.message });
   return 'state-failed';
+}
+
+/** A target in a folder of its own keeps it: its entry says so from its first run on (config/targets.ts). */
+function kept(repo: RepoConfig): { folder?: string } {
+  const folder = recordedFolder(repo);
+  return folder === undefined ? {} : { folder };
 }
 
 /** What the lock records as followed: the branch, or the tag (and then no branch). */

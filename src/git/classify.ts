@@ -8,6 +8,8 @@ import { redactUrls } from '../rules/remote-url.js';
 const RULES: readonly (readonly [GitErrorKind, RegExp])[] = [
   // git's "Could not read from remote repository" follows both, so they come before "unreachable".
   ['dubious-ownership', /detected dubious ownership/i],
+  // A server that lets only advertised commits be fetched (git's protocol v0, by default), asked for one it no longer advertises.
+  ['unadvertised', /request for unadvertised object|upload-pack: not our ref/i],
   ['corrupt', /loose object \S+ .*is corrupt|did not receive expected object|bad object|object file \S+ is empty|packfile \S+ .*corrupt/i],
   ['host-key', /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known/i],
   // git daemon's refusal says "access denied" too, but it means the path is not served.
@@ -21,7 +23,11 @@ const RULES: readonly (readonly [GitErrorKind, RegExp])[] = [
     'not-found',
     /does not appear to be a git repository|Repository not found|repository '.*' not found|could not be found|does not exist|not exported|No such file or directory|HTTP 404|returned error: 404|not a git repository|No such repository/i,
   ],
-  ['server-error', /returned error: (5\d\d|429)|HTTP (5\d\d|429)|Internal Server Error|Service Unavailable|Bad Gateway|RPC failed/i],
+  // A server that breaks the protocol (a corrupt advertisement) is the server's fault, and may pass.
+  [
+    'server-error',
+    /returned error: (5\d\d|429)|HTTP (5\d\d|429)|Internal Server Error|Service Unavailable|Bad Gateway|RPC failed|protocol error|invalid server response/i,
+  ],
   [
     'unreachable',
     /Could not resolve host|Connection refused|Connection timed out|Connection reset|unable to connect|Network is unreachable|unable to access|Failed to connect|early EOF|remote end hung up|Could not read from remote repository|No route to host/i,
@@ -40,6 +46,7 @@ const LABEL: Readonly<Record<GitErrorKind, string>> = {
   'dubious-ownership': 'repository owned by another user',
   corrupt: 'corrupt object in the remote',
   'too-large': 'the remote sends too much',
+  unadvertised: 'the remote no longer advertises it',
   timeout: 'git timed out',
   aborted: 'git stopped',
   other: 'git failed',

@@ -11,10 +11,12 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { GitHttpRequest, GitHttpResponse, ServerRef } from 'isomorphic-git';
-import type { Credentials, Env, Result } from '../domain.js';
+import { isSha, type Credentials, type Env, type Result } from '../domain.js';
 import { GitError } from '../errors.js';
 import type { Clock } from '../runtime/clock.js';
+import { escapeControls } from '../rules/safe-text.js';
 import { classifyGitFailure } from './classify.js';
+import { pktLineProblem } from './pkt-line.js';
 import { RefListingBuilder, type RefListing, type RefPatterns } from './refs.js';
 import { gitTrust } from './tls-trust.js';
 
@@ -33,8 +35,17 @@ export interface HttpCall {
 
 /** The abort reason of a check that has ended. */
 const SETTLED = Symbol('settled');
-/** Far larger than any real advertisement (a million refs); a remote that sends more fails the check. */
-const MAX_BODY = 64 * 1024 * 1024;
+/**
+ * The largest answer read here. Reading one costs several times its size in memory (the listing is built
+ * from all of it), so a larger one is left to git, and the remote is asked with v2 and a ref prefix from
+ * then on (see LARGE_ADVERTISEMENT), which makes its answers small.
+ */
+const MAX_BODY = 8 * 1024 * 1024;
+/**
+ * Far larger than any real advertisement (a million refs): a remote that sends more fails the check, and is
+ * not handed to git, which would read the same flood. Counted, never kept: only MAX_BODY is held.
+ */
+const MAX_FLOOD = 64 * 1024 * 1024;
 const MAX_REDIRECTS = 20;
 const SERVICE = '/info/refs?service=git-upload-pack';
 /** Error codes of a certificate refused here: git, asked then, refuses it in its own words (or its TLS library accepts a chain Node's does not). */
@@ -141,6 +152,12 @@ export class HttpRefReader {
             throw new UseGit(`the server answers with '${type.slice(0, 60)}'`);
           }
           const data = await readBody(res, deadline.signal, call.context);
+          if (data === undefined) {
+            if (first) this.large.add(url);
+            throw new UseGit(`its answer is larger than ${MAX_BODY / 1024 / 1024} MiB`);
+          }
+          const problem = deadline.signal.aborted ? undefined : pktLineProblem(data);
+          if (problem !== undefined) throw protocolError(problem, call);
           if (first && data.length > LARGE_ADVERTISEMENT) this.large.add(url);
           const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
           return { url: target, method: req.method ?? 'GET', headers, body: once(data), statusCode: status, statusMessage: res.statusMessage ?? '' };
@@ -153,6 +170,10 @@ export class HttpRefReader {
       const refs: ServerRef[] = await listServerRefs({ http, url, protocolVersion, symrefs: true, peelTags: true, ...(prefix ? { prefix } : {}) });
       const listing = new RefListingBuilder(patterns);
       for (const ref of refs) {
+        // A frame whose data is not a ref: git says so, isomorphic-git passes it on.
+        for (const oid of [ref.oid, ...(ref.peeled === undefined ? [] : [ref.peeled])]) {
+          if (!isSha(oid)) throw protocolError(`protocol error: expected sha/ref, got '${escapeControls(`${oid} ${ref.ref}`.slice(0, 200))}'`, call);
+        }
         listing.add(ref.ref, ref.oid);
         if (ref.peeled !== undefined) listing.add(`${ref.ref}^{}`, ref.peeled);
         if (ref.target !== undefined) listing.symref(ref.ref, ref.target);
@@ -201,29 +222,37 @@ async function collect(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): 
   return Buffer.concat(parts);
 }
 
-async function readBody(res: IncomingMessage, signal: AbortSignal, context: string): Promise<Buffer> {
+/** The whole body; undefined past MAX_BODY (git reads such an answer); an error past MAX_FLOOD. */
+async function readBody(res: IncomingMessage, signal: AbortSignal, context: string): Promise<Buffer | undefined> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of res as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY) {
+    if (size > MAX_FLOOD) {
       res.destroy();
       // Not handed to git: it would read the same flood into memory, without any limit but git_timeout.
       throw new GitError(
         'too-large',
-        `${context}: the remote sends too much: its ref advertisement passed ${MAX_BODY / 1024 / 1024} MiB, and a check reads no more`,
+        `${context}: the remote sends too much: its ref advertisement passed ${MAX_FLOOD / 1024 / 1024} MiB, and a check reads no more`,
       );
     }
-    parts.push(chunk);
+    // Past MAX_BODY the answer is only counted, to tell a large remote (git reads it) from a flood.
+    if (size > MAX_BODY) parts.length = 0;
+    else parts.push(chunk);
     if (signal.aborted) break;
   }
-  return Buffer.concat(parts);
+  return size > MAX_BODY ? undefined : Buffer.concat(parts);
 }
 
 function once(data: Buffer): AsyncIterableIterator<Uint8Array> {
   return (async function* () {
     yield await Promise.resolve(data);
   })();
+}
+
+/** An answer that breaks the protocol: the server's fault, and transient, as git's own "protocol error" is (classify.ts). */
+function protocolError(problem: string, call: HttpCall): GitError {
+  return new GitError('server-error', `${call.context}: server error: ${problem}`);
 }
 
 /** What git would have said for this status, classified the same way. */

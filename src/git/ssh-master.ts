@@ -51,6 +51,8 @@ const SESSIONS_PER_MASTER = 8;
 const RETRY_MS = 60_000;
 const KILL_AFTER_MS = 2000;
 const MAX_START_MS = 10_000;
+/** How long a failed check waits to see whether its master has exited too. */
+const EXIT_SEEN_MS = 500;
 
 interface Master {
   /** In a folder made for this master alone and removed when it ends, so nothing of it outlives its process. */
@@ -99,7 +101,24 @@ export class SshMasters {
     }
     if (master === undefined || master.exited) return task(undefined);
     const { socket } = master;
-    return master.sessions(() => task(socket));
+    try {
+      return await master.sessions(() => task(socket));
+    } catch (error) {
+      // The master ended under this check (killed, or its connection dropped): that says nothing about the
+      // remote. Once more on a connection of its own; the next checks start a new master as usual.
+      if (signal?.aborted === true || !(await this.ended(master))) throw error;
+      return task(undefined);
+    }
+  }
+
+  /** Whether `master` has ended, allowing a moment for its exit to be seen: a session fails as its master dies. */
+  private async ended(master: Master): Promise<boolean> {
+    if (!master.exited) {
+      const timer = new AbortController();
+      await Promise.race([master.gone, this.clock.sleep(EXIT_SEEN_MS, timer.signal)]);
+      timer.abort();
+    }
+    return master.exited;
   }
 
   private retryDue(key: string): boolean {

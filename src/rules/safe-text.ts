@@ -1,9 +1,13 @@
 // Text from outside gitwatch (step output, git's stderr, a config file) made safe to print where no
 // terminal interprets it on purpose: CI logs, the journal, a terminal showing `validate`'s excerpt.
 
-/** Control characters and non-text: C0 (tab aside), DEL, C1, line separators, and U+FFFD for bytes that were not UTF-8. */
+/**
+ * Control characters and non-text: C0 (tab aside), DEL, C1, line separators, U+FFFD for bytes that were not
+ * UTF-8, and the bidirectional controls (marks, embeddings, overrides, isolates) that make a terminal show
+ * text in another order than it is (a branch `invoice<U+202E>txt.exe` reading as `invoiceexe.txt`).
+ */
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\ufffd]/g;
+const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufffd]/g;
 
 /**
  * Terminal control sequences: CSI (colours, cursor moves, clear screen), OSC (window title, hyperlinks,
@@ -33,7 +37,10 @@ export function plainLine(text: string): string {
   return escapeControls(cr === -1 ? stripped.replace(/\r+$/, '') : stripped.slice(cr + 1).replace(/\r+$/, ''));
 }
 
-/** JSON.stringify leaves C1 controls and line separators raw; a terminal showing the JSON may act on them. */
+/** JSON.stringify leaves C1 controls, line separators and bidi controls raw; a terminal showing the JSON may act on them. */
 export function jsonSafe(json: string): string {
-  return json.replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+  return json.replace(
+    /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069]/g,
+    (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -142,6 +142,12 @@ export async function runInGroup(file: string, args: readonly string[], options:
   });
   timer.abort();
   for (const off of unlisten) off();
+  // No process started (a refusal emitted rather than thrown): no pipe has a writer, nothing is left to drain or stop.
+  if (pid === undefined) {
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    return { code: null, signal: null, stopped: undefined, spawnError: exit.error };
+  }
   exited = true;
   // What is left in the pipes is at most their capacity: read it now, so the drain below gets it all.
   child.stdout?.resume();

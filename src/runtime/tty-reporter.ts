@@ -6,6 +6,7 @@
 // leaves a copy of itself in the terminal's history.
 
 import type { Writable } from 'node:stream';
+import { plainLine } from '../rules/safe-text.js';
 import type { DaemonEvent, GitwatchEvent, Reporter } from './events.js';
 import { drawFrame, type QueuedRun } from './tty-frame.js';
 import { LiveRun } from './tty-run.js';
@@ -49,8 +50,9 @@ export class TtyReporter implements Reporter {
     this.painter = this.paint();
   }
 
-  emit(e: GitwatchEvent | DaemonEvent): void {
+  emit(event: GitwatchEvent | DaemonEvent): void {
     if (this.closing) return;
+    const e = forTerminal(event);
     switch (e.type) {
       case 'run-queued':
         // Quiet has no live view: a queued run shows nothing until it fails.
@@ -156,4 +158,18 @@ export class TtyReporter implements Reporter {
     this.changed();
     await this.painter;
   }
+}
+
+/**
+ * The event with its text made safe to draw, as plain output makes each line: a step's output and names
+ * from outside (a remote's branches) lose their terminal sequences and show other controls escaped. A
+ * stack or a config's report keeps its lines; they were made by gitwatch, and are escaped where they quote.
+ */
+function forTerminal<E extends GitwatchEvent | DaemonEvent>(event: E): E {
+  const safe = (key: string, value: unknown): unknown => {
+    if (key === 'stack' || key === 'detail') return value;
+    if (typeof value === 'string') return plainLine(value);
+    return Array.isArray(value) ? value.map((v: unknown) => (typeof v === 'string' ? plainLine(v) : v)) : value;
+  };
+  return Object.fromEntries(Object.entries(event).map(([key, value]) => [key, safe(key, value)])) as E;
 }

@@ -32,6 +32,11 @@ export interface RepoState {
   readonly url?: string;
   /** A branch glob's target whose branch left the remote: when gitwatch noticed (ISO time). */
   readonly gone?: string;
+  /**
+   * A branch glob's target whose folder is not its branch with '/' written as '-', because another
+   * branch has that name (config/targets.ts): the folder name it keeps.
+   */
+  readonly folder?: string;
   /** Set by `gitwatch pause`: the repo is not checked until `gitwatch resume`. */
   readonly paused?: true;
 }
@@ -73,6 +78,7 @@ function stateProblem(data: unknown): string | undefined {
     if (entry['commit'] !== undefined && !(typeof entry['commit'] === 'string' && isSha(entry['commit']))) return `repos.${name}.commit is not a commit id`;
     if (entry['gone'] !== undefined && typeof entry['gone'] !== 'string') return `repos.${name}.gone must be a time`;
     if (entry['tag'] !== undefined && typeof entry['tag'] !== 'string') return `repos.${name}.tag must be a string`;
+    if (entry['folder'] !== undefined && typeof entry['folder'] !== 'string') return `repos.${name}.folder must be a string`;
     if (entry['paused'] !== undefined && entry['paused'] !== true) return `repos.${name}.paused must be true when present`;
     const run = entry['lastRun'];
     if (run !== undefined && !(isObject(run) && typeof run['commit'] === 'string' && STATUSES.includes(String(run['status'])))) {

@@ -42,7 +42,8 @@ export interface Sshd {
   url(repoPath: string): string;
 }
 
-export async function startSshd(t: TestContext, dir: string): Promise<Sshd> {
+/** `config`: more sshd_config lines (a `ForceCommand` that gates sessions, say). */
+export async function startSshd(t: TestContext, dir: string, options: { config?: readonly string[] } = {}): Promise<Sshd> {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install Debian's openssh-server (.ci/run does)`);
   await mkdir(dir, { recursive: true });
   const hostKey = path.join(dir, 'host_ed25519');
@@ -69,6 +70,7 @@ export async function startSshd(t: TestContext, dir: string): Promise<Sshd> {
       'PermitRootLogin prohibit-password',
       `AllowUsers ${user}`,
       'LogLevel ERROR',
+      ...(options.config ?? []),
       '',
     ].join('\n'),
   );
