@@ -77,6 +77,8 @@ export async function runCycle(
       const queued = (why: string): void => deps.reporter.emit({ type: 'run-queued', repo: repo.name, commit: value.head.sha, waitingFor: why });
       const queuedAt = deps.clock.now().getTime();
       const task = (): Promise<Guarded<Outcome>> => {
+        // Stopped while it waited its turn: it never started, so nothing is recorded; it runs next time.
+        if (deps.signal?.aborted) return Promise.resolve(ok<Outcome>('interrupted'));
         deps.onQueueWait?.(repo.name, deps.clock.now().getTime() - queuedAt);
         return guarded(() => runWithRetries(config, repo, value, deps));
       };
