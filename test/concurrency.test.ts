@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { startDaemon } from './helpers/daemon.js';
+import { startDaemon, startGitwatch } from './helpers/daemon.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { listeningUrl } from './helpers/listen.js';
 import { makeProject, type Project } from './helpers/project.js';
@@ -108,6 +108,21 @@ describe('concurrency.pipelines and group', () => {
     assert.match(metrics, new RegExp(`gitwatch_queue_wait_seconds_count\\{repo="${queued.name}"\\} 1`));
     daemon.child.kill('SIGTERM');
     assert.equal(await daemon.exited, 0);
+  });
+
+  test('once: a run still queued when gitwatch is stopped never starts and records nothing', async (t) => {
+    const root = await tempDir(t);
+    const a = await TestRepo.create(path.join(root, 'a'));
+    const b = await TestRepo.create(path.join(root, 'b'));
+    const project = await makeProject(t, { version: 1, repos: { a: { url: a.url, pipeline: [gated(root)] }, b: { url: b.url, pipeline: [gated(root)] } } });
+    const once = startGitwatch(t, project, ['once']);
+    await once.until(async () => (await project.record()).includes('start a'), 'a running, b queued behind it');
+    once.child.kill('SIGINT');
+    assert.equal(await once.exited, 1);
+    const state = await project.state();
+    assert.equal(state.repos['a']?.lastRun?.status, 'interrupted');
+    assert.equal(state.repos['b']?.lastRun, undefined, 'b never started, so nothing of it is recorded');
+    assert.ok(!(await project.record()).includes('start b'));
   });
 
   test('the config takes a plain number as the old checks limit, and rejects a pipelines limit below 1 and a bad group', async (t) => {
