@@ -5,10 +5,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { ProcessGroups } from '../../src/runtime/processes.js';
+import { reapProcesses } from './reap.js';
 
+/** A folder removed when the test ends, after whatever still runs in it is killed (see reap.ts). */
 export async function tempDir(t: TestContext, prefix = 'gitwatch-test-'): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  t.after(async () => {
+    await reapProcesses(dir);
+    await rm(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
