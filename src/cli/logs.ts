@@ -1,24 +1,22 @@
 // `gitwatch logs [-f] REPO`: the newest run's output from its run log, with a header; `-f` follows the
 // log as it grows and moves on to each new run, until Ctrl-C. Run logs hold every byte a step printed,
-// so reading them works the same with a daemon, during a `once`, or with nothing running.
+// so reading them works the same with a daemon, during a `once`, or with nothing running, and while the
+// config file has a problem (a daemon keeps running the config it accepted).
 
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { runLogDir } from '../domain.js';
-import { EXIT, UsageError, type ExitCode } from '../errors.js';
+import { ConfigError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import { readState, type RunRecord } from '../state/state-file.js';
+import { loadConfig } from '../config/load.js';
+import { locateConfig, locatePaths } from '../config/locate.js';
 import { parseTargetName } from '../config/targets.js';
-import { loadForCommand } from './config-input.js';
 import type { CommandContext } from './context.js';
 
 const POLL_MS = 200;
 
 export async function logsCommand(name: string, options: { follow: boolean }, ctx: CommandContext): Promise<ExitCode> {
-  const { config } = await loadForCommand(ctx);
-  const state = await readState(config.statePath);
-  if (!config.repos.some((r) => r.name === name) && parseTargetName(config, name) === undefined && state.repos[name] === undefined) {
-    throw new UsageError(`unknown repo '${name}' (configured: ${config.repos.map((r) => r.name).join(', ')})`);
-  }
+  const config = await logsOf(name, ctx);
   const dir = runLogDir(config.workdir, name);
   let current = await newestLog(dir);
   if (current === undefined && !options.follow) {
@@ -41,6 +39,30 @@ export async function logsCommand(name: string, options: { follow: boolean }, ct
     }
   }
   return EXIT.ok;
+}
+
+/**
+ * Where `name`'s run logs and state entry are, for a configured repo, a glob's target, or an entry the state
+ * still holds. A config that does not load still has its run logs: they are found without it (see
+ * locatePaths) for a name the state or the logs know; any other name gets the config's problem.
+ */
+async function logsOf(name: string, ctx: CommandContext): Promise<{ workdir: string; statePath: string }> {
+  const location = locateConfig(ctx.global.config, ctx.cwd, ctx.env);
+  try {
+    const { config } = await loadConfig(location, ctx.env);
+    const state = await readState(config.statePath);
+    if (!config.repos.some((r) => r.name === name) && parseTargetName(config, name) === undefined && state.repos[name] === undefined) {
+      throw new UsageError(`unknown repo '${name}' (configured: ${config.repos.map((r) => r.name).join(', ')})`);
+    }
+    return config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const { statePath, workdir } = await locatePaths(location, ctx.env);
+    if (statePath === undefined || workdir === undefined) throw error;
+    const state = await readState(statePath);
+    if (state.repos[name] === undefined && (await newestLog(runLogDir(workdir, name))) === undefined) throw error;
+    return { statePath, workdir };
+  }
 }
 
 /** Log names start with the run's start time, so the newest sorts last. */
