@@ -40,3 +40,19 @@ export function testEnv(home: string, extra: Record<string, string> = {}): Recor
 export function testProcesses(): ProcessGroups {
   return new ProcessGroups({ pid: process.pid, kill: (pid, signal) => process.kill(pid, signal) });
 }
+
+/**
+ * A TMPDIR of the test's own for the code it runs in this process (os.tmpdir() reads it on every call), put
+ * back when the test ends: what that code leaves in the temp folder is then the test's alone to count,
+ * whatever other test files run at the same time.
+ */
+export async function ownTmpdir(t: TestContext): Promise<string> {
+  const dir = await tempDir(t, 'gitwatch-tmpdir-');
+  const before = process.env['TMPDIR'];
+  process.env['TMPDIR'] = dir;
+  t.after(() => {
+    if (before === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = before;
+  });
+  return dir;
+}
