@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { link, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
+import { GitError } from '../src/errors.js';
 import { GitClient } from '../src/git/client.js';
 import { acquireInstanceLock } from '../src/state/instance-lock.js';
 import { readState, writeState } from '../src/state/state-file.js';
@@ -79,9 +80,21 @@ describe('git arguments', () => {
     await git.ensureStore(store, call);
     const marker = path.join(dir, 'MARK');
     const hostile = { url: `--upload-pack=touch ${marker};` };
-    await assert.rejects(git.lsRemote(store, hostile, undefined, call), { name: 'GitError' });
-    await assert.rejects(git.lsRemote(store, hostile, 'main', call), { name: 'GitError' });
-    await assert.rejects(git.fetch(store, hostile, source.head(), call), { name: 'GitError' });
+    // Without the marker git fails too (on the next argument, taken as the repository): what proves the
+    // URL stayed a URL is that git looked for a repository by that name.
+    const asRepository = (error: unknown): boolean => {
+      assert.ok(error instanceof GitError, String(error));
+      // git names it as the repository it will not open: a local path that starts with '-'.
+      const named = [`strange pathname '${hostile.url}' blocked`, `'${hostile.url}' does not appear to be a git repository`];
+      assert.ok(
+        named.some((text) => error.stderr.includes(text)),
+        `${error.message}\n${error.stderr}`,
+      );
+      return true;
+    };
+    await assert.rejects(git.lsRemote(store, hostile, undefined, call), asRepository);
+    await assert.rejects(git.lsRemote(store, hostile, 'main', call), asRepository);
+    await assert.rejects(git.fetch(store, hostile, source.head(), call), asRepository);
     assert.equal(existsSync(marker), false, 'git ran the upload-pack command from the URL');
     // The same client still works for a real remote.
     assert.equal((await git.lsRemote(store, { url: source.url }, 'main', call)).sha, source.head());
