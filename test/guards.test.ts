@@ -1,6 +1,6 @@
 // Guards that are easy to lose in a refactor, each tested so that removing it fails a test: the state
-// replaced by rename (never written in place), the instance lock's "is that pid a gitwatch" check, and
-// `--end-of-options` before every positional argument gitwatch gives git.
+// replaced by rename (never written in place), the instance lock's "is that pid a gitwatch" check and its
+// release of only its own pid file, and `--end-of-options` before every positional argument gitwatch gives git.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -59,6 +59,17 @@ describe('instance lock holder check', () => {
     const lock = await acquireInstanceLock(state, testProcesses());
     assert.equal((await readFile(`${state}.pid`, 'utf8')).trim(), String(process.pid));
     await lock.release();
+  });
+
+  test('release leaves a pid file that another gitwatch took over', async (t) => {
+    const state = path.join(await tempDir(t), 'state.json');
+    const lock = await acquireInstanceLock(state, testProcesses());
+    // Taken over meanwhile (this one was thought dead): the file is now the other gitwatch's lock.
+    const other = await liveProcess(t, ['gitwatch', 'run']);
+    await writeFile(`${state}.pid`, `${other}\n`);
+    assert.equal(await lock.release(), undefined);
+    assert.equal((await readFile(`${state}.pid`, 'utf8')).trim(), String(other), "release removed the other gitwatch's lock");
+    await assert.rejects(acquireInstanceLock(state, testProcesses()), new RegExp(`pid ${other}`));
   });
 
   test('a live gitwatch holds it, and the message names its pid', async (t) => {
