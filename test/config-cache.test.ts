@@ -1,127 +1,62 @@
-// A large config's document is kept between loads: used while the text is the same, never in place of the
-// rules, and never from a folder someone else could write to.
+// What a command reads besides the config file: nothing kept from an earlier run can change what runs
+// or hold a command up. Steps run as gitwatch's own user and can write wherever gitwatch could keep a
+// cache, so gitwatch keeps no parsed config between runs (see README, Security); these tests plant what
+// the old config cache (`$TMPDIR/gitwatch-config-cache-UID`) would have read.
 
 import assert from 'node:assert/strict';
-import { chmod, readdir, readFile, rename, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { test, type TestContext } from 'node:test';
-import { stringify } from 'yaml';
-import { MAX_ENTRIES, parseConfigCached } from '../src/config/parse-cache.js';
-import { parseConfig, type ParseOptions } from '../src/config/parse.js';
-import type { ResolvedConfig } from '../src/config/types.js';
+import { test } from 'node:test';
+import { runCli } from './helpers/cli.js';
+import { TestRepo } from './helpers/git-fixtures.js';
+import { makeProject, type Project } from './helpers/project.js';
 import { tempDir } from './helpers/temp.js';
 
-/** A config of `n` repos, the first one's URL taken from $TOKEN_HOST. */
-function bigConfig(n: number): string {
-  const repos = Object.fromEntries(
-    Array.from({ length: n }, (_, i) => [
-      `r${i}`,
-      { url: i === 0 ? 'https://${TOKEN_HOST}/r0.git' : `https://git.example.com/team/repo-${i}.git`, pipeline: ['make deploy'] },
-    ]),
-  );
-  return stringify({ version: 1, repos });
+/** The name the old cache gave a config path's entry (two 32-bit FNV-1a hashes). */
+function entryName(configPath: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < configPath.length; i++) {
+    a = Math.imul(a ^ configPath.charCodeAt(i), 0x01000193);
+    b = Math.imul(b ^ configPath.charCodeAt(i), 0x01000193);
+  }
+  return `config-${(a >>> 0).toString(16).padStart(8, '0')}${(b >>> 0).toString(16).padStart(8, '0')}.json`;
 }
 
-/** os.tmpdir() follows TMPDIR: each test gets a cache folder of its own. */
-async function ownCache(t: TestContext): Promise<{ root: string; dir: string }> {
-  const root = await tempDir(t);
-  const before = process.env['TMPDIR'];
-  process.env['TMPDIR'] = root;
-  t.after(() => {
-    if (before === undefined) delete process.env['TMPDIR'];
-    else process.env['TMPDIR'] = before;
-  });
-  return { root, dir: path.join(root, `gitwatch-config-cache-${process.getuid?.() ?? 0}`) };
+/** A project whose gitwatch gets a TMPDIR of its own; returns the cache folder gitwatch would use there. */
+async function project(t: import('node:test').TestContext, run: string): Promise<{ project: Project; cache: string }> {
+  const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+  const p = await makeProject(t, { version: 1, repos: { site: { url: remote.url, pipeline: [run] } } });
+  const tmp = await tempDir(t, 'gitwatch-tmpdir-');
+  p.env['TMPDIR'] = tmp;
+  return { project: p, cache: path.join(tmp, `gitwatch-config-cache-${process.getuid?.() ?? 0}`) };
 }
 
-function options(root: string, env: Record<string, string> = { TOKEN_HOST: 'git.example.com' }): ParseOptions {
-  return { file: 'gitwatch.yaml', absolutePath: path.join(root, 'gitwatch.yaml'), env };
-}
-
-function loaded(text: string, opts: ParseOptions): ResolvedConfig {
-  const result = parseConfigCached(text, opts);
-  assert.ok(result.ok, JSON.stringify(result));
-  return result.value;
-}
-
-/** Edits the one cached document in place, keeping its key: what a load then returns shows whether it was used. */
-async function tamper(dir: string): Promise<void> {
-  const [name] = await readdir(dir);
-  const file = path.join(dir, name ?? '');
-  const entry = JSON.parse(await readFile(file, 'utf8')) as { data: { repos: Record<string, Record<string, unknown>> } };
-  const first = entry.data.repos['r0'];
-  assert.ok(first);
-  first['interval'] = '7m';
-  await writeFile(file, JSON.stringify(entry));
-}
-
-test('a large config is loaded from its kept document while its text is the same', async (t) => {
-  const { root, dir } = await ownCache(t);
-  const text = bigConfig(300);
-  const first = loaded(text, options(root));
-  assert.equal(first.repos[0]?.intervalMs, 60_000);
-  assert.equal((await stat(dir)).mode & 0o777, 0o700);
-  const files = await readdir(dir);
-  assert.equal(files.length, 1);
-  assert.equal((await stat(path.join(dir, files[0] ?? ''))).mode & 0o777, 0o600);
-
-  await tamper(dir);
-  assert.equal(loaded(text, options(root)).repos[0]?.intervalMs, 7 * 60_000, 'the kept document was not used');
-  // Any edit of the text is a new document.
-  assert.equal(loaded(`${text}# edited\n`, options(root)).repos[0]?.intervalMs, 60_000);
-  assert.equal((await readdir(dir)).length, 1, 'one entry per config file');
+test('a FIFO where a cached config would be read holds no command up', async (t) => {
+  const { project: p, cache } = await project(t, 'echo ran >> "$RECORD"');
+  await mkdir(cache, { mode: 0o700 });
+  execFileSync('mkfifo', ['-m', '600', path.join(cache, entryName(p.configPath))]);
+  for (const args of [['validate'], ['once'], ['plan'], ['status']]) {
+    const started = Date.now();
+    const result = await runCli(args, { cwd: p.dir, env: p.env, timeoutMs: 15_000 });
+    assert.equal(result.code, 0, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+    assert.ok(Date.now() - started < 10_000, `${args.join(' ')} took ${Date.now() - started} ms`);
+  }
+  assert.deepEqual(await p.record(), ['ran']);
 });
 
-test('a kept document still meets every rule, and a problem is placed at its line as without the cache', async (t) => {
-  const { root } = await ownCache(t);
-  const text = bigConfig(300);
-  loaded(text, options(root));
-  // Now without the variable the first URL needs: the rules run on the kept document and the YAML is read to place the problem.
-  const cached = parseConfigCached(text, options(root, {}));
-  const plain = parseConfig(text, options(root, {}));
-  assert.equal(cached.ok, false);
-  assert.deepEqual(cached, plain);
-  assert.ok(!cached.ok && cached.error.some((d) => d.line === 4 && /TOKEN_HOST is not set/.test(d.message)), JSON.stringify(cached));
-});
-
-test('a cache folder others may write to is not read', async (t) => {
-  const { root, dir } = await ownCache(t);
-  const text = bigConfig(300);
-  loaded(text, options(root));
-  await tamper(dir);
-  await chmod(dir, 0o777);
-  assert.equal(loaded(text, options(root)).repos[0]?.intervalMs, 60_000, 'a folder others can write to was trusted');
-});
-
-test('the folder keeps the entries written last, up to its limit', async (t) => {
-  const { root, dir } = await ownCache(t);
-  const text = bigConfig(2);
-  const at = (i: number): ParseOptions => ({ ...options(root), absolutePath: path.join(root, `p${i}`, 'gitwatch.yaml') });
-  // Five entries written an hour ago: the oldest by far, whatever the file system's timestamp granularity.
-  for (let i = 0; i < 5; i++) loaded(text, at(i));
-  const hourAgo = new Date(Date.now() - 3_600_000);
-  for (const name of await readdir(dir)) await utimes(path.join(dir, name), hourAgo, hourAgo);
-  for (let i = 5; i < MAX_ENTRIES + 5; i++) loaded(text, at(i));
-  const files = await readdir(dir);
-  assert.equal(files.length, MAX_ENTRIES);
-  const paths = await Promise.all(files.map(async (f) => (JSON.parse(await readFile(path.join(dir, f), 'utf8')) as { path: string }).path));
-  for (let i = 0; i < 5; i++) assert.ok(!paths.includes(at(i).absolutePath), `the old entry ${i} was kept`);
-  for (let i = 5; i < MAX_ENTRIES + 5; i++) assert.ok(paths.includes(at(i).absolutePath), `the new entry ${i} was pruned`);
-});
-
-test('an entry that is a symlink, or that others may write to, is not read', async (t) => {
-  const { root, dir } = await ownCache(t);
-  const text = bigConfig(300);
-  loaded(text, options(root));
-  await tamper(dir);
-  const [name] = await readdir(dir);
-  const file = path.join(dir, name ?? '');
-  await chmod(file, 0o622);
-  assert.equal(loaded(text, options(root)).repos[0]?.intervalMs, 60_000, 'an entry others may write to was trusted');
-  loaded(text, options(root));
-  await tamper(dir);
-  const elsewhere = path.join(root, 'elsewhere.json');
-  await rename(file, elsewhere);
-  await symlink(elsewhere, file);
-  assert.equal(loaded(text, options(root)).repos[0]?.intervalMs, 60_000, 'a symlinked entry was followed');
+test('a cached document edited behind gitwatch changes nothing that runs', async (t) => {
+  const { project: p, cache } = await project(t, 'echo FROM-CONFIG >> "$RECORD"');
+  assert.equal((await p.cli('validate')).code, 0);
+  // Whatever was kept for this config gets another pipeline, its text left as it was.
+  for (const name of await readdir(cache).catch(() => [] as string[])) {
+    const file = path.join(cache, name);
+    const entry = JSON.parse(await readFile(file, 'utf8')) as { data?: { repos?: Record<string, { pipeline?: unknown }> } };
+    for (const repo of Object.values(entry.data?.repos ?? {})) repo.pipeline = ['echo FROM-CACHE >> "$RECORD"'];
+    await writeFile(file, JSON.stringify(entry));
+  }
+  const once = await p.cli('once');
+  assert.equal(once.code, 0, once.stdout + once.stderr);
+  assert.deepEqual(await p.record(), ['FROM-CONFIG']);
 });

@@ -279,6 +279,8 @@ repos:
     ['version: 1\nstate: 5\nrepos:\n  a: { url: x, pipeline: [a] }\n', '2:8: expected a string, found an integer (5); quote it to make it a string (at state)'],
     ['version: 1\ndefaults: []\nrepos:\n  a: { url: x, pipeline: [a] }\n', '2:11: expected a map, found a list (at defaults)'],
     ['version: 1\nrepos:\n  a: { url: "", pipeline: [a] }\n', '3:13: must not be empty (at repos.a.url)'],
+    // An empty secret would be an HMAC key anyone can sign with.
+    ['version: 1\nrepos:\n  a: { url: x, webhook_secret: "", pipeline: [a] }\n', '3:32: must not be empty (at repos.a.webhook_secret)'],
     ['version: 1\ndefaults:\n  git_timeout: 0.2\nrepos:\n  a: { url: x, pipeline: [a] }\n', '3:16: must be at least 1s, found 200ms (at defaults.git_timeout)'],
     ['version: 1\nrepos:\n  a:\n    url: x\n    timeout: -5\n    pipeline: [a]\n', '5:14: expected a duration like'],
     ['version: 1\nrepo:\n  a: { url: x, pipeline: [a] }\n', "2:1: unknown key 'repo': did you mean 'repos'?"],

@@ -42,6 +42,9 @@ test(`kill -9 at ${KILLS} random moments never corrupts the lock nor moves it ba
   }
   const last = commits[commits.length - 1] ?? '';
   const daemon = startDaemon(t, project);
+  // A killed daemon may have recorded the last commit already: the SIGTERM below must not come before this
+  // one has installed its handlers, which it has once it says it runs.
+  await daemon.until(() => /^gitwatch running \(pid \d+\)/m.test(daemon.stdout()), 'the daemon ready');
   await daemon.until(async () => (await readState(project.statePath)).repos['site']?.commit === last, 'the last commit', 20_000);
   daemon.child.kill('SIGTERM');
   assert.equal(await daemon.exited, 0);

@@ -1,6 +1,6 @@
 // Guards that are easy to lose in a refactor, each tested so that removing it fails a test: the state
-// replaced by rename (never written in place), the instance lock's "is that pid a gitwatch" check, and
-// `--end-of-options` before every positional argument gitwatch gives git.
+// replaced by rename (never written in place), the instance lock's "is that pid a gitwatch" check and its
+// release of only its own pid file, and `--end-of-options` before every positional argument gitwatch gives git.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { link, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
+import { GitError } from '../src/errors.js';
 import { GitClient } from '../src/git/client.js';
 import { acquireInstanceLock } from '../src/state/instance-lock.js';
 import { readState, serializeState, writeState } from '../src/state/state-file.js';
@@ -61,6 +62,17 @@ describe('instance lock holder check', () => {
     await lock.release();
   });
 
+  test('release leaves a pid file that another gitwatch took over', async (t) => {
+    const state = path.join(await tempDir(t), 'state.json');
+    const lock = await acquireInstanceLock(state, testProcesses());
+    // Taken over meanwhile (this one was thought dead): the file is now the other gitwatch's lock.
+    const other = await liveProcess(t, ['gitwatch', 'run']);
+    await writeFile(`${state}.pid`, `${other}\n`);
+    assert.equal(await lock.release(), undefined);
+    assert.equal((await readFile(`${state}.pid`, 'utf8')).trim(), String(other), "release removed the other gitwatch's lock");
+    await assert.rejects(acquireInstanceLock(state, testProcesses()), new RegExp(`pid ${other}`));
+  });
+
   test('a live gitwatch holds it, and the message names its pid', async (t) => {
     const state = path.join(await tempDir(t), 'state.json');
     const holder = await liveProcess(t, ['gitwatch', 'run']);
@@ -80,9 +92,21 @@ describe('git arguments', () => {
     await git.ensureStore(store, call);
     const marker = path.join(dir, 'MARK');
     const hostile = { url: `--upload-pack=touch ${marker};` };
-    await assert.rejects(git.lsRemote(store, hostile, undefined, call), { name: 'GitError' });
-    await assert.rejects(git.lsRemote(store, hostile, 'main', call), { name: 'GitError' });
-    await assert.rejects(git.fetch(store, hostile, source.head(), call), { name: 'GitError' });
+    // Without the marker git fails too (on the next argument, taken as the repository): what proves the
+    // URL stayed a URL is that git looked for a repository by that name.
+    const asRepository = (error: unknown): boolean => {
+      assert.ok(error instanceof GitError, String(error));
+      // git names it as the repository it will not open: a local path that starts with '-'.
+      const named = [`strange pathname '${hostile.url}' blocked`, `'${hostile.url}' does not appear to be a git repository`];
+      assert.ok(
+        named.some((text) => error.stderr.includes(text)),
+        `${error.message}\n${error.stderr}`,
+      );
+      return true;
+    };
+    await assert.rejects(git.lsRemote(store, hostile, undefined, call), asRepository);
+    await assert.rejects(git.lsRemote(store, hostile, 'main', call), asRepository);
+    await assert.rejects(git.fetch(store, hostile, source.head(), call), asRepository);
     assert.equal(existsSync(marker), false, 'git ran the upload-pack command from the URL');
     // The same client still works for a real remote.
     assert.equal((await git.lsRemote(store, { url: source.url }, 'main', call)).sha, source.head());

@@ -119,6 +119,27 @@ describe('run --listen', () => {
     await assert.rejects(send(`${base}/healthz`), /ECONNREFUSED/, 'the server stops with the daemon');
   });
 
+  test('/metrics counts the commits recorded as skipped, by a paths filter and by a skip marker', async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+    const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, interval: '1s', paths: ['web/**'], pipeline: [RECORD_STEP] } } });
+    const daemon = startDaemon(t, project, ['--listen', '127.0.0.1:0']);
+    const base = await listeningUrl(daemon);
+    const counted = (status: string) => async (): Promise<number> => sample(await scrape(base), 'gitwatch_runs_total', { repo: 'site', status });
+    await daemon.until(async () => (await counted('succeeded')()) === 1, 'the first run counted');
+
+    const docs = await remote.commit({ 'docs/guide.md': 'no web file\n' });
+    await daemon.until(async () => (await project.state()).repos['site']?.commit === docs, 'the docs commit recorded');
+    assert.equal((await project.state()).repos['site']?.lastRun?.status, 'skipped');
+    await daemon.until(async () => (await counted('skipped')()) === 1, 'the skip by paths counted');
+    const marked = await remote.commit({ 'web/index.html': 'a web file\n' }, 'tweak [skip ci]');
+    await daemon.until(async () => (await project.state()).repos['site']?.commit === marked, 'the marked commit recorded');
+    await daemon.until(async () => (await counted('skipped')()) === 2, 'the skip by marker counted');
+    assert.equal(await counted('succeeded')(), 1, 'a skipped commit counted as a run');
+    assert.equal((await project.record()).length, 1);
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0);
+  });
+
   test('/healthz answers 503 until every repo has been checked once, then 200; a failed check counts as failed', async (t) => {
     // A git:// server that accepts and never answers: the first check lasts until git_timeout.
     const held: Socket[] = [];

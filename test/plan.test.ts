@@ -2,8 +2,9 @@
 // daemon holds the state.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -30,6 +31,26 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
     }
   };
   await walk(dir);
+  return out;
+}
+
+/**
+ * Every ref of every private git store under `workdir`, as `store ref` → SHA, but for plan's own ref and the
+ * scratch refs a comparison in a shallow store fetches: the refs a checkout is built from must stay put.
+ */
+function storeRefs(workdir: string, env: Record<string, string>): Record<string, string> {
+  const root = path.join(workdir, '.git-store');
+  const out: Record<string, string> = {};
+  for (const store of readdirSync(root)) {
+    const listing = execFileSync('git', [`--git-dir=${path.join(root, store)}`, 'for-each-ref', '--format=%(refname) %(objectname)'], {
+      env,
+      encoding: 'utf8',
+    });
+    for (const line of listing.split('\n').filter((l) => l !== '')) {
+      const [ref = '', sha = ''] = line.split(' ');
+      if (!/^refs\/gitwatch\/(plan|previous|deepen)$/.test(ref)) out[`${store} ${ref}`] = sha;
+    }
+  }
   return out;
 }
 
@@ -74,9 +95,24 @@ describe('plan', () => {
     await daemon.until(() => existsSync(`${project.statePath}.sock`), 'the control socket');
 
     const files = await snapshot(project.dir);
+    const workdir = path.join(project.dir, '.gitwatch');
+    const refs = storeRefs(workdir, project.env);
+    assert.ok(
+      Object.keys(refs).some((r) => r.startsWith('ahead.git refs/gitwatch/')),
+      JSON.stringify(refs),
+    );
     const result = await project.cli('plan', '--json');
     const text = await project.cli('plan');
     assert.deepEqual(await snapshot(project.dir), files);
+    // The private stores too: plan fetched the heads it needed (the new commits of ahead), under its own ref.
+    assert.deepEqual(storeRefs(workdir, project.env), refs);
+    assert.equal(
+      execFileSync('git', [`--git-dir=${path.join(workdir, '.git-store', 'ahead.git')}`, 'rev-parse', 'refs/gitwatch/plan'], {
+        env: project.env,
+        encoding: 'utf8',
+      }).trim(),
+      ahead.head(),
+    );
     assert.equal(result.code, 1, result.stderr);
     const rows = (JSON.parse(result.stdout) as { repos: PlanRow[] }).repos;
     const by = (name: string): PlanRow => {

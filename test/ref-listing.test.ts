@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer as createNetServer, connect, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
@@ -17,7 +17,7 @@ import { ProcessGroups } from '../src/runtime/processes.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { privateCa, startHttpGit } from './helpers/http-git.js';
 import { sshdMissing, startSshd } from './helpers/sshd.js';
-import { tempDir, testEnv } from './helpers/temp.js';
+import { ownTmpdir, tempDir, testEnv } from './helpers/temp.js';
 
 interface Clients {
   readonly fast: GitClient;
@@ -416,10 +416,13 @@ describe('SSH checks share one connection per host', () => {
     const ssh = { key: sshd.clientKey, knownHosts };
     const remote = { url: `ssh://${userInfo().username}@127.0.0.1:${front.port}${repo.dir}`, ssh };
     const scpLike = { url: `${userInfo().username}@127.0.0.1:${repo.dir}`, ssh };
+    // The master's control folder is made in this process's TMPDIR: one of the test's own, so another
+    // test file's SSH master, made at the same time, is not counted as this one's.
+    const tmp = await ownTmpdir(t);
     const c = clients(t, testEnv(root));
     const store = path.join(root, 'store');
     await c.git.ensureStore(store, call);
-    const controlDirs = async (): Promise<string[]> => (await readdir(tmpdir())).filter((n) => n.startsWith('gitwatch-ssh-'));
+    const controlDirs = async (): Promise<string[]> => (await readdir(tmp)).filter((n) => n.startsWith('gitwatch-ssh-'));
     const dirsBefore = await controlDirs();
 
     const start = front.connections();
@@ -437,7 +440,7 @@ describe('SSH checks share one connection per host', () => {
 
     const [dir] = (await controlDirs()).filter((d) => !dirsBefore.includes(d));
     assert.ok(dir !== undefined, 'no control folder');
-    assert.equal((await stat(path.join(tmpdir(), dir))).mode & 0o077, 0, 'the control folder is not private');
+    assert.equal((await stat(path.join(tmp, dir))).mode & 0o077, 0, 'the control folder is not private');
     await c.fast.close();
     assert.deepEqual(
       (await controlDirs()).filter((d) => !dirsBefore.includes(d)),

@@ -273,6 +273,8 @@ describe('SSH', () => {
       defaults: { ssh_key: sshd.clientKey, known_hosts: sshd.knownHosts },
       repos: { site: { url: sshd.url(remote.dir), pipeline: [RECORD_STEP] } },
     });
+    // Its SSH master's control folder goes to a TMPDIR of its own, where no other test counts them.
+    project.env['TMPDIR'] = await tempDir(t, 'gitwatch-tmpdir-');
     const first = await project.cli('once');
     assert.equal(first.code, 0, first.stdout + first.stderr);
     const sha = await remote.commit();

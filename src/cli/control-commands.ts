@@ -1,6 +1,10 @@
 // `trigger`, `pause`, `resume` and `cancel`: through the daemon's control socket when a daemon runs on
-// this state, and on the state file alone (holding its lock) when none does.
+// this state, and on the state file alone (holding its lock) when none does. Reaching a daemon needs only
+// the state path, so a config file with a typo, or a shell without the repos' `${VAR}`s, cannot keep an
+// operator from cancelling a runaway pipeline: the daemon runs the config it accepted and judges the names.
 
+import { loadConfig } from '../config/load.js';
+import { locateConfig, locatePaths } from '../config/locate.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { askDaemon, daemonError, firstReply, type Connection } from '../control/client.js';
 import type { ControlRequest } from '../control/protocol.js';
@@ -8,34 +12,48 @@ import { runCycle } from '../cycle/cycle.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { acquireInstanceLock } from '../state/instance-lock.js';
 import { StateKeeper } from '../state/state-keeper.js';
-import { loadForCommand, selectRepos } from './config-input.js';
+import { selectRepos } from './config-input.js';
 import type { CommandContext } from './context.js';
 import { withPaused } from '../supervisor/supervisor.js';
 import { onceExitCode } from './once.js';
 import { withStateSession } from './session.js';
 
-async function named(ctx: CommandContext, names: readonly string[]): Promise<ResolvedConfig> {
-  if (names.length === 0) throw new UsageError('name at least one repo');
-  const { config } = await loadForCommand(ctx);
-  selectRepos(config, names);
-  return config;
-}
+type Reached = { readonly daemon: Extract<Connection, { daemon: true }> } | { readonly daemon: undefined; readonly config: ResolvedConfig };
 
-async function ask(config: ResolvedConfig, request: ControlRequest, ctx: CommandContext): Promise<Connection> {
-  return askDaemon(config.statePath, request, ctx.uid, ctx.signal);
+/**
+ * The daemon on this config's state, asked `request`; or, when none runs, the config, validated, with the
+ * names checked against it (the command then works on the state file alone).
+ */
+async function reach(ctx: CommandContext, names: readonly string[], request: ControlRequest): Promise<Reached> {
+  if (names.length === 0) throw new UsageError('name at least one repo');
+  const location = locateConfig(ctx.global.config, ctx.cwd, ctx.env);
+  const { statePath } = await locatePaths(location, ctx.env);
+  if (statePath !== undefined) {
+    const connection = await askDaemon(statePath, request, ctx.uid, ctx.signal);
+    if (connection.daemon) return { daemon: connection };
+  }
+  const { config } = await loadConfig(location, ctx.env);
+  selectRepos(config, names);
+  // Found leniently, the path can only differ when it needed a variable: ask where the config says.
+  if (config.statePath !== statePath) {
+    const connection = await askDaemon(config.statePath, request, ctx.uid, ctx.signal);
+    if (connection.daemon) return { daemon: connection };
+  }
+  return { daemon: undefined, config };
 }
 
 export async function triggerCommand(names: readonly string[], options: { wait: boolean }, ctx: CommandContext): Promise<ExitCode> {
-  const config = await named(ctx, names);
-  const connection = await ask(config, { op: 'trigger', repos: names, wait: options.wait }, ctx);
-  if (!connection.daemon) {
+  const reached = await reach(ctx, names, { op: 'trigger', repos: names, wait: options.wait });
+  if (reached.daemon === undefined) {
     // No daemon: run it here, like `once REPO` but new commit or not.
+    const { config } = reached;
+    selectRepos(config, names);
     return withStateSession(ctx, config, async (deps) =>
       onceExitCode(await runCycle(config, selectRepos(config, names, deps.state.current.repos), deps, new Set(names))),
     );
   }
   let accepted = false;
-  for await (const reply of connection.replies) {
+  for await (const reply of reached.daemon.replies) {
     if (!reply.ok) throw daemonError(reply);
     if ('accepted' in reply) {
       accepted = true;
@@ -52,12 +70,12 @@ export async function triggerCommand(names: readonly string[], options: { wait: 
 }
 
 export async function pauseCommand(names: readonly string[], pause: boolean, ctx: CommandContext): Promise<ExitCode> {
-  const config = await named(ctx, names);
-  const connection = await ask(config, { op: pause ? 'pause' : 'resume', repos: names }, ctx);
-  if (connection.daemon) {
-    const reply = await firstReply(connection);
+  const reached = await reach(ctx, names, { op: pause ? 'pause' : 'resume', repos: names });
+  if (reached.daemon !== undefined) {
+    const reply = await firstReply(reached.daemon);
     if (!reply.ok) throw daemonError(reply);
   } else {
+    const { config } = reached;
     const lock = await acquireInstanceLock(config.statePath, ctx.processes);
     try {
       const state = await StateKeeper.open(config.statePath, ctx.processes.pid);
@@ -71,10 +89,9 @@ export async function pauseCommand(names: readonly string[], pause: boolean, ctx
 }
 
 export async function cancelCommand(name: string, ctx: CommandContext): Promise<ExitCode> {
-  const config = await named(ctx, [name]);
-  const connection = await ask(config, { op: 'cancel', repo: name }, ctx);
-  if (!connection.daemon) throw new UsageError(`no gitwatch daemon runs on ${config.statePath}: there is nothing to cancel`);
-  const reply = await firstReply(connection);
+  const reached = await reach(ctx, [name], { op: 'cancel', repo: name });
+  if (reached.daemon === undefined) throw new UsageError(`no gitwatch daemon runs on ${reached.config.statePath}: there is nothing to cancel`);
+  const reply = await firstReply(reached.daemon);
   if (!reply.ok) throw daemonError(reply);
   const canceled = 'canceled' in reply && reply.canceled;
   ctx.stdout.write(canceled ? `${name}: canceled the running pipeline\n` : `${name}: no pipeline is running\n`);

@@ -1,34 +1,29 @@
 // `gitwatch logs [-f] REPO`: the newest run's output from its run log, with a header; `-f` follows the
 // log as it grows and moves on to each new run, until Ctrl-C. Run logs hold every byte a step printed,
-// so reading them works the same with a daemon, during a `once`, or with nothing running. To a pipe or a
-// file those bytes go as they are; a terminal gets each line as plain output shows it, so what a step
-// printed (a clear screen, a window title) cannot drive the reader's terminal.
+// so reading them works the same with a daemon, during a `once`, or with nothing running, and while the
+// config file has a problem (a daemon keeps running the config it accepted). To a pipe or a file those
+// bytes go as they are; a terminal gets each line as plain output shows it, so what a step printed (a clear
+// screen, a window title) cannot drive the reader's terminal.
 
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Writable } from 'node:stream';
 import { repoOfTarget, runLogDir } from '../domain.js';
-import { EXIT, UsageError, type ExitCode } from '../errors.js';
-import { readState, type RunRecord } from '../state/state-file.js';
+import { ConfigError, EXIT, UsageError, type ExitCode } from '../errors.js';
+import { readState, type RunRecord, type RepoState } from '../state/state-file.js';
+import { loadConfig } from '../config/load.js';
+import { locateConfig, locatePaths } from '../config/locate.js';
 import { parseTargetName, targetFolder } from '../config/targets.js';
 import { LINE_CUT_MARK, MAX_LINE } from '../pipeline/step-process.js';
 import { plainLine } from '../rules/safe-text.js';
-import { loadForCommand } from './config-input.js';
 import type { CommandContext } from './context.js';
 
 const POLL_MS = 200;
 
 export async function logsCommand(name: string, options: { follow: boolean }, ctx: CommandContext): Promise<ExitCode> {
-  const { config } = await loadForCommand(ctx);
-  const state = await readState(config.statePath);
-  if (!config.repos.some((r) => r.name === name) && parseTargetName(config, name) === undefined && state.repos[name] === undefined) {
-    throw new UsageError(`unknown repo '${name}' (configured: ${config.repos.map((r) => r.name).join(', ')})`);
-  }
-  // A target's logs are in its folder, which the lock may name (config/targets.ts); a repo's under its name.
-  const glob = repoOfTarget(name);
-  const target = glob === name ? undefined : { repo: glob, folder: targetFolder(glob, name.slice(glob.length + 1), state.repos) };
-  const dir = runLogDir(config.workdir, { name, target });
+  const paths = await logsOf(name, ctx);
+  const dir = logDirOf(paths.workdir, name, (await readState(paths.statePath)).repos);
   // Any terminal, a dumb one too, would act on a step's control sequences; a pipe or file gets the bytes.
   const out = (ctx.stdout as { isTTY?: boolean }).isTTY === true ? new TerminalLines(ctx.stdout) : ctx.stdout;
   let current = await newestLog(dir);
@@ -39,7 +34,7 @@ export async function logsCommand(name: string, options: { follow: boolean }, ct
   let offset = 0;
   try {
     if (current !== undefined) {
-      out.write(header(name, current, (await readState(config.statePath)).repos[name]?.lastRun));
+      out.write(header(name, current, (await readState(paths.statePath)).repos[name]?.lastRun));
       offset = await copyFrom(path.join(dir, current), 0, out);
     }
     while (options.follow && !ctx.signal.aborted) {
@@ -57,6 +52,37 @@ export async function logsCommand(name: string, options: { follow: boolean }, ct
     if (out instanceof TerminalLines) out.end();
   }
   return EXIT.ok;
+}
+
+/**
+ * Where `name`'s run logs and state entry are, for a configured repo, a glob's target, or an entry the state
+ * still holds. A config that does not load still has its run logs: they are found without it (see
+ * locatePaths) for a name the state or the logs know; any other name gets the config's problem.
+ */
+async function logsOf(name: string, ctx: CommandContext): Promise<{ workdir: string; statePath: string }> {
+  const location = locateConfig(ctx.global.config, ctx.cwd, ctx.env);
+  try {
+    const { config } = await loadConfig(location, ctx.env);
+    const state = await readState(config.statePath);
+    if (!config.repos.some((r) => r.name === name) && parseTargetName(config, name) === undefined && state.repos[name] === undefined) {
+      throw new UsageError(`unknown repo '${name}' (configured: ${config.repos.map((r) => r.name).join(', ')})`);
+    }
+    return config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const { statePath, workdir } = await locatePaths(location, ctx.env);
+    if (statePath === undefined || workdir === undefined) throw error;
+    const state = await readState(statePath);
+    if (state.repos[name] === undefined && (await newestLog(logDirOf(workdir, name, state.repos))) === undefined) throw error;
+    return { statePath, workdir };
+  }
+}
+
+/** A target's logs are in its folder, which the lock may name (config/targets.ts); a repo's under its name. */
+function logDirOf(workdir: string, name: string, repos: Readonly<Record<string, RepoState>>): string {
+  const glob = repoOfTarget(name);
+  const target = glob === name ? undefined : { repo: glob, folder: targetFolder(glob, name.slice(glob.length + 1), repos) };
+  return runLogDir(workdir, { name, target });
 }
 
 /** Log names start with the run's start time, so the newest sorts last. */

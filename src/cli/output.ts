@@ -1,5 +1,7 @@
 // stdout and stderr as commands see them: a reader that goes away (`gitwatch once | head -1`, a closed
 // terminal) must not kill a run half way, so after the first write error every later write is dropped.
+// A reader that is slow (`gitwatch once -v | less`) holds writes back: a write is done only when the
+// target has taken it, so `writableNeedDrain` tells the reporters to pause the step (see Reporter.backlog).
 // And which terminals get the live view at all.
 
 import { Writable } from 'node:stream';
@@ -20,9 +22,14 @@ export class GuardedOutput extends Writable {
   }
 
   override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    // Handed on at once, so output through this stream and the terminal keep their order.
-    if (!this.broken && !this.target.destroyed) this.target.write(chunk, encoding);
-    callback();
+    if (this.broken || this.target.destroyed || this.target.write(chunk, encoding)) return callback();
+    // The target holds more than its buffer: later writes wait here, in order, until it drains. A target
+    // that fails or closes meanwhile takes nothing more, so its wait ends too.
+    const done = (): void => {
+      for (const event of ['drain', 'close', 'error']) this.target.off(event, done);
+      callback();
+    };
+    for (const event of ['drain', 'close', 'error']) this.target.on(event, done);
   }
 }
 

@@ -2,7 +2,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { ConfigError, UsageError } from '../errors.js';
-import { parseConfigCached } from './parse-cache.js';
+import { parseConfig } from './parse.js';
 import type { Env } from '../domain.js';
 import type { ConfigLocation } from './locate.js';
 import type { ResolvedConfig } from './types.js';
@@ -21,7 +21,7 @@ export async function loadConfig(location: ConfigLocation, env: Env): Promise<Lo
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
     throw new UsageError(`cannot read config ${location.file}: ${why}`);
   }
-  const result = parseConfigCached(text, { file: location.file, absolutePath: location.absolutePath, env });
+  const result = parseConfig(text, { file: location.file, absolutePath: location.absolutePath, env });
   if (!result.ok) throw new ConfigError(result.error, text);
   return { config: result.value, text };
 }

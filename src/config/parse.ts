@@ -16,27 +16,17 @@ export interface ParseOptions {
   /** The config path made absolute (symlinks not resolved): relative paths in it resolve against its folder. */
   readonly absolutePath: string;
   readonly env: Env;
-  /**
-   * This very text's document as read before (parse-cache.ts): the YAML is then parsed only if a problem
-   * needs its position. The schema and every rule still run.
-   */
-  readonly data?: unknown;
-  /** Hears the document when it was read here, free of syntax errors. */
-  readonly onData?: (data: unknown) => void;
 }
 
 export function parseConfig(text: string, options: ParseOptions): ParseResult {
   const source = new YamlSource(options.file, text);
-  let data: unknown = options.data;
-  if (data === undefined) {
-    const syntax = source.syntaxErrors();
-    if (syntax.length > 0) return err(sortDiagnostics(syntax));
-    try {
-      data = source.doc.toJS({ maxAliasCount: 1000 });
-    } catch (error) {
-      return err([source.diagnostic([], `cannot read the document: ${(error as Error).message}`)]);
-    }
-    options.onData?.(data);
+  const syntax = source.syntaxErrors();
+  if (syntax.length > 0) return err(sortDiagnostics(syntax));
+  let data: unknown;
+  try {
+    data = source.doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    return err([source.diagnostic([], `cannot read the document: ${(error as Error).message}`)]);
   }
   if (data === null || data === undefined) {
     return err([source.diagnostic([], 'the file is empty: it needs at least `version: 1` and `repos:`')]);

@@ -10,7 +10,7 @@ export interface Position {
   readonly col: number;
 }
 
-/** Parsed on first use: a config whose data is known already (see parse-cache.ts) is parsed only to place a problem. */
+/** Parsed on first use. */
 export class YamlSource {
   private parsed: Document | undefined;
   /** Offsets where lines start; computed from the text, since the parser's own counter skips lines inside broken tokens. */

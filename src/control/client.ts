@@ -6,7 +6,7 @@
 import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { UsageError } from '../errors.js';
+import { IoError, UsageError } from '../errors.js';
 import { socketPath } from './server.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
 
@@ -106,7 +106,10 @@ export async function firstReply(connection: Extract<Connection, { daemon: true 
   throw new UsageError('the daemon closed the connection without an answer');
 }
 
-/** The daemon refused: a usage problem (an unknown repo) exits 2 like the same mistake without a daemon. */
+/**
+ * The daemon refused: a usage problem (an unknown repo) exits 2 like the same mistake without a daemon;
+ * anything else (a state file it cannot write) is a failure there, printed in the daemon's words, exit 1.
+ */
 export function daemonError(reply: Extract<ControlReply, { ok: false }>): Error {
-  return reply.usage ? new UsageError(reply.error) : new Error(reply.error);
+  return reply.usage ? new UsageError(reply.error) : new IoError(reply.error);
 }

@@ -6,6 +6,7 @@
 import { mkdtemp, rename, rm, chmod } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
+import { GitError, IoError, StateError, UsageError } from '../errors.js';
 import { MAX_REQUEST_BYTES, type ControlReply, type ControlRequest } from './protocol.js';
 
 /** What the daemon answers with. `reply` may be called more than once for streaming answers. */
@@ -72,10 +73,21 @@ function serve(socket: Socket, handler: ControlHandler): void {
     handler(request, reply, closed.signal).then(
       () => socket.end(),
       (error: unknown) => {
-        reply({ ok: false, error: (error as Error).message, usage: false });
+        reply(failure(error));
         socket.end();
       },
     );
   };
   socket.on('data', onData);
+}
+
+/**
+ * What a request that failed in the daemon answers: a known failure (a state file it cannot write) in
+ * its own words, which the command prints as they are; anything else says it is the daemon's bug.
+ */
+function failure(error: unknown): ControlReply {
+  if (error instanceof UsageError) return { ok: false, error: error.message, usage: true };
+  if (error instanceof IoError || error instanceof StateError || error instanceof GitError) return { ok: false, error: error.message, usage: false };
+  const message = error instanceof Error ? error.message : String(error);
+  return { ok: false, error: `the daemon failed (this is a bug; please report it): ${message}`, usage: false };
 }

@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { formatDiagnostics } from '../config/diagnostics.js';
-import { parseConfigCached } from '../config/parse-cache.js';
+import { parseConfig } from '../config/parse.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { Env } from '../domain.js';
 import type { Clock } from '../runtime/clock.js';
@@ -76,7 +76,7 @@ export class Reloader {
     }
     if (text === this.text && !force) return;
     this.text = text;
-    const result = parseConfigCached(text, { file, absolutePath, env });
+    const result = parseConfig(text, { file, absolutePath, env });
     if (!result.ok) return this.reject(result.error.length, formatDiagnostics(result.error, text));
     const moved = movedPaths(supervisor.config, result.value);
     if (moved !== undefined) return this.reject(1, `gitwatch: ${file}: ${moved} changed; restart gitwatch to apply it`);

@@ -5,10 +5,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { ProcessGroups } from '../../src/runtime/processes.js';
+import { reapProcesses } from './reap.js';
 
+/** A folder removed when the test ends, after whatever still runs in it is killed (see reap.ts). */
 export async function tempDir(t: TestContext, prefix = 'gitwatch-test-'): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  t.after(async () => {
+    await reapProcesses(dir);
+    await rm(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
@@ -34,4 +39,20 @@ export function testEnv(home: string, extra: Record<string, string> = {}): Recor
 /** This test process as gitwatch's process host: its pid, and the real `kill`. */
 export function testProcesses(): ProcessGroups {
   return new ProcessGroups({ pid: process.pid, kill: (pid, signal) => process.kill(pid, signal) });
+}
+
+/**
+ * A TMPDIR of the test's own for the code it runs in this process (os.tmpdir() reads it on every call), put
+ * back when the test ends: what that code leaves in the temp folder is then the test's alone to count,
+ * whatever other test files run at the same time.
+ */
+export async function ownTmpdir(t: TestContext): Promise<string> {
+  const dir = await tempDir(t, 'gitwatch-tmpdir-');
+  const before = process.env['TMPDIR'];
+  process.env['TMPDIR'] = dir;
+  t.after(() => {
+    if (before === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = before;
+  });
+  return dir;
 }
