@@ -2,7 +2,7 @@
 // write, and a config file that stopped being valid while the daemon runs the old one.
 
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { runCli } from './helpers/cli.js';
@@ -134,18 +134,21 @@ describe('control commands when something is broken', () => {
     const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, interval: '1h', pipeline: [RECORD_STEP] } } });
     const daemon = startDaemon(t, project);
     await daemon.until(async () => (await project.state()).repos['site']?.commit === remote.head(), 'the first run recorded');
-    // The daemon writes the state through `<state>.<its pid>.tmp`: a folder there makes the write fail (EISDIR, as root too).
-    const blocker = `${project.statePath}.${daemon.pid}.tmp`;
-    await mkdir(blocker);
+    // The daemon keeps the state in memory and writes it by renaming a new file over the old one: a folder
+    // in the old one's place makes that rename fail (EISDIR, as root too).
+    const saved = `${project.statePath}.saved`;
+    await rename(project.statePath, saved);
+    await mkdir(project.statePath);
     const paused = await project.cli('pause', 'site');
     assert.equal(paused.code, 1, paused.stdout + paused.stderr);
     assert.doesNotMatch(paused.stderr, /internal error|this is a bug|\n\s+at /);
     assert.ok(paused.stderr.startsWith(`gitwatch: cannot write state file ${project.statePath}: EISDIR`), paused.stderr);
     assert.equal(paused.stderr.split('\n').length, 2, 'one line');
     assert.equal(paused.stdout, '');
+    await rmdir(project.statePath);
+    await rename(saved, project.statePath);
     assert.equal(((await project.state()).repos['site'] as { paused?: boolean }).paused, undefined);
 
-    await rmdir(blocker);
     const again = await project.cli('pause', 'site');
     assert.equal(again.code, 0, again.stderr);
     assert.equal(((await project.state()).repos['site'] as { paused?: boolean }).paused, true);
