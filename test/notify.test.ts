@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { post } from '../src/notify/deliver.js';
 import { startDaemon } from './helpers/daemon.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { makeProject, RECORD_STEP } from './helpers/project.js';
@@ -148,5 +151,54 @@ describe('notify', () => {
     assert.equal(await daemon.exited, 0);
     const took = Date.now() - stopping;
     assert.ok(took < 12_000, `shutdown took ${took} ms`);
+  });
+
+  test('post: the 10 s limit fires even after a garbage collection (Node 20 collects an AbortSignal.timeout)', async (t) => {
+    const hang = await startReceiver(t, 'hang');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const sent = post(`${hang.url}/x`, '{}', { timeoutMs: 300, signal: new AbortController().signal });
+    const outcome = sent.then(
+      () => 'answered',
+      (error: Error) => error.message,
+    );
+    await hang.received(1);
+    gc();
+    let timer: NodeJS.Timeout | undefined;
+    const never = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('the time limit never fired'), 5000)));
+    assert.equal(await Promise.race([outcome, never]), 'no answer within 0.3s');
+    clearTimeout(timer);
+  });
+
+  test('run: a receiver that never answers holds up only its own notifications; they fail, are retried, and are named at shutdown', async (t) => {
+    const root = await tempDir(t);
+    const a = await TestRepo.create(path.join(root, 'a'));
+    const b = await TestRepo.create(path.join(root, 'b'));
+    const hang = await startReceiver(t, 'hang');
+    const ok = await startReceiver(t);
+    const project = await makeProject(t, {
+      version: 1,
+      repos: {
+        // Five targets on the hanging receiver: more than gitwatch delivers at once.
+        a: { url: a.url, interval: '1h', pipeline: [RECORD_STEP], notify: [1, 2, 3, 4, 5].map((i) => ({ on: ALL, url: `${hang.url}/a${i}` })) },
+        b: { url: b.url, interval: '1h', pipeline: [RECORD_STEP], notify: [{ on: ALL, url: `${ok.url}/b` }] },
+      },
+    });
+    const daemon = startDaemon(t, project);
+    await hang.received(2);
+    // b runs right after a: its receiver hears of it at once, whatever a's receiver does.
+    await ok.received(1, 5000);
+    assert.equal((JSON.parse(ok.bodies[0]?.body ?? '{}') as { repo?: string }).repo, 'b');
+
+    const stopping = Date.now();
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0);
+    const took = Date.now() - stopping;
+    assert.ok(took < 12_000, `shutdown took ${took} ms`);
+    const out = daemon.stdout();
+    // The 10 s limit fired: the stuck deliveries were given up, said so, and were to be tried once more.
+    assert.match(out, /a ✖ notification 1 \(json\) failed: no answer within 10s; trying once more\n/);
+    // What never went out is named, not dropped without a word.
+    assert.match(out, /a ✖ notification 5 \(json\) failed: dropped at shutdown\n/);
   });
 });

@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Env } from '../domain.js';
 import type { ProcessGroups } from '../runtime/processes.js';
+import { spawnFailure } from '../runtime/spawn-failure.js';
 
 export interface DeliveryOptions {
   readonly timeoutMs: number;
@@ -13,13 +14,27 @@ export interface DeliveryOptions {
   readonly signal: AbortSignal;
 }
 
-/** POSTs `body` as JSON; resolves on a 2xx answer, rejects otherwise. */
+const STOPPED = 'stopped by shutdown';
+
+/** POSTs `body` as JSON; resolves on a 2xx answer, rejects otherwise, and always within `timeoutMs`. */
 export function post(url: string, body: string, options: DeliveryOptions): Promise<void> {
   const target = new URL(url);
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
-  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error(reason(signal, options.timeoutMs)));
+    if (options.signal.aborted) return reject(new Error(STOPPED));
+    let settled = false;
+    const done = (error?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal.removeEventListener('abort', onStop);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const fail = (message: string): void => {
+      req.destroy();
+      done(new Error(message));
+    };
     // No keep-alive agent: an idle socket must not keep `once` from exiting.
     const req = request(
       target,
@@ -27,25 +42,19 @@ export function post(url: string, body: string, options: DeliveryOptions): Promi
       (res) => {
         res.resume();
         const status = res.statusCode ?? 0;
-        res.once('end', () => (status >= 200 && status < 300 ? resolve() : reject(new Error(`HTTP ${status}`))));
-        res.once('error', () => reject(new Error(`HTTP ${status}, then the connection broke`)));
+        res.once('end', () => done(status >= 200 && status < 300 ? undefined : new Error(`HTTP ${status}`)));
+        res.once('error', () => done(new Error(`HTTP ${status}, then the connection broke`)));
       },
     );
-    const onAbort = (): void => {
-      req.destroy();
-      reject(new Error(reason(signal, options.timeoutMs)));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    req.once('close', () => signal.removeEventListener('abort', onAbort));
+    // A timer held here, not AbortSignal.timeout: Node 20 may garbage-collect that signal (inside
+    // AbortSignal.any) before it fires, and a receiver that never answers then holds the delivery forever.
+    const timer = setTimeout(() => fail(`no answer within ${options.timeoutMs / 1000}s`), options.timeoutMs);
+    const onStop = (): void => fail(STOPPED);
+    options.signal.addEventListener('abort', onStop, { once: true });
     // Node's messages name the host and port, never the path or the userinfo; callers mask them anyway.
-    req.once('error', (error: NodeJS.ErrnoException) => reject(new Error(error.code ?? error.message)));
+    req.once('error', (error: NodeJS.ErrnoException) => done(new Error(error.code ?? error.message)));
     req.end(body);
   });
-}
-
-function reason(signal: AbortSignal, timeoutMs: number): string {
-  const why = signal.reason as Error | undefined;
-  return why?.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000}s` : 'stopped by shutdown';
 }
 
 export interface CommandOptions extends DeliveryOptions {
@@ -66,9 +75,14 @@ export function runCommand(command: string, body: string, options: CommandOption
       if (pid !== undefined) options.groups.signal(pid, 'SIGKILL');
     };
     const timer = setTimeout(() => kill(`killed after ${options.timeoutMs / 1000}s`), options.timeoutMs);
-    const onAbort = (): void => kill('stopped by shutdown');
+    const onAbort = (): void => kill(STOPPED);
     options.signal.addEventListener('abort', onAbort, { once: true });
-    child.once('error', (error) => reject(error));
+    // Out of file descriptors (EMFILE), the shell never starts and has no stdin: 'error' says why.
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      options.signal.removeEventListener('abort', onAbort);
+      reject(new Error(`cannot start /bin/sh: ${spawnFailure(error)}`));
+    });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       options.signal.removeEventListener('abort', onAbort);
@@ -77,8 +91,8 @@ export function runCommand(command: string, body: string, options: CommandOption
       else reject(new Error(why ?? (code === null ? `killed by ${signal}` : `exited with code ${code}`)));
     });
     // A command that does not read its stdin closes the pipe: that is no failure of the command.
-    child.stdin.once('error', () => undefined);
-    child.stdin.end(body);
+    child.stdin?.once('error', () => undefined);
+    child.stdin?.end(body);
     if (options.signal.aborted) onAbort();
   });
 }

@@ -1,13 +1,15 @@
 // Notifications in the background: each finished run is handed over at once, so the next pipeline never
 // waits for a receiver. A failed delivery (an error, a non-2xx answer, no answer within 10 s) is reported
-// and tried once more; `close` waits for what is pending at most a bounded time, then abandons it.
+// and tried once more; `close` waits for what is pending at most a bounded time, then abandons it and says
+// what it abandoned. Each receiver (a URL's origin, or a command) has a lane of its own: one that hangs
+// holds up only the notifications meant for it.
 
 import type { NotifyTarget } from '../config/types.js';
 import type { FinishedRun } from '../cycle/turn.js';
 import type { Env } from '../domain.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Reporter } from '../runtime/events.js';
-import { limiter } from '../runtime/limiter.js';
+import { limiter, type Limit } from '../runtime/limiter.js';
 import type { ProcessGroups } from '../runtime/processes.js';
 import { post, runCommand } from './deliver.js';
 import { bodyFor, wants } from './message.js';
@@ -24,14 +26,24 @@ export interface NotifierDeps {
   readonly retryDelayMs?: number;
 }
 
-/** Deliveries at once: a receiver that hangs holds up only its own share. */
-const PARALLEL = 4;
-/** Deliveries waiting; past this a run's notifications are dropped (and said so) rather than pile up. */
-const MAX_PENDING = 1000;
+/** Deliveries at once to one receiver. */
+const PER_RECEIVER = 2;
+/** Deliveries at once in all: a burst to many receivers does not open a socket or a shell for each. */
+const PARALLEL = 32;
+/** Deliveries waiting per receiver; past this a run's notification to it is dropped (and said so) rather than pile up. */
+const MAX_PENDING = 200;
+
+interface Lane {
+  readonly limit: Limit;
+  pending: number;
+}
 
 export class Notifier {
-  private readonly limit = limiter(PARALLEL);
+  private readonly all = limiter(PARALLEL);
+  private readonly lanes = new Map<string, Lane>();
   private readonly pending = new Set<Promise<void>>();
+  /** What shutdown abandoned, per repo and target, said once at the end. */
+  private readonly dropped = new Map<string, { readonly repo: string; readonly target: string; count: number }>();
   private readonly stop = new AbortController();
   private closed = false;
 
@@ -43,17 +55,24 @@ export class Notifier {
     for (const [i, target] of run.repo.notify.entries()) {
       if (!wants(target, run)) continue;
       const name = `${i + 1} (${target.kind === 'url' ? target.format : 'command'})`;
-      if (this.pending.size >= MAX_PENDING) {
+      const key = receiverOf(target);
+      const lane = this.lanes.get(key) ?? { limit: limiter(PER_RECEIVER), pending: 0 };
+      if (lane.pending >= MAX_PENDING) {
         this.deps.reporter.emit({ type: 'notify-failed', repo: run.repo.name, target: name, error: 'too many notifications pending', retrying: false });
         continue;
       }
-      const job = this.limit(() => this.deliver(target, name, run));
+      this.lanes.set(key, lane);
+      lane.pending++;
+      const job = lane.limit(() => this.all(() => this.deliver(target, name, run)));
       this.pending.add(job);
-      void job.finally(() => this.pending.delete(job));
+      void job.finally(() => {
+        this.pending.delete(job);
+        if (--lane.pending === 0) this.lanes.delete(key);
+      });
     }
   };
 
-  /** Waits for pending notifications at most `maxMs`, then abandons the rest. Nothing is queued after. */
+  /** Waits for pending notifications at most `maxMs`, then abandons the rest and names them. Nothing is queued after. */
   async close(maxMs: number): Promise<void> {
     this.closed = true;
     if (this.pending.size > 0) {
@@ -63,20 +82,36 @@ export class Notifier {
     }
     this.stop.abort();
     await Promise.allSettled([...this.pending]);
+    for (const { repo, target, count } of this.dropped.values()) {
+      const error = count === 1 ? 'dropped at shutdown' : `dropped at shutdown (${count} runs)`;
+      this.deps.reporter.emit({ type: 'notify-failed', repo, target, error, retrying: false });
+    }
+    this.dropped.clear();
   }
 
   private async deliver(target: NotifyTarget, name: string, run: FinishedRun): Promise<void> {
     const { reporter, clock } = this.deps;
-    for (let attempt = 1; attempt <= 2 && !this.stop.signal.aborted; attempt++) {
+    const { signal } = this.stop;
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      if (signal.aborted) return this.drop(run.repo.name, name);
       try {
         await this.once(target, run);
         return;
       } catch (error) {
-        const retrying = attempt === 1 && !this.stop.signal.aborted;
+        // Cut short by shutdown: said with the others shutdown abandoned.
+        if (signal.aborted) return this.drop(run.repo.name, name);
+        const retrying = attempt === 1;
         reporter.emit({ type: 'notify-failed', repo: run.repo.name, target: name, error: masked(target, (error as Error).message), retrying });
-        if (retrying) await clock.sleep(this.deps.retryDelayMs ?? 1000, this.stop.signal);
+        if (retrying) await clock.sleep(this.deps.retryDelayMs ?? 1000, signal);
       }
     }
+  }
+
+  private drop(repo: string, target: string): void {
+    const key = JSON.stringify([repo, target]);
+    const seen = this.dropped.get(key);
+    if (seen) seen.count++;
+    else this.dropped.set(key, { repo, target, count: 1 });
   }
 
   private once(target: NotifyTarget, run: FinishedRun): Promise<void> {
@@ -84,6 +119,12 @@ export class Notifier {
     if (target.kind === 'url') return post(target.url, bodyFor(target.format, run, target.on), options);
     return runCommand(target.command, bodyFor('json', run, target.on), { ...options, cwd: this.deps.cwd, env: this.deps.env, groups: this.deps.groups });
   }
+}
+
+/** Who receives a target's notifications: the URL's origin (a host that hangs hangs for every path), or the command. */
+function receiverOf(target: NotifyTarget): string {
+  if (target.kind !== 'url') return `command ${target.command}`;
+  return URL.canParse(target.url) ? `url ${new URL(target.url).origin}` : `url ${target.url}`;
 }
 
 /** The URL and every secret interpolated into it, out of a message. */
