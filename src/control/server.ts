@@ -1,7 +1,9 @@
 // The daemon's end of the control socket, `<state>.sock`. It is made owner-only before anyone can reach
 // it: bound inside a private folder, made 0600, then renamed into place (a Unix socket keeps working
 // under its new name). A socket file left by a killed daemon is replaced; the instance lock, held
-// before this runs, already keeps a second daemon away.
+// before this runs, already keeps a second daemon away. A client holds a connection only while it is
+// served: at most 64 at once, the oldest that has not sent its request making room for a new one, and
+// a request must come within 5 s.
 
 import { mkdtemp, rename, rm, chmod } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -17,6 +19,11 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
+/** Connections at once; each is a file descriptor, and a daemon's supply of them may be small. */
+const MAX_CONNECTIONS = 64;
+/** How long a client may take to send its request. */
+const REQUEST_MS = 5_000;
+
 export function socketPath(statePath: string): string {
   return `${statePath}.sock`;
 }
@@ -24,7 +31,24 @@ export function socketPath(statePath: string): string {
 export async function startControlServer(statePath: string, handler: ControlHandler): Promise<ControlServer> {
   const target = socketPath(statePath);
   const dir = await mkdtemp(path.join(path.dirname(target), '.gitwatch-sock-'));
-  const server = createServer((socket) => serve(socket, handler));
+  const live = new Set<Socket>();
+  /** Connections that have not sent their request yet, oldest first. */
+  const waiting = new Set<Socket>();
+  const server = createServer((socket) => {
+    if (live.size >= MAX_CONNECTIONS) {
+      const oldest = waiting.values().next().value;
+      if (oldest === undefined) return void socket.destroy();
+      waiting.delete(oldest);
+      oldest.destroy();
+    }
+    live.add(socket);
+    waiting.add(socket);
+    socket.once('close', () => {
+      live.delete(socket);
+      waiting.delete(socket);
+    });
+    serve(socket, handler, () => waiting.delete(socket));
+  });
   try {
     const staging = path.join(dir, 's');
     await new Promise<void>((resolve, reject) => {
@@ -49,10 +73,11 @@ async function closeServer(server: Server, target: string): Promise<void> {
   await rm(target, { force: true });
 }
 
-function serve(socket: Socket, handler: ControlHandler): void {
+function serve(socket: Socket, handler: ControlHandler, onRequest: () => void): void {
   const closed = new AbortController();
   socket.on('close', () => closed.abort());
   socket.on('error', () => undefined);
+  socket.setTimeout(REQUEST_MS, () => socket.destroy());
   let buffer = '';
   const onData = (chunk: Buffer): void => {
     buffer += chunk.toString('utf8');
@@ -60,6 +85,8 @@ function serve(socket: Socket, handler: ControlHandler): void {
     const end = buffer.indexOf('\n');
     if (end === -1) return;
     socket.off('data', onData);
+    socket.setTimeout(0);
+    onRequest();
     const reply = (answer: ControlReply): void => {
       if (!socket.destroyed) socket.write(`${JSON.stringify(answer)}\n`);
     };

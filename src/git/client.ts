@@ -20,6 +20,7 @@ import { writeStepGitDir } from './step-git-dir.js';
 import { lsRemotePatterns, parseLsRemote, type RefListing, type RefPatterns } from './refs.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import type { ProcessGroups } from '../runtime/processes.js';
+import { spawnFailure } from '../runtime/spawn-failure.js';
 
 export interface Remote {
   /** What git is given: no credentials in it. */
@@ -127,7 +128,7 @@ export class GitClient {
     const flood = memoryLimitMiB === undefined ? undefined : tooMuchFromRemote(outcome, context, memoryLimitMiB);
     if (flood !== undefined) throw flood;
     if (outcome.stopped !== undefined) throw new GitError('other', `${context}: git printed more output than gitwatch reads`);
-    if (outcome.spawnError !== undefined) throw new GitError('other', `${context}: cannot start git: ${outcome.spawnError.message}`);
+    if (outcome.spawnError !== undefined) throw new GitError('other', `${context}: cannot start git: ${spawnFailure(outcome.spawnError)}`);
     return outcome;
   }
 

@@ -28,7 +28,7 @@ export interface GitProcessResult {
   /** Why gitwatch stopped it, if it did ('timeout', 'aborted' or 'too-much-output'). */
   readonly stopped: StopReason | undefined;
   /** git could not be started at all. */
-  readonly spawnError: Error | undefined;
+  readonly spawnError: NodeJS.ErrnoException | undefined;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Reporter } from '../runtime/events.js';
 import type { ProcessGroups } from '../runtime/processes.js';
 import { RunLogs } from './run-log.js';
 import { runStepProcess, type StepProcessResult } from './step-process.js';
+import { spawnFailure } from '../runtime/spawn-failure.js';
 
 export interface PipelineRun {
   readonly repo: RepoConfig;
@@ -228,6 +229,7 @@ function stepError(step: Step, status: StepStatus, code: number | undefined, sig
     case 'failed':
       // The kernel refused to start the shell: the command plus the environment passed its size limit.
       if (spawnError === 'E2BIG') return `step '${step.label}' could not start: its command and environment are too large for the system (E2BIG)`;
+      if (spawnError !== undefined) return `step '${step.label}' could not start: ${spawnFailure(spawnError)}`;
       if (code === 127) return `step '${step.label}' exited with code 127 (command not found)`;
       return signal !== undefined ? `step '${step.label}' was killed by ${signal}` : `step '${step.label}' exited with code ${code ?? '?'}`;
   }

@@ -17,13 +17,21 @@ export interface Daemon {
   exited: Promise<number | string>;
 }
 
-export function startDaemon(t: TestContext, project: Project, args: string[] = []): Daemon {
-  return startGitwatch(t, project, ['run', ...args]);
+export interface StartOptions {
+  /** `ulimit -n`: the most file descriptors the process may hold. */
+  readonly fdLimit?: number;
+}
+
+export function startDaemon(t: TestContext, project: Project, args: string[] = [], options: StartOptions = {}): Daemon {
+  return startGitwatch(t, project, ['run', ...args], options);
 }
 
 /** `gitwatch ARGS...`, killed with SIGKILL when the test ends if it is still running. */
-export function startGitwatch(t: TestContext, project: Project, args: readonly string[]): Daemon {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: project.dir, env: project.env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startGitwatch(t: TestContext, project: Project, args: readonly string[], options: StartOptions = {}): Daemon {
+  const argv = [process.execPath, BIN, ...args];
+  // The shell sets the limit and then becomes gitwatch (exec): the pid is gitwatch's.
+  const [file = '', ...rest] = options.fdLimit === undefined ? argv : ['/bin/sh', '-c', `ulimit -n ${options.fdLimit} && exec "$@"`, 'sh', ...argv];
+  const child = spawn(file, rest, { cwd: project.dir, env: project.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
