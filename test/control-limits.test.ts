@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
+import { runCli } from './helpers/cli.js';
 import { startDaemon, type Daemon } from './helpers/daemon.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { makeProject, RECORD_STEP, type Project } from './helpers/project.js';
@@ -32,6 +34,42 @@ async function oneRepo(t: TestContext, interval = '1s'): Promise<{ remote: TestR
   const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, interval, pipeline: [RECORD_STEP] } } });
   const ran = async (sha: string): Promise<boolean> => (await project.record()).some((l) => l.startsWith(`site ${sha} `));
   return { remote, project, ran };
+}
+
+/** Sends `line` on a new connection and collects everything the daemon answers until it closes. */
+function exchange(file: string, line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(file);
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString()));
+    socket.once('error', reject);
+    socket.once('close', () => resolve(answer));
+    socket.write(`${line}\n`);
+  });
+}
+
+/** A socket at `file` that answers any connection with `answer`, as a broken or hostile daemon would. */
+async function fakeDaemon(t: TestContext, file: string, answer: (socket: Socket) => void): Promise<void> {
+  const server = createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.once('data', () => answer(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(file, resolve));
+  await chmod(file, 0o600);
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  // A client that is stopped leaves its connection behind: `close` waits for none of them.
+  t.after(() => void server.unref());
+}
+
+/** Sockets among the daemon's descriptors. */
+function openSockets(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false;
+    }
+  }).length;
 }
 
 async function stop(daemon: Daemon): Promise<void> {
@@ -68,5 +106,83 @@ describe('control socket limits', () => {
     assert.match(status.stdout, /^gitwatch running/);
     await daemon.until(() => clients.closed() === 100, 'idle connections to be dropped after 5 s', 10_000);
     await stop(daemon);
+  });
+
+  test('a request that is not one gets a clear error, not silence or a TypeError', async (t) => {
+    const { remote, project, ran } = await oneRepo(t, '1h');
+    const daemon = startDaemon(t, project);
+    await daemon.until(() => ran(remote.head()), 'the first run');
+    const sock = `${project.statePath}.sock`;
+    const cases: [string, RegExp][] = [
+      ['{"op":"explode"}', /^unknown request 'explode' \(known: status, trigger, pause, resume, cancel\)$/],
+      ['[]', /^not a gitwatch control request: a JSON object with an "op" is$/],
+      ['{}', /^not a gitwatch control request: a JSON object with an "op" is$/],
+      ['"status"', /^not a gitwatch control request: a JSON object with an "op" is$/],
+      ['{"op":"trigger","repos":"site","wait":false}', /^trigger: "repos" must be a list of repo names$/],
+      ['{"op":"trigger","repos":["site"],"wait":"yes"}', /^trigger: "wait" must be true or false$/],
+      ['{"op":"pause","repos":[1]}', /^pause: "repos" must be a list of repo names$/],
+      ['{"op":"cancel","repo":{}}', /^cancel: "repo" must be a repo name$/],
+    ];
+    for (const [request, error] of cases) {
+      const answer = await exchange(sock, request);
+      assert.match(answer, /\n$/, `one line for ${request}`);
+      const reply = JSON.parse(answer) as { ok: boolean; error: string; usage: boolean };
+      assert.equal(reply.ok, false, request);
+      assert.equal(reply.usage, true, request);
+      assert.match(reply.error, error, request);
+    }
+    // The daemon is none the worse for it.
+    assert.equal((await project.cli('status')).code, 0);
+    await stop(daemon);
+  });
+
+  test('a client that never reads its answer is dropped after 10 s, and holds nothing of the daemon after', async (t) => {
+    const root = await tempDir(t);
+    const remote = await TestRepo.create(path.join(root, 'site'));
+    // Many disabled repos make a status answer larger than a socket's buffers.
+    const repos: Record<string, unknown> = { site: { url: remote.url, interval: '1h', pipeline: ['true'] } };
+    for (let i = 0; i < 2000; i++) repos[`disabled-${i}`] = { url: remote.url, enabled: false, pipeline: ['true'] };
+    const project = await makeProject(t, { version: 1, repos });
+    const daemon = startDaemon(t, project);
+    await daemon.until(async () => (await project.state()).repos['site']?.lastRun?.status === 'succeeded', 'the first run');
+    const before = openSockets(daemon.pid);
+    const sockets: Socket[] = [];
+    t.after(() => sockets.forEach((s) => s.destroy()));
+    for (let i = 0; i < 20; i++) {
+      const socket = connect(`${project.statePath}.sock`);
+      socket.on('error', () => undefined);
+      socket.write('{"op":"status"}\n');
+      sockets.push(socket);
+    }
+    await daemon.until(() => openSockets(daemon.pid) >= before + 20, 'the daemon to serve the readers that never read');
+    await daemon.until(() => openSockets(daemon.pid) <= before, 'the daemon to drop them', 20_000);
+    assert.equal((await project.cli('status')).code, 0);
+    await stop(daemon);
+  });
+
+  test('the client gives up on an answer that never ends: over 32 MiB without a line end', async (t) => {
+    const project = await makeProject(t, { version: 1, repos: {} });
+    const sock = `${project.statePath}.sock`;
+    const huge = Buffer.alloc(1024 * 1024, 'x');
+    await fakeDaemon(t, sock, (socket) => {
+      const more = (): void => {
+        while (!socket.destroyed && socket.write(huge));
+      };
+      socket.on('drain', more);
+      more();
+    });
+    const started = Date.now();
+    const endless = await runCli(['status'], { cwd: project.dir, env: project.env, timeoutMs: 30_000 });
+    assert.equal(endless.code, 2, endless.stderr);
+    assert.match(endless.stderr, /the daemon at .*\.sock sent an answer over 32 MiB/);
+    assert.ok(Date.now() - started < 20_000);
+  });
+
+  test('the client gives up on a line that never ends within 10 s', async (t) => {
+    const project = await makeProject(t, { version: 1, repos: {} });
+    await fakeDaemon(t, `${project.statePath}.sock`, (socket) => socket.write('{"ok":true,"status":'));
+    const unfinished = await runCli(['status'], { cwd: project.dir, env: project.env, timeoutMs: 30_000 });
+    assert.equal(unfinished.code, 2, unfinished.stderr);
+    assert.match(unfinished.stderr, /the daemon at .*\.sock did not finish its answer within 10 s/);
   });
 });

@@ -1,16 +1,21 @@
 // The commands' end of the control socket. No socket file, or one nobody listens on (a killed daemon's),
 // means no daemon: the command works on the state file alone. A socket is trusted only if it is this
 // user's own: one that another user owns is refused, never asked. A socket that accepts but does not answer
-// within the limit is an error, never a hang.
+// within the limit is an error, never a hang; so is an answer that does not end, or has no end in sight.
 
 import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 import { IoError, UsageError } from '../errors.js';
 import { socketPath } from './server.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
 
 const ANSWER_MS = 2000;
+/** Once a reply has begun, the rest of its line must come within this long... */
+const LINE_MS = 10_000;
+/** ...and it may be at most this large (a status of 10,000 repos is a few MiB). */
+const MAX_LINE_BYTES = 32 * 1024 * 1024;
 
 export type Connection = { readonly daemon: false } | { readonly daemon: true; readonly replies: AsyncIterable<ControlReply> };
 
@@ -73,31 +78,61 @@ async function trusted(file: string, uid: number | undefined): Promise<Stats | u
 }
 
 class NoAnswer extends Error {}
+class Unfinished extends Error {}
+class TooLarge extends Error {}
+class NotAReply extends Error {}
 
 async function* readReplies(socket: Socket, file: string, signal: AbortSignal | undefined): AsyncGenerator<ControlReply> {
   let answered = false;
-  let buffer = '';
+  // The line so far; only each new chunk is searched for its end, so a long line costs its length once.
+  let pending = '';
+  const decoder = new StringDecoder('utf8');
   const timer = setTimeout(() => socket.destroy(new NoAnswer()), ANSWER_MS);
+  let line: NodeJS.Timeout | undefined;
   try {
     for await (const chunk of socket) {
       answered = true;
       clearTimeout(timer);
-      buffer += (chunk as Buffer).toString('utf8');
+      let text = decoder.write(chunk as Buffer);
       let end: number;
-      while ((end = buffer.indexOf('\n')) !== -1) {
-        yield JSON.parse(buffer.slice(0, end)) as ControlReply;
-        buffer = buffer.slice(end + 1);
+      while ((end = text.indexOf('\n')) !== -1) {
+        const reply = parseReply(pending + text.slice(0, end));
+        pending = '';
+        text = text.slice(end + 1);
+        yield reply;
       }
+      pending += text;
+      if (pending.length > MAX_LINE_BYTES) throw new TooLarge();
+      if (pending.length === 0) {
+        clearTimeout(line);
+        line = undefined;
+      } else line ??= setTimeout(() => socket.destroy(new Unfinished()), LINE_MS);
     }
   } catch (error) {
     if (error instanceof NoAnswer) throw new UsageError(`the daemon at ${file} did not answer within ${ANSWER_MS / 1000} s`);
+    if (error instanceof Unfinished) throw new UsageError(`the daemon at ${file} did not finish its answer within ${LINE_MS / 1000} s`);
+    if (error instanceof TooLarge) throw new UsageError(`the daemon at ${file} sent an answer over ${MAX_LINE_BYTES / 1024 / 1024} MiB`);
+    if (error instanceof NotAReply) throw new UsageError(`the daemon at ${file} answered something that is not a gitwatch reply`);
     if (signal?.aborted) return;
     throw new UsageError(`lost the daemon at ${file}: ${(error as Error).message}`);
   } finally {
     clearTimeout(timer);
+    clearTimeout(line);
     socket.destroy();
   }
   if (!answered && !signal?.aborted) throw new UsageError(`the daemon at ${file} closed the connection without an answer`);
+}
+
+/** One line of the daemon's: a JSON object that says whether it is `ok`. */
+function parseReply(line: string): ControlReply {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new NotAReply();
+  }
+  if (typeof value !== 'object' || value === null || typeof (value as { ok?: unknown }).ok !== 'boolean') throw new NotAReply();
+  return value as ControlReply;
 }
 
 /** The one reply of a request that has one. */

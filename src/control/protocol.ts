@@ -60,3 +60,50 @@ export type ControlReply =
 
 /** Requests are small; anything longer is not a gitwatch client. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
+
+const OPS = ['status', 'trigger', 'pause', 'resume', 'cancel'] as const;
+
+/** A request line as a client sent it: the request, or why it is none (what the daemon answers). */
+export function parseRequest(line: string): { readonly request: ControlRequest } | { readonly error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { error: 'not a gitwatch control request: not JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('op' in value)) {
+    return { error: 'not a gitwatch control request: a JSON object with an "op" is' };
+  }
+  const fields = value as Record<string, unknown>;
+  const op = fields['op'];
+  switch (op) {
+    case 'status':
+      return { request: { op } };
+    case 'trigger': {
+      const wait = fields['wait'] ?? false;
+      if (typeof wait !== 'boolean') return { error: 'trigger: "wait" must be true or false' };
+      return withRepos(op, fields, (repos) => ({ op, repos, wait }));
+    }
+    case 'pause':
+    case 'resume':
+      return withRepos(op, fields, (repos) => ({ op, repos }));
+    case 'cancel': {
+      const repo = fields['repo'];
+      return typeof repo === 'string' ? { request: { op, repo } } : { error: 'cancel: "repo" must be a repo name' };
+    }
+    default:
+      if (typeof op !== 'string') return { error: `not a gitwatch control request: "op" must be one of ${OPS.join(', ')}` };
+      // Said back in the answer: printable and short, whatever the client sent.
+      return { error: `unknown request '${op.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}' (known: ${OPS.join(', ')})` };
+  }
+}
+
+function withRepos(
+  op: string,
+  fields: Record<string, unknown>,
+  make: (repos: readonly string[]) => ControlRequest,
+): { request: ControlRequest } | { error: string } {
+  const repos = fields['repos'];
+  if (!Array.isArray(repos) || !repos.every((r): r is string => typeof r === 'string')) return { error: `${op}: "repos" must be a list of repo names` };
+  return { request: make(repos) };
+}

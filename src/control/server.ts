@@ -3,13 +3,13 @@
 // under its new name). A socket file left by a killed daemon is replaced; the instance lock, held
 // before this runs, already keeps a second daemon away. A client holds a connection only while it is
 // served: at most 64 at once, the oldest that has not sent its request making room for a new one, and
-// a request must come within 5 s.
+// a request must come within 5 s, and an answer must be taken within 10 s.
 
 import { mkdtemp, rename, rm, chmod } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { GitError, IoError, StateError, UsageError } from '../errors.js';
-import { MAX_REQUEST_BYTES, type ControlReply, type ControlRequest } from './protocol.js';
+import { MAX_REQUEST_BYTES, parseRequest, type ControlReply, type ControlRequest } from './protocol.js';
 
 /** What the daemon answers with. `reply` may be called more than once for streaming answers. */
 export type ControlHandler = (request: ControlRequest, reply: (answer: ControlReply) => void, closed: AbortSignal) => Promise<void>;
@@ -23,6 +23,8 @@ export interface ControlServer {
 const MAX_CONNECTIONS = 64;
 /** How long a client may take to send its request. */
 const REQUEST_MS = 5_000;
+/** How long an answer may wait for its client to take it. */
+const UNREAD_MS = 10_000;
 
 export function socketPath(statePath: string): string {
   return `${statePath}.sock`;
@@ -75,9 +77,31 @@ async function closeServer(server: Server, target: string): Promise<void> {
 
 function serve(socket: Socket, handler: ControlHandler, onRequest: () => void): void {
   const closed = new AbortController();
-  socket.on('close', () => closed.abort());
+  let stalled: NodeJS.Timeout | undefined;
+  socket.on('close', () => {
+    clearTimeout(stalled);
+    closed.abort();
+  });
   socket.on('error', () => undefined);
   socket.setTimeout(REQUEST_MS, () => socket.destroy());
+  // An answer waits in memory until the client takes it: one that has not taken it within 10 s is
+  // dropped, so clients that never read cannot make the daemon hold their answers.
+  let unread = 0;
+  const reply = (answer: ControlReply): void => {
+    if (socket.destroyed || socket.writableEnded) return;
+    unread++;
+    stalled ??= setTimeout(() => socket.destroy(), UNREAD_MS);
+    socket.write(`${JSON.stringify(answer)}\n`, () => {
+      if (--unread > 0) return;
+      clearTimeout(stalled);
+      stalled = undefined;
+    });
+  };
+  // Once all is said, the connection ends when the answer is taken, whether or not the client closes its end.
+  const done = (): void => {
+    socket.once('finish', () => socket.destroy());
+    socket.end();
+  };
   let buffer = '';
   const onData = (chunk: Buffer): void => {
     buffer += chunk.toString('utf8');
@@ -87,23 +111,15 @@ function serve(socket: Socket, handler: ControlHandler, onRequest: () => void): 
     socket.off('data', onData);
     socket.setTimeout(0);
     onRequest();
-    const reply = (answer: ControlReply): void => {
-      if (!socket.destroyed) socket.write(`${JSON.stringify(answer)}\n`);
-    };
-    let request: ControlRequest;
-    try {
-      request = JSON.parse(buffer.slice(0, end)) as ControlRequest;
-    } catch {
-      reply({ ok: false, error: 'not a gitwatch control request', usage: true });
-      return void socket.end();
+    const parsed = parseRequest(buffer.slice(0, end));
+    if ('error' in parsed) {
+      reply({ ok: false, error: parsed.error, usage: true });
+      return done();
     }
-    handler(request, reply, closed.signal).then(
-      () => socket.end(),
-      (error: unknown) => {
-        reply(failure(error));
-        socket.end();
-      },
-    );
+    handler(parsed.request, reply, closed.signal).then(done, (error: unknown) => {
+      reply(failure(error));
+      done();
+    });
   };
   socket.on('data', onData);
 }
