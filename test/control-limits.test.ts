@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readlinkSync } from 'node:fs';
-import { chmod } from 'node:fs/promises';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
@@ -184,5 +184,68 @@ describe('control socket limits', () => {
     const unfinished = await runCli(['status'], { cwd: project.dir, env: project.env, timeoutMs: 30_000 });
     assert.equal(unfinished.code, 2, unfinished.stderr);
     assert.match(unfinished.stderr, /the daemon at .*\.sock did not finish its answer within 10 s/);
+  });
+
+  test('a removed control socket: commands say the daemon lost it; SIGHUP makes it again at once, a check every 5 s too', async (t) => {
+    const { remote, project, ran } = await oneRepo(t, '1h');
+    const daemon = startDaemon(t, project);
+    await daemon.until(() => ran(remote.head()), 'the first run');
+    const sock = `${project.statePath}.sock`;
+    const answers = async (): Promise<boolean> => new RegExp(`^gitwatch running \\(pid ${daemon.pid},`).test((await project.cli('status')).stdout);
+    // Stopped (SIGSTOP), the daemon cannot make its socket again while the commands run.
+    process.kill(daemon.pid, 'SIGSTOP');
+    try {
+      await rm(sock);
+      const lost = new RegExp(
+        `the gitwatch daemon \\(pid ${daemon.pid}\\) on .* has lost its control socket .*\\.sock; it makes it again within 5 s, or at once on SIGHUP \\(kill -HUP ${daemon.pid}\\)`,
+      );
+      for (const args of [['status'], ['status', '--json'], ['cancel', 'site'], ['trigger', 'site'], ['pause', 'site']]) {
+        const result = await project.cli(...args);
+        assert.equal(result.code, 2, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+        assert.match(result.stderr, lost, args.join(' '));
+      }
+    } finally {
+      process.kill(daemon.pid, 'SIGCONT');
+    }
+    await daemon.until(() => existsSync(sock), 'the socket after the next check', 8000);
+    assert.match(daemon.stderr(), /gitwatch: the control socket .*\.sock was gone; made it again\n/);
+    assert.ok(await answers());
+
+    // Just after a check, the next one is 5 s away: a socket back within 2 s is SIGHUP's doing.
+    await rm(sock);
+    daemon.child.kill('SIGHUP');
+    await daemon.until(() => existsSync(sock), 'the socket after SIGHUP', 2000);
+    assert.ok(await answers());
+
+    // Something else in its place is left alone, and said why; once it is gone, the socket comes back.
+    await rm(sock);
+    await mkdir(sock);
+    await daemon.until(
+      () => /gitwatch: cannot make the control socket .*\.sock again \(.*is a folder\)/.test(daemon.stderr()),
+      'the daemon to say why it cannot make it',
+    );
+    await rm(sock, { recursive: true });
+    await daemon.until(() => existsSync(sock), 'the socket once the folder is gone', 8000);
+    assert.ok(await answers());
+    await stop(daemon);
+    assert.equal(existsSync(sock), false, 'the socket is removed at shutdown');
+  });
+
+  test('a once that holds the state has no socket, and status says nothing of a lost one', async (t) => {
+    const root = await tempDir(t);
+    const remote = await TestRepo.create(path.join(root, 'site'));
+    const gate = path.join(root, 'release');
+    const project = await makeProject(t, {
+      version: 1,
+      repos: { site: { url: remote.url, pipeline: [`touch "$RECORD.started"; while [ ! -e '${gate}' ]; do sleep 0.05; done`] } },
+    });
+    const once = project.cli('once');
+    const until = Date.now() + 15_000;
+    while (!existsSync(`${project.env['RECORD']}.started`) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const status = await project.cli('status');
+    await writeFile(gate, '');
+    assert.equal(status.code, 0, status.stderr);
+    assert.doesNotMatch(status.stderr, /lost its control socket/);
+    assert.equal((await once).code, 0);
   });
 });

@@ -29,14 +29,14 @@ async function reach(ctx: CommandContext, names: readonly string[], request: Con
   const location = locateConfig(ctx.global.config, ctx.cwd, ctx.env);
   const { statePath } = await locatePaths(location, ctx.env);
   if (statePath !== undefined) {
-    const connection = await askDaemon(statePath, request, ctx.uid, ctx.signal);
+    const connection = await askDaemon(statePath, request, ctx.uid, ctx.signal, ctx.processes);
     if (connection.daemon) return { daemon: connection };
   }
   const { config } = await loadConfig(location, ctx.env);
   selectRepos(config, names);
   // Found leniently, the path can only differ when it needed a variable: ask where the config says.
   if (config.statePath !== statePath) {
-    const connection = await askDaemon(config.statePath, request, ctx.uid, ctx.signal);
+    const connection = await askDaemon(config.statePath, request, ctx.uid, ctx.signal, ctx.processes);
     if (connection.daemon) return { daemon: connection };
   }
   return { daemon: undefined, config };

@@ -39,7 +39,7 @@ export async function planCommand(names: readonly string[], options: { json: boo
 async function runsInProgress(statePath: string, ctx: CommandContext): Promise<ReadonlyMap<string, RunInProgress>> {
   const runs = new Map<string, RunInProgress>();
   try {
-    const connection = await askDaemon(statePath, { op: 'status' }, ctx.uid, ctx.signal);
+    const connection = await askDaemon(statePath, { op: 'status' }, ctx.uid, ctx.signal, ctx.processes);
     if (!connection.daemon) return runs;
     const reply = await firstReply(connection);
     if (!reply.ok || !('status' in reply)) throw new UsageError(reply.ok ? 'unexpected answer to status' : reply.error);

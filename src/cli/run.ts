@@ -1,18 +1,19 @@
 // `gitwatch run`: the daemon. A supervisor per repo until SIGINT/SIGTERM; the config is hot-reloaded on
 // change and on SIGHUP (supervisor/reloader.ts), a broken edit is reported while the previous config keeps
-// running, and the control socket answers `status`, `trigger`, `pause`, `resume` and `cancel`.
+// running, and the control socket (kept by control-socket.ts) answers `status`, `trigger`, `pause`, `resume`
+// and `cancel`.
 
 import { locateConfig } from '../config/locate.js';
 import { watchConfigFile } from '../config/watch.js';
-import { startControlServer, type ControlServer } from '../control/server.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { parseListen } from '../http/address.js';
 import { Reloader } from '../supervisor/reloader.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { loadForCommand } from './config-input.js';
 import type { CommandContext } from './context.js';
+import { keepControlSocket } from './control-socket.js';
 import { daemonControl } from './daemon-control.js';
-import { withStateSession } from './session.js';
+import { withDaemonSession } from './session.js';
 
 export interface RunOptions {
   /** `--listen HOST:PORT`. */
@@ -24,7 +25,7 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
   if (address?.ok === false) throw new UsageError(address.error);
   const loaded = await loadForCommand(ctx);
   const location = locateConfig(ctx.global.config, ctx.cwd, ctx.env);
-  return withStateSession(ctx, loaded.config, async (session, { activity }) => {
+  return withDaemonSession(ctx, loaded.config, async (session, { activity }) => {
     // Bound before any worker starts: a port in use stops the daemon before it does anything.
     const listener = address?.ok ? await (await import('./listen.js')).openListener(address.value, session, loaded.config) : undefined;
     const deps = listener?.deps ?? session;
@@ -34,7 +35,7 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
     listener?.attach(supervisor);
     reporter.emit({ type: 'daemon-started', repos: loaded.config.repos.map((r) => r.name), pid: ctx.processes.pid });
     if (listener) reporter.emit({ type: 'listening', url: listener.url });
-    const control = await startControl(
+    const control = await keepControlSocket(
       ctx,
       loaded.config.statePath,
       daemonControl({
@@ -57,28 +58,19 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
       signal: ctx.signal,
     });
     const watcher = watchConfigFile(location.absolutePath, () => reloader.schedule(false));
-    const offHangup = ctx.onHangup(() => reloader.schedule(true));
+    const offHangup = ctx.onHangup(() => {
+      reloader.schedule(true);
+      control.hangup();
+    });
     try {
       await supervisor.finished();
     } finally {
       await listener?.close();
       offHangup();
       await watcher.close();
-      await control?.close();
+      await control.close();
       reporter.emit({ type: 'daemon-stopped' });
     }
     return EXIT.ok;
   });
-}
-
-/** Without its socket the daemon still does its work; it says why `status` and friends cannot reach it. */
-async function startControl(ctx: CommandContext, statePath: string, handler: Parameters<typeof startControlServer>[1]): Promise<ControlServer | undefined> {
-  try {
-    return await startControlServer(statePath, handler);
-  } catch (error) {
-    ctx.stderr.write(
-      `gitwatch: no control socket at ${statePath}.sock (${(error as Error).message}); status, trigger, pause and cancel cannot reach this daemon\n`,
-    );
-    return undefined;
-  }
 }

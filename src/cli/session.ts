@@ -21,10 +21,20 @@ export interface Session {
   readonly activity: Activity;
 }
 
-export async function withStateSession<T>(ctx: CommandContext, config: ResolvedConfig, work: (deps: CycleDeps, session: Session) => Promise<T>): Promise<T> {
+/** `run`'s session: the pid file says it is a daemon, for commands that find no control socket. */
+export function withDaemonSession<T>(ctx: CommandContext, config: ResolvedConfig, work: (deps: CycleDeps, session: Session) => Promise<T>): Promise<T> {
+  return withStateSession(ctx, config, work, 'daemon');
+}
+
+export async function withStateSession<T>(
+  ctx: CommandContext,
+  config: ResolvedConfig,
+  work: (deps: CycleDeps, session: Session) => Promise<T>,
+  role?: 'daemon',
+): Promise<T> {
   const { statePath } = config;
   for (const warning of await startWarnings(config, ctx.env)) ctx.stderr.write(`gitwatch: warning: ${warning}\n`);
-  const lock = await acquireInstanceLock(statePath, ctx.processes);
+  const lock = await acquireInstanceLock(statePath, ctx.processes, role);
   try {
     const state = await StateKeeper.open(statePath, ctx.processes.pid);
     await ensureOwnFolders(config);

@@ -15,7 +15,7 @@ import { textTable } from './table.js';
 export async function statusCommand(options: { json: boolean }, ctx: CommandContext): Promise<ExitCode> {
   // With a daemon, its config is the one that counts: only the state path is needed to reach it.
   const statePath = await locateState(locateConfig(ctx.global.config, ctx.cwd, ctx.env), ctx.env);
-  const connection = await askDaemon(statePath, { op: 'status' }, ctx.uid, ctx.signal);
+  const connection = await askDaemon(statePath, { op: 'status' }, ctx.uid, ctx.signal, ctx.processes);
   let report: StatusReport;
   if (connection.daemon) {
     const reply = await firstReply(connection);

@@ -8,6 +8,7 @@ import { lstat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import { IoError, UsageError } from '../errors.js';
+import { lockHolder, type LockOwner } from '../state/instance-lock.js';
 import { socketPath } from './server.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
 
@@ -21,7 +22,8 @@ export type Connection = { readonly daemon: false } | { readonly daemon: true; r
 
 /**
  * Sends `request` to the daemon on `statePath`. The first reply must come within 2 s; later ones (a run
- * that is waited for) may take as long as they take, until `signal` aborts.
+ * that is waited for) may take as long as they take, until `signal` aborts. With `owner` (who asks), a
+ * missing socket while the state's pid file names a live daemon is an error that says so, not "no daemon".
  */
 export async function askDaemon(
   statePath: string,
@@ -29,10 +31,11 @@ export async function askDaemon(
   /** The user asking: a socket that another user owns is refused. */
   uid: number | undefined,
   signal?: AbortSignal,
+  owner?: LockOwner,
 ): Promise<Connection> {
   const file = socketPath(statePath);
   const before = await trusted(file, uid);
-  if (before === undefined) return { daemon: false };
+  if (before === undefined) return noDaemon(statePath, file, owner);
   const socket = connect(file);
   const connected = await new Promise<boolean>((resolve, reject) => {
     socket.once('connect', () => resolve(true));
@@ -43,7 +46,7 @@ export async function askDaemon(
   });
   if (!connected) {
     socket.destroy();
-    return { daemon: false };
+    return noDaemon(statePath, file, owner);
   }
   // The socket connected to must be the one looked at: not swapped for another in between.
   const after = await trusted(file, uid).catch(() => undefined);
@@ -54,6 +57,17 @@ export async function askDaemon(
   socket.write(`${JSON.stringify(request)}\n`);
   signal?.addEventListener('abort', () => socket.destroy(), { once: true });
   return { daemon: true, replies: readReplies(socket, file, signal) };
+}
+
+/** No daemon answers on `file`: none runs, unless the pid file names a live daemon, which has lost its socket. */
+async function noDaemon(statePath: string, file: string, owner: LockOwner | undefined): Promise<Connection> {
+  const holder = owner === undefined ? undefined : await lockHolder(statePath, owner);
+  if (holder?.daemon === true) {
+    throw new UsageError(
+      `the gitwatch daemon (pid ${holder.pid}) on ${statePath} has lost its control socket ${file}; it makes it again within 5 s, or at once on SIGHUP (kill -HUP ${holder.pid})`,
+    );
+  }
+  return { daemon: false };
 }
 
 /**

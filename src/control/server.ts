@@ -1,11 +1,13 @@
 // The daemon's end of the control socket, `<state>.sock`. It is made owner-only before anyone can reach
 // it: bound inside a private folder, made 0600, then renamed into place (a Unix socket keeps working
 // under its new name). A socket file left by a killed daemon is replaced; the instance lock, held
-// before this runs, already keeps a second daemon away. A client holds a connection only while it is
-// served: at most 64 at once, the oldest that has not sent its request making room for a new one, and
-// a request must come within 5 s, and an answer must be taken within 10 s.
+// before this runs, already keeps a second daemon away. A socket that is removed (by hand, by a cleanup
+// of the folder) is made again by `ensure`; connections to the old one are served to their end.
+// A client holds a connection only while it is served: at most 64 at once, the oldest that has not sent
+// its request making room for a new one; a request must come within 5 s, and an answer must be taken
+// within 10 s.
 
-import { mkdtemp, rename, rm, chmod } from 'node:fs/promises';
+import { mkdtemp, rename, rm, chmod, stat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { GitError, IoError, StateError, UsageError } from '../errors.js';
@@ -16,6 +18,9 @@ export type ControlHandler = (request: ControlRequest, reply: (answer: ControlRe
 
 export interface ControlServer {
   readonly path: string;
+  /** Makes the socket when its file is missing or is not this daemon's; true when it made one. Throws when it cannot. */
+  ensure(): Promise<boolean>;
+  /** Stops taking connections, waits for those being served, and removes the socket if it is still this daemon's. */
   close(): Promise<void>;
 }
 
@@ -30,13 +35,13 @@ export function socketPath(statePath: string): string {
   return `${statePath}.sock`;
 }
 
-export async function startControlServer(statePath: string, handler: ControlHandler): Promise<ControlServer> {
+/** A control server that has no socket yet: `ensure` makes it. */
+export function controlServer(statePath: string, handler: ControlHandler): ControlServer {
   const target = socketPath(statePath);
-  const dir = await mkdtemp(path.join(path.dirname(target), '.gitwatch-sock-'));
   const live = new Set<Socket>();
   /** Connections that have not sent their request yet, oldest first. */
   const waiting = new Set<Socket>();
-  const server = createServer((socket) => {
+  const onConnection = (socket: Socket): void => {
     if (live.size >= MAX_CONNECTIONS) {
       const oldest = waiting.values().next().value;
       if (oldest === undefined) return void socket.destroy();
@@ -50,7 +55,55 @@ export async function startControlServer(statePath: string, handler: ControlHand
       waiting.delete(socket);
     });
     serve(socket, handler, () => waiting.delete(socket));
-  });
+  };
+  let bound: Bound | undefined;
+  let closing = false;
+  // One at a time: a SIGHUP and the periodic check must not both make a socket.
+  let turn: Promise<unknown> = Promise.resolve();
+  const serially = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = turn.then(task);
+    turn = run.catch(() => undefined);
+    return run;
+  };
+  return {
+    path: target,
+    ensure: () =>
+      serially(async () => {
+        if (closing || (bound !== undefined && (await socketId(target)) === bound.id)) return false;
+        const next = await bind(target, onConnection);
+        // The old socket only stops taking connections; those it has are served to their end.
+        bound?.server.close();
+        bound = next;
+        return true;
+      }),
+    close: () =>
+      serially(async () => {
+        closing = true;
+        if (bound === undefined) return;
+        const { server, id } = bound;
+        await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), ...[...live].map((s) => new Promise((r) => s.once('close', r)))]);
+        if ((await socketId(target)) === id) await rm(target, { force: true });
+      }),
+  };
+}
+
+interface Bound {
+  readonly server: Server;
+  /** Which file is this socket: a file at the path with another id is not it. */
+  readonly id: string;
+}
+
+async function socketId(file: string): Promise<string | undefined> {
+  const st = await stat(file).catch(() => undefined);
+  return st?.isSocket() ? `${st.dev}:${st.ino}` : undefined;
+}
+
+async function bind(target: string, onConnection: (socket: Socket) => void): Promise<Bound> {
+  // Only a socket file (a killed daemon's, or this one's own) is replaced; anything else is for a person to look at.
+  const existing = await stat(target).catch(() => undefined);
+  if (existing !== undefined && !existing.isSocket()) throw new Error(`${target} is ${existing.isDirectory() ? 'a folder' : 'not a socket'}`);
+  const dir = await mkdtemp(path.join(path.dirname(target), '.gitwatch-sock-'));
+  const server = createServer(onConnection);
   try {
     const staging = path.join(dir, 's');
     await new Promise<void>((resolve, reject) => {
@@ -60,19 +113,16 @@ export async function startControlServer(statePath: string, handler: ControlHand
     await chmod(staging, 0o600);
     await rm(target, { force: true });
     await rename(staging, target);
+    const id = await socketId(target);
+    if (id === undefined) throw new Error(`${target} was replaced while it was made`);
+    server.on('error', () => undefined);
+    return { server, id };
   } catch (error) {
     server.close();
     throw error;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  server.on('error', () => undefined);
-  return { path: target, close: () => closeServer(server, target) };
-}
-
-async function closeServer(server: Server, target: string): Promise<void> {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await rm(target, { force: true });
 }
 
 function serve(socket: Socket, handler: ControlHandler, onRequest: () => void): void {

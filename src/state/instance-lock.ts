@@ -1,5 +1,7 @@
-// One gitwatch per state file: `<state>.pid` holds the pid of the process that owns the state.
-// A lock left by a process that died (kill -9, power loss) is taken over without manual cleanup.
+// One gitwatch per state file: `<state>.pid` holds the pid of the process that owns the state, and a
+// second line `daemon` when that process is `gitwatch run` (so a command that finds no control socket can
+// tell a daemon that lost it from a `once`). A lock left by a process that died (kill -9, power loss) is
+// taken over without manual cleanup.
 
 import { readFileSync } from 'node:fs';
 import { lstat, open, readFile, rename, rm } from 'node:fs/promises';
@@ -17,13 +19,13 @@ export interface InstanceLock {
   release(): Promise<string | undefined>;
 }
 
-export async function acquireInstanceLock(statePath: string, owner: LockOwner): Promise<InstanceLock> {
+export async function acquireInstanceLock(statePath: string, owner: LockOwner, role?: 'daemon'): Promise<InstanceLock> {
   const { pid } = owner;
   const file = `${statePath}.pid`;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(file, 'wx', 0o600);
-      await handle.writeFile(`${pid}\n`);
+      await handle.writeFile(role === 'daemon' ? `${pid}\ndaemon\n` : `${pid}\n`);
       await handle.close();
       return { file, release: () => releaseLock(file, pid) };
     } catch (err) {
@@ -55,6 +57,14 @@ async function takeOver(file: string, stalePid: number | undefined, pid: number)
   const moved = await readPid(aside);
   if (moved !== stalePid) await rename(aside, file).catch(() => undefined);
   else await rm(aside, { force: true });
+}
+
+/** The live gitwatch, other than `owner`, that holds the state's lock, and whether it is a daemon. */
+export async function lockHolder(statePath: string, owner: LockOwner): Promise<{ readonly pid: number; readonly daemon: boolean } | undefined> {
+  const [first = '', second] = (await readFile(`${statePath}.pid`, 'utf8').catch(() => '')).split('\n');
+  const pid = Number.parseInt(first, 10);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === owner.pid || !isGitwatchAlive(owner, pid)) return undefined;
+  return { pid, daemon: second === 'daemon' };
 }
 
 async function readPid(file: string): Promise<number | undefined> {
