@@ -1,13 +1,19 @@
 // Chaos run (`npm run test:chaos -- --events 200 --seed 7`): a real `gitwatch run` on a few repos while
 // commits and force pushes arrive, hit at random by kill -9 (of the daemon, of a step, of a git), SIGTERM,
-// SIGHUP, a second instance and config rewrites. After every event: the state parses and no repo's commit
-// moves backwards; after every death of the daemon: none of its processes (steps, git) is left and no
-// temp file stays once a new daemon has started. At the end every repo converges on its newest commit.
+// SIGHUP, a second instance, config rewrites, floods of idle control connections and control clients that
+// never read their answer. The daemon runs under a small fd limit (`ulimit -n`), and one repo notifies a
+// receiver that accepts and never answers. After every event: the daemon is alive unless the chaos killed
+// it, the state parses and no repo's commit moves backwards; after every death of the daemon: none of its
+// processes (steps, git) is left and no temp file stays once a new daemon has started, and a SIGTERM is
+// done within 15 s (10 s for pending notifications). At the end every repo converges on its newest commit,
+// its notification reaches the healthy receiver, and the daemon holds no more descriptors than at rest.
 // Exit 0 when all held; 1 with the failed check and the seed to replay it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,6 +47,34 @@ for (const name of names) {
   remotes.set(name, repo);
   heads.set(name, [repo.head()]);
 }
+/** Notification receivers on 127.0.0.1: one never answers; the other records the commits it heard of. */
+const hanging: ServerResponse[] = [];
+const heard = new Set<string>();
+async function receiver(answer: (body: string, res: ServerResponse) => void): Promise<{ url: string; close(): void }> {
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => answer(body, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+const hang = await receiver((_, res) => void hanging.push(res));
+const healthy = await receiver((body, res) => {
+  heard.add((JSON.parse(body) as { commit: string }).commit);
+  res.writeHead(204).end();
+});
+/** Low enough that 64 control connections and the daemon's own descriptors do not fit. */
+const FD_LIMIT = 80;
+/** Connections the chaos opened to the control socket; closed at the end (the daemon should have closed them long before). */
+const clients: Socket[] = [];
+
 const project = path.join(root, 'project');
 const configPath = path.join(project, 'gitwatch.yaml');
 const statePath = path.join(project, '.gitwatch.lock.json');
@@ -57,6 +91,11 @@ async function writeConfig(valid = true): Promise<void> {
         interval: '1s',
         git_timeout: '10s',
         pipeline: [`echo "$GITWATCH_REPO $GITWATCH_COMMIT" >> '${steps}'`, `sleep 1.${generation % 5} # ${generation}`],
+        // r0's receiver never answers, on more targets than gitwatch delivers to at once.
+        notify: [
+          ...(n === 'r0' ? [1, 2, 3, 4, 5].map((i) => ({ on: ['success', 'failure'], url: `${hang.url}/r0-${i}` })) : []),
+          { on: ['success'], url: `${healthy.url}/${n}` },
+        ],
       },
     ]),
   );
@@ -71,7 +110,8 @@ let instance = 0;
 let daemon: { child: ChildProcess; marker: string; exited: Promise<number | string>; out: () => string } | undefined;
 function startDaemon(): NonNullable<typeof daemon> {
   const marker = `chaos-${SEED}-${++instance}`;
-  const child = spawn(process.execPath, [BIN, 'run', '-c', configPath], {
+  // The shell sets the fd limit, then becomes the daemon (exec): the pid is the daemon's.
+  const child = spawn('/bin/sh', ['-c', `ulimit -n ${FD_LIMIT} && exec "$@"`, 'sh', process.execPath, BIN, 'run', '-c', configPath], {
     cwd: project,
     env: testEnv(root, { GITWATCH_CHAOS: marker }),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -113,9 +153,12 @@ function childrenNamed(pid: number, name: string): number[] {
 async function killDaemon(signal: NodeJS.Signals): Promise<void> {
   const d = daemon;
   if (!d) return;
+  const stopping = Date.now();
   d.child.kill(signal);
   const code = await Promise.race([d.exited, sleep(20_000).then(() => 'hung')]);
   check(code !== 'hung', `the daemon did not exit after ${signal}\n${d.out()}`);
+  // A step gets 10 s after SIGTERM, and so do pending notifications; both run side by side.
+  if (signal === 'SIGTERM') check(Date.now() - stopping < 15_000, `SIGTERM took ${Date.now() - stopping} ms\n${d.out()}`);
   if (signal === 'SIGTERM') check(code === 0, `exit ${code} after SIGTERM\n${d.out()}`);
   // Nothing of the dead daemon may stay. The orphan guard acts within milliseconds of a kill -9; the
   // wait is shorter than a step's sleep, so a step that outlived the daemon cannot end by itself in time.
@@ -183,6 +226,16 @@ const killChild = (what: string) => (): Promise<void> => {
   }
   return Promise.resolve();
 };
+/** Connections to the control socket that never send a request, or send one and never read the answer. */
+const controlClients = (count: number, request: string | undefined) => (): Promise<void> => {
+  for (let i = 0; i < count; i++) {
+    const socket = connect(`${statePath}.sock`);
+    socket.on('error', () => undefined);
+    if (request !== undefined) socket.write(`${request}\n`);
+    clients.push(socket);
+  }
+  return Promise.resolve();
+};
 const EVENT_TABLE: readonly Event[] = [
   ['commit', 30, push(false)],
   ['force push', 5, push(true)],
@@ -202,6 +255,9 @@ const EVENT_TABLE: readonly Event[] = [
   ],
   ['config rewrite', 8, () => writeConfig()],
   ['broken config, then fixed', 5, async () => (await writeConfig(false), await sleep(300), await writeConfig())],
+  // With the fd limit, a flood leaves the daemon without descriptors until it drops the idle ones (5 s).
+  ['idle control flood', 4, controlClients(100, undefined)],
+  ['control clients that never read', 4, controlClients(10, '{"op":"status"}')],
 ];
 const total = EVENT_TABLE.reduce((sum, [, weight]) => sum + weight, 0);
 function nextEvent(): Event {
@@ -220,6 +276,8 @@ try {
     counts.set(name, (counts.get(name) ?? 0) + 1);
     await run();
     await sleep(50 + random() * 400);
+    const d = daemon;
+    check(d === undefined || d.child.exitCode === null, `the daemon died after event ${i} (${name})\n${d?.out() ?? ''}`);
     await checkState(`event ${i} (${name})`);
   }
   // Convergence: one last commit everywhere, which must run to success.
@@ -233,10 +291,27 @@ try {
     check(Date.now() < until, `not converged after 60 s: ${behind.join(', ')}\n${daemon?.out() ?? ''}`);
     await sleep(200);
   }
+  // r0's receiver hangs; the others' notifications of the final heads go out all the same.
+  const finals = names.map((n) => heads.get(n)?.at(-1) ?? '');
+  const heardBy = Date.now() + 15_000;
+  while (finals.some((c) => !heard.has(c)) && Date.now() < heardBy) await sleep(200);
+  check(
+    finals.every((c) => heard.has(c)),
+    `notifications of the final heads not received: ${names.filter((_, i) => !heard.has(finals[i] ?? '')).join(', ')}\n${daemon?.out() ?? ''}`,
+  );
+  // Idle and unread control connections are dropped: the daemon's descriptors fall back to what it needs.
+  const pid = daemon?.child.pid ?? 0;
+  const fds = (): number => readdirSync(`/proc/${pid}/fd`).length;
+  const restBy = Date.now() + 15_000;
+  while (fds() > FD_LIMIT / 2 && Date.now() < restBy) await sleep(200);
+  check(fds() <= FD_LIMIT / 2, `the daemon still holds ${fds()} descriptors after the control clients went quiet`);
   await killDaemon('SIGTERM');
 } catch (error) {
   failed = error instanceof ChaosFailure ? error.message : String((error as Error).stack ?? error);
 } finally {
+  for (const socket of clients) socket.destroy();
+  hang.close();
+  healthy.close();
   if (daemon) daemon.child.kill('SIGKILL');
   await daemon?.exited;
   for (const pid of instance > 0 ? marked(`chaos-${SEED}-`) : []) process.kill(pid, 'SIGKILL');
