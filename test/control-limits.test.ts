@@ -136,7 +136,7 @@ describe('control socket limits', () => {
     await stop(daemon);
   });
 
-  test('a client that never reads its answer is dropped after 10 s, and holds nothing of the daemon after', async (t) => {
+  test('a client that never reads its answer is dropped after 10 s, holds nothing of the daemon after, and holds up no shutdown', async (t) => {
     const root = await tempDir(t);
     const remote = await TestRepo.create(path.join(root, 'site'));
     // Many disabled repos make a status answer larger than a socket's buffers.
@@ -157,7 +157,17 @@ describe('control socket limits', () => {
     await daemon.until(() => openSockets(daemon.pid) >= before + 20, 'the daemon to serve the readers that never read');
     await daemon.until(() => openSockets(daemon.pid) <= before, 'the daemon to drop them', 20_000);
     assert.equal((await project.cli('status')).code, 0);
+    // Neither kind holds up a shutdown.
+    for (let i = 0; i < 20; i++) {
+      const socket = connect(`${project.statePath}.sock`);
+      socket.on('error', () => undefined);
+      if (i % 2 === 0) socket.write('{"op":"status"}\n');
+      sockets.push(socket);
+    }
+    await daemon.until(() => openSockets(daemon.pid) >= before + 20, 'the daemon to take the new connections');
+    const stopping = Date.now();
     await stop(daemon);
+    assert.ok(Date.now() - stopping < 4000, `shutdown took ${Date.now() - stopping} ms`);
   });
 
   test('the client gives up on an answer that never ends: over 32 MiB without a line end', async (t) => {

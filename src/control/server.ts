@@ -30,6 +30,8 @@ const MAX_CONNECTIONS = 64;
 const REQUEST_MS = 5_000;
 /** How long an answer may wait for its client to take it. */
 const UNREAD_MS = 10_000;
+/** How long shutdown waits for the connections still being served. */
+const CLOSE_MS = 2_000;
 
 export function socketPath(statePath: string): string {
   return `${statePath}.sock`;
@@ -81,7 +83,14 @@ export function controlServer(statePath: string, handler: ControlHandler): Contr
         closing = true;
         if (bound === undefined) return;
         const { server, id } = bound;
-        await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), ...[...live].map((s) => new Promise((r) => s.once('close', r)))]);
+        server.close();
+        // Shutdown does not wait for a client that has asked nothing, and only briefly for one whose answer is not taken yet.
+        for (const socket of waiting) socket.destroy();
+        let timer: NodeJS.Timeout | undefined;
+        const ended = Promise.all([...live].map((s) => new Promise((resolve) => s.once('close', resolve))));
+        await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_MS)))]);
+        clearTimeout(timer);
+        for (const socket of live) socket.destroy();
         if ((await socketId(target)) === id) await rm(target, { force: true });
       }),
   };
