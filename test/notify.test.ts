@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
+import { promisify } from 'node:util';
 import { runInNewContext } from 'node:vm';
 import { post } from '../src/notify/deliver.js';
 import { startDaemon } from './helpers/daemon.js';
@@ -15,6 +17,7 @@ import { tempDir } from './helpers/temp.js';
 const CHECK_STEP = '! grep -q fail status.txt 2>/dev/null';
 const TOKEN = 'tok-5ecr3t-0123456789';
 const ALL = ['failure', 'success', 'recovered'];
+const execFileAsync = promisify(execFile);
 
 describe('notify', () => {
   test('once: one body per matching run, json/slack/discord/command, recovered after a failure; the token never shows', async (t) => {
@@ -200,5 +203,24 @@ describe('notify', () => {
     assert.match(out, /a ✖ notification 1 \(json\) failed: no answer within 10s; trying once more\n/);
     // What never went out is named, not dropped without a word.
     assert.match(out, /a ✖ notification 5 \(json\) failed: dropped at shutdown\n/);
+  });
+
+  test('a notify command that cannot start for want of file descriptors fails with that reason', async () => {
+    // A child under a small fd limit takes every descriptor it has left, then runs a command.
+    const deliver = new URL('../src/notify/deliver.js', import.meta.url).href;
+    const processes = new URL('../src/runtime/processes.js', import.meta.url).href;
+    const script = `
+      import { openSync } from 'node:fs';
+      const { runCommand } = await import(${JSON.stringify(deliver)});
+      const { ProcessGroups } = await import(${JSON.stringify(processes)});
+      const groups = new ProcessGroups({ pid: process.pid, kill: (pid, signal) => process.kill(pid, signal) });
+      try { for (;;) openSync('/dev/null', 'r'); } catch {}
+      const signal = new AbortController().signal;
+      await runCommand('cat', '{}', { timeoutMs: 5000, signal, cwd: '/', env: {}, groups }).then(
+        () => console.log('ran'),
+        (error) => console.log(error.message),
+      );`;
+    const { stdout } = await execFileAsync('/bin/sh', ['-c', 'ulimit -n 64 && exec "$@"', 'sh', process.execPath, '--input-type=module', '-e', script]);
+    assert.equal(stdout.trim(), 'cannot start /bin/sh: too many open files in gitwatch (EMFILE)');
   });
 });
