@@ -105,6 +105,24 @@ describe('control socket limits', () => {
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /^gitwatch running/);
     await daemon.until(() => clients.closed() === 100, 'idle connections to be dropped after 5 s', 10_000);
+
+    // A request that trickles in a byte at a time gets no more time than one that never comes.
+    const trickle = connect(`${project.statePath}.sock`);
+    trickle.on('error', () => undefined);
+    const opened = Date.now();
+    const drip = setInterval(() => trickle.write(' '), 500);
+    t.after(() => {
+      clearInterval(drip);
+      trickle.destroy();
+    });
+    let limit: NodeJS.Timeout | undefined;
+    const kept = await Promise.race([
+      new Promise<number>((resolve) => trickle.once('close', () => resolve(Date.now() - opened))),
+      new Promise<number>((resolve) => (limit = setTimeout(() => resolve(Infinity), 10_000))),
+    ]);
+    clearTimeout(limit);
+    clearInterval(drip);
+    assert.ok(kept < 7000, `a trickling request kept its connection ${kept} ms`);
     await stop(daemon);
   });
 

@@ -137,12 +137,14 @@ async function bind(target: string, onConnection: (socket: Socket) => void): Pro
 function serve(socket: Socket, handler: ControlHandler, onRequest: () => void): void {
   const closed = new AbortController();
   let stalled: NodeJS.Timeout | undefined;
+  // The whole request within the limit, not merely a byte now and then.
+  const asking = setTimeout(() => socket.destroy(), REQUEST_MS);
   socket.on('close', () => {
+    clearTimeout(asking);
     clearTimeout(stalled);
     closed.abort();
   });
   socket.on('error', () => undefined);
-  socket.setTimeout(REQUEST_MS, () => socket.destroy());
   // An answer waits in memory until the client takes it: one that has not taken it within 10 s is
   // dropped, so clients that never read cannot make the daemon hold their answers.
   let unread = 0;
@@ -168,7 +170,7 @@ function serve(socket: Socket, handler: ControlHandler, onRequest: () => void): 
     const end = buffer.indexOf('\n');
     if (end === -1) return;
     socket.off('data', onData);
-    socket.setTimeout(0);
+    clearTimeout(asking);
     onRequest();
     const parsed = parseRequest(buffer.slice(0, end));
     if ('error' in parsed) {
