@@ -140,6 +140,35 @@ describe('run --listen', () => {
     assert.equal(await daemon.exited, 0);
   });
 
+  test('/metrics: a name that ends in _total is a counter; the process metrics stay, the Node.js active ones by type', async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+    const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, interval: '1h', pipeline: ['true'] } } });
+    const daemon = startDaemon(t, project, ['--listen', '127.0.0.1:0']);
+    const base = await listeningUrl(daemon);
+    await daemon.until(async () => sample(await scrape(base), 'gitwatch_checks_total', { repo: 'site', result: 'ok' }) === 1, 'the first check');
+    const metrics = await scrape(base);
+    const misnamed = [...metrics.families].filter(([name, f]) => name.endsWith('_total') && f.type !== 'COUNTER').map(([name, f]) => `${name} (${f.type})`);
+    assert.deepEqual(misnamed, [], 'only counters end in _total');
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'process_open_fds',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
+    ]) {
+      assert.ok(metrics.families.has(name), `${name} is kept`);
+    }
+    // The totals are the sums over the types: sum(nodejs_active_handles).
+    const handles = metrics.families.get('nodejs_active_handles');
+    assert.equal(handles?.type, 'GAUGE');
+    assert.ok(
+      [...(handles?.samples.keys() ?? [])].some((labels) => 'type' in (JSON.parse(labels) as object)),
+      'active handles by type',
+    );
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0);
+  });
+
   test('/healthz answers 503 until every repo has been checked once, then 200; a failed check counts as failed', async (t) => {
     // A git:// server that accepts and never answers: the first check lasts until git_timeout.
     const held: Socket[] = [];

@@ -29,6 +29,7 @@ export async function openListener(address: ListenAddress, deps: CycleDeps, conf
     // A paused or disabled repo is not checked on purpose: it does not hold readiness back.
     healthy: () => supervisor !== undefined && supervisor.snapshot().every((w) => w.checks > 0 || w.paused || w.phase === 'disabled'),
     checkNow: (name) => supervisor?.checkNow(name) ?? false,
+    now: () => deps.clock.now().getTime(),
   }).catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot listen on ${address.host}:${address.port}: ${error.code ?? error.message}`);
   });

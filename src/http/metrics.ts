@@ -6,6 +6,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Reporter } from '../runtime/events.js';
 import type { StateKeeper } from '../state/state-keeper.js';
 
+const MISNAMED_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly checks = new Counter({
@@ -56,6 +58,10 @@ export class Metrics {
 
   constructor(private readonly now: () => Date) {
     collectDefaultMetrics({ register: this.registry });
+    // prom-client's `nodejs_active_{handles,requests,resources}_total` are gauges, and a name that ends in
+    // `_total` says counter (promtool flags them). Each is the sum of its by-type gauge, which stays:
+    // `sum(nodejs_active_handles)` gives the same number.
+    for (const name of MISNAMED_GAUGES) this.registry.removeSingleMetric(name);
   }
 
   /** Zeroes for each repo, so rates work from the first scrape; the last success comes from the state. */

@@ -1,5 +1,5 @@
 // `gitwatch run --listen`: GET /healthz, GET /metrics and POST /hooks/<repo>, and 404 for anything else.
-// Every answer but the metrics is the status line's text and nothing more. Timeouts and a connection cap
+// Every answer but the metrics is the status line's text (none for a 204) and nothing more. Timeouts and a connection cap
 // keep slow or hostile clients from holding the daemon: a request must be whole within 10 s, and its
 // headers within 5 s.
 
@@ -7,7 +7,8 @@ import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse }
 import type { AddressInfo } from 'node:net';
 import { baseUrl, type ListenAddress } from './address.js';
 import type { Metrics } from './metrics.js';
-import { verifyPush } from './webhook.js';
+import { RecentDeliveries } from './deliveries.js';
+import { deliveryId, hookEvent, verifyPush } from './webhook.js';
 
 /** What the server needs of the daemon (the supervisor, seen from beside it). */
 export interface HttpTarget {
@@ -17,6 +18,8 @@ export interface HttpTarget {
   healthy(): boolean;
   /** Starts a check of `name` at once. */
   checkNow(name: string): boolean;
+  /** The daemon's clock, in milliseconds: how long delivery ids are remembered. */
+  now(): number;
 }
 
 export interface HttpServer {
@@ -30,6 +33,7 @@ const MAX_CONNECTIONS = 256;
 const HOOK = /^\/hooks\/([a-z0-9][a-z0-9._-]{0,63})$/;
 
 export async function startHttpServer(address: ListenAddress, metrics: Metrics, target: HttpTarget): Promise<HttpServer> {
+  const deliveries = new RecentDeliveries(() => target.now());
   const server = createServer(
     {
       headersTimeout: 5_000,
@@ -39,7 +43,7 @@ export async function startHttpServer(address: ListenAddress, metrics: Metrics, 
       connectionsCheckingInterval: 1_000,
       maxHeaderSize: 16 * 1024,
     },
-    (req, res) => route(req, res, metrics, target),
+    (req, res) => route(req, res, metrics, target, deliveries),
   );
   server.maxConnections = MAX_CONNECTIONS;
   server.maxRequestsPerSocket = 100;
@@ -63,12 +67,12 @@ export async function startHttpServer(address: ListenAddress, metrics: Metrics, 
   };
 }
 
-function route(req: IncomingMessage, res: ServerResponse, metrics: Metrics, target: HttpTarget): void {
+function route(req: IncomingMessage, res: ServerResponse, metrics: Metrics, target: HttpTarget, deliveries: RecentDeliveries): void {
   const path = (req.url ?? '').split('?')[0] ?? '';
   if (req.method === 'GET' && path === '/healthz') return answer(res, target.healthy() ? 200 : 503);
   if (req.method === 'GET' && path === '/metrics') return void serveMetrics(res, metrics);
   const hook = HOOK.exec(path);
-  if (req.method === 'POST' && hook?.[1] !== undefined) return webhook(req, res, hook[1], target);
+  if (req.method === 'POST' && hook?.[1] !== undefined) return webhook(req, res, hook[1], target, deliveries);
   answer(res, 404);
 }
 
@@ -81,7 +85,11 @@ async function serveMetrics(res: ServerResponse, metrics: Metrics): Promise<void
   }
 }
 
-function webhook(req: IncomingMessage, res: ServerResponse, name: string, target: HttpTarget): void {
+/**
+ * In this order: the signature (401), the event (a ping 200, anything but a push or a tag 204), the
+ * delivery id (seen in the last hour: 200). Only a delivery that starts a check has its id remembered.
+ */
+function webhook(req: IncomingMessage, res: ServerResponse, name: string, target: HttpTarget, deliveries: RecentDeliveries): void {
   // Read the secret now: a reload may have changed it, and a removed repo has none.
   const secret = target.repos().find((r) => r.name === name)?.webhookSecret;
   if (secret === undefined) return answer(res, 404);
@@ -98,7 +106,13 @@ function webhook(req: IncomingMessage, res: ServerResponse, name: string, target
   req.on('data', onData);
   req.once('end', () => {
     if (res.headersSent) return;
-    if (!verifyPush(req.headers, Buffer.concat(chunks), secret)) return answer(res, 401);
+    const body = Buffer.concat(chunks);
+    if (!verifyPush(req.headers, body, secret)) return answer(res, 401);
+    const event = hookEvent(req.headers, body);
+    if (event !== 'push') return answer(res, event === 'ping' ? 200 : 204);
+    const id = deliveryId(req.headers);
+    if (id !== undefined && deliveries.has(name, id)) return answer(res, 200);
+    if (id !== undefined) deliveries.add(name, id);
     answer(res, 202);
     // The answer goes out first: a sender must never wait on (or learn anything from) the check.
     target.checkNow(name);
@@ -108,6 +122,8 @@ function webhook(req: IncomingMessage, res: ServerResponse, name: string, target
 
 function answer(res: ServerResponse, status: number): void {
   if (res.headersSent) return;
+  // 204 No Content has no body, by definition.
+  if (status === 204) return void res.writeHead(204, { 'cache-control': 'no-store' }).end();
   const body = `${STATUS_CODES[status] ?? status}\n`;
   const headers: Record<string, string | number> = {
     'content-type': 'text/plain; charset=utf-8',

@@ -1,5 +1,6 @@
-// Is a push webhook from whoever holds the repo's secret? GitHub and Gitea sign the body (HMAC-SHA256,
-// hex); GitLab sends the secret itself as a token. Every comparison takes the same time whatever the guess.
+// Is a webhook from whoever holds the repo's secret, and what is it about? GitHub and Gitea sign the body
+// (HMAC-SHA256, hex); GitLab sends the secret itself as a token. Every comparison takes the same time
+// whatever the guess. The event and the delivery id come from headers the forges set.
 
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -27,4 +28,50 @@ function signatureMatches(hex: string, body: Buffer, secret: string): boolean {
 function tokenMatches(token: string, secret: string): boolean {
   const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
   return timingSafeEqual(digest(token), digest(secret));
+}
+
+/** What a signed delivery is about: a push or a tag (start a check), GitHub's ping, or anything else. */
+export type HookEvent = 'push' | 'ping' | 'other';
+
+/**
+ * The event, from the forge's event header: GitHub's and Gitea's `push`, and `create` of a tag; GitLab's
+ * `Push Hook` and `Tag Push Hook`. A request without any event header (a hand-made `curl`) counts as a push.
+ */
+export function hookEvent(headers: IncomingHttpHeaders, body: Buffer): HookEvent {
+  const name = header(headers, 'x-gitlab-event') ?? header(headers, 'x-gitea-event') ?? header(headers, 'x-gogs-event') ?? header(headers, 'x-github-event');
+  switch (name) {
+    case undefined:
+    case 'push':
+    case 'Push Hook':
+    case 'Tag Push Hook':
+      return 'push';
+    case 'create':
+      return refType(headers, body) === 'tag' ? 'push' : 'other';
+    case 'ping':
+      return 'ping';
+    default:
+      return 'other';
+  }
+}
+
+/** The delivery's id, which a forge keeps when it sends the same delivery again. */
+export function deliveryId(headers: IncomingHttpHeaders): string | undefined {
+  return header(headers, 'x-gitea-delivery') ?? header(headers, 'x-github-delivery') ?? header(headers, 'x-gitlab-event-uuid');
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** `ref_type` of a create event: JSON, or GitHub's form encoding (`payload=<JSON>`). */
+function refType(headers: IncomingHttpHeaders, body: Buffer): unknown {
+  let text = body.toString('utf8');
+  if (/^application\/x-www-form-urlencoded/i.test(headers['content-type'] ?? '')) text = new URLSearchParams(text).get('payload') ?? '';
+  try {
+    const payload = JSON.parse(text) as unknown;
+    return typeof payload === 'object' && payload !== null ? (payload as { ref_type?: unknown }).ref_type : undefined;
+  } catch {
+    return undefined;
+  }
 }

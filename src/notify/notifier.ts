@@ -10,6 +10,7 @@ import type { Env } from '../domain.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Reporter } from '../runtime/events.js';
 import { limiter, type Limit } from '../runtime/limiter.js';
+import { maskableSecrets, maskText } from '../rules/secret-mask.js';
 import type { ProcessGroups } from '../runtime/processes.js';
 import { post, runCommand } from './deliver.js';
 import { bodyFor, wants } from './message.js';
@@ -114,10 +115,19 @@ export class Notifier {
     else this.dropped.set(key, { repo, target, count: 1 });
   }
 
-  private once(target: NotifyTarget, run: FinishedRun): Promise<void> {
+  private once(target: NotifyTarget, finished: FinishedRun): Promise<void> {
+    const run = this.told(finished);
     const options = { timeoutMs: this.deps.timeoutMs ?? 10_000, signal: this.stop.signal };
     if (target.kind === 'url') return post(target.url, bodyFor(target.format, run, target.on), options);
     return runCommand(target.command, bodyFor('json', run, target.on), { ...options, cwd: this.deps.cwd, env: this.deps.env, groups: this.deps.groups });
+  }
+
+  /** The run as a notification tells it: a secret in its error shows as `***`, as it does in step output. */
+  private told(run: FinishedRun): FinishedRun {
+    const error = run.run.error;
+    if (error === undefined) return run;
+    const secrets = maskableSecrets(run.repo.secretVars.map((name) => this.deps.env[name]));
+    return { ...run, run: { ...run.run, error: maskText(error, secrets) } };
   }
 }
 

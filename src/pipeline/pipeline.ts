@@ -9,6 +9,7 @@ import type { Job, RepoConfig, Step } from '../config/types.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Reporter } from '../runtime/events.js';
 import type { ProcessGroups } from '../runtime/processes.js';
+import { maskableSecrets } from '../rules/secret-mask.js';
 import { RunLogs } from './run-log.js';
 import { runStepProcess, type StepProcessResult } from './step-process.js';
 import { spawnFailure } from '../runtime/spawn-failure.js';
@@ -172,6 +173,7 @@ async function runJob(run: PipelineRun, logs: RunLogs, job: Job): Promise<JobRes
             command: step.run,
             cwd,
             env: stepEnv(run, step),
+            secrets: runSecrets(run),
             timeoutMs: step.timeoutMs,
             signal: run.signal,
             cancel: run.cancel,
@@ -233,6 +235,11 @@ function stepError(step: Step, status: StepStatus, code: number | undefined, sig
       if (code === 127) return `step '${step.label}' exited with code 127 (command not found)`;
       return signal !== undefined ? `step '${step.label}' was killed by ${signal}` : `step '${step.label}' exited with code ${code ?? '?'}`;
   }
+}
+
+/** The values masked in step output: those of every variable a secret field of the config interpolated. */
+export function runSecrets(run: Pick<PipelineRun, 'repo' | 'env'>): string[] {
+  return maskableSecrets(run.repo.secretVars.map((name) => run.env[name]));
 }
 
 /** Process environment, then defaults.env and repo env (merged in the config), step env, then GITWATCH_*. */

@@ -1,5 +1,5 @@
-// One step through the process-group runner: `/bin/sh -c` in the step's folder, output streamed line by
-// line to events and byte for byte to the run log, no faster than the reporter takes it. A step is over
+// One step through the process-group runner: `/bin/sh -c` in the step's folder, output masked of secrets,
+// then streamed line by line to events and byte for byte to the run log, no faster than the reporter takes it. A step is over
 // when its shell exits: what it started in the background is left alone, and holds the result only briefly.
 
 import { StringDecoder } from 'node:string_decoder';
@@ -7,6 +7,7 @@ import type { StepStatus } from '../domain.js';
 import type { Clock } from '../runtime/clock.js';
 import { runInGroup, type StopReason } from '../runtime/process-group.js';
 import { SHUTDOWN_GRACE_MS, type ProcessGroups } from '../runtime/processes.js';
+import { StreamMasker } from '../rules/secret-mask.js';
 
 export interface StepProcessOptions {
   readonly command: string;
@@ -24,6 +25,8 @@ export interface StepProcessOptions {
   readonly onLine?: (line: string) => void;
   /** A wait while whoever takes the lines is behind (see Reporter.backlog); the step's output is paused meanwhile. */
   readonly backlog?: () => Promise<void> | undefined;
+  /** Values shown as `***` wherever the output goes (see rules/secret-mask.ts). */
+  readonly secrets?: readonly string[] | undefined;
   /** The run log: every byte of output goes there (it decides what to keep). */
   readonly log?: { write(chunk: Buffer): unknown } | undefined;
   readonly clock: Clock;
@@ -58,6 +61,13 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
   const lines = new LineSplitter(options.onLine);
   // A read can end inside a multi-byte character; each stream keeps its own partial bytes for the next read.
   const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+  // Masked before anything sees the bytes: the run log, the lines, and so events, tails and reporters.
+  const maskers = { stdout: new StreamMasker(options.secrets ?? []), stderr: new StreamMasker(options.secrets ?? []) };
+  const output = (chunk: Buffer, from: 'stdout' | 'stderr'): void => {
+    if (chunk.length === 0) return;
+    options.log?.write(chunk);
+    lines.push(decoders[from].write(chunk));
+  };
   const killAfterMs = options.killAfterMs ?? 5000;
   const result = await runInGroup('/bin/sh', ['-c', GATE, 'gitwatch-step', options.command], {
     cwd: options.cwd,
@@ -67,10 +77,7 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
     signal: options.signal,
     cancel: options.cancel,
     graceMs: { default: killAfterMs, aborted: options.graceMs ?? SHUTDOWN_GRACE_MS },
-    onOutput: (chunk, from) => {
-      options.log?.write(chunk);
-      lines.push(decoders[from].write(chunk));
-    },
+    onOutput: (chunk, from) => output(maskers[from].push(chunk), from),
     backlog: options.backlog,
     leftovers: 'leave',
     drainMs: CLOSE_MS,
@@ -78,6 +85,9 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
     groups: options.groups,
     clock: options.clock,
   });
+  // What was held back as a possible start of a secret ends the output.
+  output(maskers.stdout.end(), 'stdout');
+  output(maskers.stderr.end(), 'stderr');
   lines.push(decoders.stdout.end());
   lines.push(decoders.stderr.end());
   lines.flush();
