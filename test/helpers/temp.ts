@@ -12,7 +12,9 @@ export async function tempDir(t: TestContext, prefix = 'gitwatch-test-'): Promis
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   t.after(async () => {
     await reapProcesses(dir);
-    await rm(dir, { recursive: true, force: true });
+    // An in-process daemon a test started may write one more object while this runs (its own stop is a
+    // later hook): rm tries again on ENOTEMPTY instead of failing the test on its cleanup.
+    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
   return dir;
 }
