@@ -35,7 +35,9 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
   // Resolution checks what the schema cannot (URLs, branch names, layout); it reads defensively, so the
   // user sees those problems too, along with the schema's, in one pass.
   const resolved = resolveConfig(data as RawConfig, source, options.absolutePath, options.env);
-  const problems = [...invalid, ...(resolved.ok ? [] : resolved.error)];
+  // Where two flag one place, the first is kept: the schema's own messages, then the resolver's, then the
+  // schema's rules, whose fixed text says less than the resolver's (`the 'ftp://' transport`, `found 500ms`).
+  const problems = [...invalid.problems, ...(resolved.ok ? [] : resolved.error), ...invalid.rules];
   if (problems.length > 0 || !resolved.ok) return err(sortDiagnostics(dedupe(problems)));
   return ok(resolved.value);
 }

@@ -7,21 +7,25 @@ import type { KeyPath } from './diagnostics.js';
 import validate from './schema-validator.js';
 import type { YamlSource } from './yaml-source.js';
 
-export function schemaDiagnostics(data: unknown, source: YamlSource): Diagnostic[] {
-  if (validate(data)) return [];
+/**
+ * The schema's problems; `rules` are those of its `{ description, not }` rules, whose fixed message gives
+ * way to the resolver's where both flag one place (the resolver knows the value after interpolation).
+ */
+export function schemaDiagnostics(data: unknown, source: YamlSource): { problems: Diagnostic[]; rules: Diagnostic[] } {
+  if (validate(data)) return { problems: [], rules: [] };
   // A property name that fails propertyNames yields an inner error too; the outer one says it better.
   const errors = pruneAnyOf(
     (validate.errors ?? []).filter((e) => !e.schemaPath.includes('/propertyNames/')),
     data,
   );
   const seen = new Set<string>();
-  const out: Diagnostic[] = [];
+  const out = { problems: [] as Diagnostic[], rules: [] as Diagnostic[] };
   for (const err of errors) {
     const d = toDiagnostic(err, data, source);
     const key = `${d.line}:${d.col}:${d.message}`;
     if (!seen.has(key)) {
       seen.add(key);
-      out.push(d);
+      (err.keyword === 'not' ? out.rules : out.problems).push(d);
     }
   }
   return out;
@@ -150,6 +154,8 @@ function toDiagnostic(err: ErrorObject, data: unknown, source: YamlSource): Diag
     case 'exclusiveMinimum':
       if (isDuration(err)) return durationError(path, value, source);
       return source.diagnostic(path, `invalid value ${show(value)}: ${err.message ?? ''}`);
+    case 'not':
+      return ruleDiagnostic(err, path, value, source);
     case 'const':
       return source.diagnostic(path, `${path.join('.')} must be ${show(p['allowedValue'])}, found ${show(value)}`);
     case 'minLength':
@@ -165,6 +171,21 @@ function toDiagnostic(err: ErrorObject, data: unknown, source: YamlSource): Diag
     default:
       return source.diagnostic(path, err.message ?? `invalid value (${err.keyword})`);
   }
+}
+
+/**
+ * A rule of the schema: `{ description, not }`, where the description is the message and `not` what the
+ * rule forbids. A rule about keys (`not: { required: [...] }`) is reported at the last key it names; any
+ * other at the value (a map's at its key).
+ */
+function ruleDiagnostic(err: ErrorObject, path: KeyPath, value: unknown, source: YamlSource): Diagnostic {
+  const rule = err.parentSchema as { description?: unknown; not?: { required?: unknown } } | undefined;
+  const message = typeof rule?.description === 'string' ? rule.description : 'is not allowed here';
+  const required = Array.isArray(rule?.not?.required) ? (rule.not.required as unknown[]) : [];
+  const key = required[required.length - 1];
+  if (typeof key === 'string') return source.diagnostic([...path, key], message, source.position([...path, key], true));
+  const isMap = typeof value === 'object' && value !== null && !Array.isArray(value);
+  return source.diagnostic(path, message, source.position(path, isMap && path.length > 0));
 }
 
 function durationError(path: KeyPath, value: unknown, source: YamlSource): Diagnostic {
