@@ -4,6 +4,9 @@
 // that talks to an http(s) remote; git then matches them to URLs by its own rules. A remote whose
 // certificates git would not verify is never asked by the in-process client: git asks it, as it would.
 
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { err, ok, type Env, type Result } from '../domain.js';
 import type { Clock } from '../runtime/clock.js';
 import type { ProcessGroups } from '../runtime/processes.js';
@@ -26,6 +29,7 @@ export class GitSslSettings {
 
   /** The operator's `http.*sslVerify` keys, read as git reads them outside a repository. */
   static async read(env: Env, groups: ProcessGroups, clock: Clock): Promise<GitSslSettings> {
+    if (!(await mayHoldSslVerify(env))) return GitSslSettings.none();
     const own: Record<string, string> = {};
     for (const [key, value] of Object.entries(env)) if (value !== undefined && !REPOSITORY_VARS.includes(key)) own[key] = value;
     const ask = async (args: readonly string[]): Promise<Result<string, string>> => {
@@ -57,6 +61,31 @@ export class GitSslSettings {
     }
     return verdict;
   }
+}
+
+/** git reads a boolean variable as false from these (and from an empty value). */
+const FALSE_WORDS = new Set(['', '0', 'false', 'no', 'off']);
+
+/**
+ * Whether any of git's own config sources could set `http.sslVerify`: a file or variable that names it, or
+ * that includes another file. Most machines have none, and then no git process is needed to know.
+ */
+async function mayHoldSslVerify(env: Env): Promise<boolean> {
+  const named = /sslverify|include/i;
+  const inline = [env['GIT_CONFIG_PARAMETERS'] ?? ''];
+  const count = Number(env['GIT_CONFIG_COUNT'] ?? 0);
+  for (let i = 0; Number.isInteger(count) && i < count; i++) inline.push(env[`GIT_CONFIG_KEY_${i}`] ?? '');
+  if (inline.some((text) => named.test(text))) return true;
+  const home = env['HOME'] ?? os.homedir();
+  const files: string[] = [];
+  if (FALSE_WORDS.has((env['GIT_CONFIG_NOSYSTEM'] ?? '').toLowerCase())) {
+    // Where git builds put the system file: Debian's and most packages', and a git built from source.
+    files.push(...(env['GIT_CONFIG_SYSTEM'] !== undefined ? [env['GIT_CONFIG_SYSTEM']] : ['/etc/gitconfig', '/usr/local/etc/gitconfig']));
+  }
+  if (env['GIT_CONFIG_GLOBAL'] !== undefined) files.push(env['GIT_CONFIG_GLOBAL']);
+  else files.push(path.join(env['XDG_CONFIG_HOME'] || path.join(home, '.config'), 'git', 'config'), path.join(home, '.gitconfig'));
+  const texts = await Promise.all(files.map((file) => readFile(file, 'utf8').catch(() => '')));
+  return texts.some((text) => named.test(text));
 }
 
 /** `git config -z --get-regexp`: `key\nvalue\0`, or `key\0` for a key with no value (true). */
