@@ -40,7 +40,8 @@ export function sections(schema) {
     },
     {
       title: '`defaults`',
-      intro: 'Every key here means what the repo key of the same name means, and applies to every repo that does not set it. A repo\'s `env` is added to `defaults.env`; a repo\'s `notify` list replaces the defaults\' one.',
+      intro:
+        "Every key here means what the repo key of the same name means, and applies to every repo that does not set it. A repo's `env` is added to `defaults.env`; a repo's `notify` list replaces the defaults' one.",
       keys: keysOf(`${P}/defaults/properties`).map((k) => ({ name: `defaults.${k}`, pointer: `${P}/defaults/properties/${k}`, sameAs: `repos.<name>.${k}` })),
     },
     {
@@ -78,7 +79,10 @@ export function sections(schema) {
 
 export function at(schema, pointer) {
   let node = schema;
-  for (const part of pointer.replace(/^#\/?/, '').split('/').filter((p) => p !== '')) {
+  for (const part of pointer
+    .replace(/^#\/?/, '')
+    .split('/')
+    .filter((p) => p !== '')) {
     node = node?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
     if (node === undefined) throw new Error(`no schema node at ${pointer}`);
   }
@@ -171,7 +175,7 @@ export async function generate() {
     '',
     'Every key of `gitwatch.yaml`, from the JSON Schema that `gitwatch validate`, `gitwatch schema` and your',
     'editor use. For a guided tour, read [Configuration](configuration.md) first. Durations are `500ms`, `30s`,',
-    '`5m`, `1h`, `1h30m` or a number of seconds. Relative paths are relative to the config file\'s folder.',
+    "`5m`, `1h`, `1h30m` or a number of seconds. Relative paths are relative to the config file's folder.",
     '',
   ];
   const all = sections(schema);
