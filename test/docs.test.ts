@@ -181,7 +181,9 @@ describe('docs', () => {
     assert.equal(configOf({ file: page, line: 3, info: 'yaml', text: '# not gitwatch.yaml: fleet.yml\nbranches: [main]\n' }), undefined);
     // A command that does not exist is found; options, paths and comments are not commands.
     assert.deepEqual(
-      commandsIn('gitwatch frobnicate\ndocker run --name gitwatch --rm gitwatch # gitwatch nothing\nnpm i -g gitwatch-runner && gitwatch once -v').map((c) => c.word),
+      commandsIn('gitwatch frobnicate\ndocker run --name gitwatch --rm gitwatch # gitwatch nothing\nnpm i -g gitwatch-runner && gitwatch once -v').map(
+        (c) => c.word,
+      ),
       ['frobnicate', 'once'],
     );
   });
