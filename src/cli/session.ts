@@ -33,7 +33,7 @@ export async function withStateSession<T>(
   role?: 'daemon',
 ): Promise<T> {
   const { statePath } = config;
-  for (const warning of await startWarnings(config, ctx.env)) ctx.stderr.write(`gitwatch: warning: ${warning}\n`);
+  for (const warning of await startWarnings(config, ctx)) ctx.stderr.write(`gitwatch: warning: ${warning}\n`);
   const lock = await acquireInstanceLock(statePath, ctx.processes, role);
   try {
     const state = await StateKeeper.open(statePath, ctx.processes.pid);
