@@ -67,7 +67,7 @@ export async function withStateSession<T>(
       offStop();
       // Its SSH masters end now rather than after the notifications drain (the CLI would close it anyway).
       await git.close();
-      // Pending notifications hold up the exit at most this long (SPEC: 10 s).
+      // Pending notifications hold up the exit at most this long (docs/operating.md, Notifications: 10 s).
       await notifier.close(NOTIFY_DRAIN_MS);
       await reporter.close();
     }
