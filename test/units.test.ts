@@ -30,6 +30,12 @@ describe('decide', () => {
       reason: 'retry-interrupted',
       attempt: 1,
     }));
+  test('an interrupted try runs again as the same try, not as a first one', () =>
+    assert.deepEqual(decide(REPO, HEAD, { commit: A, branch: 'main', url: REPO.displayUrl, lastRun: { ...run(B, 'interrupted'), attempt: 2 } }), {
+      action: 'run',
+      reason: 'retry-interrupted',
+      attempt: 2,
+    }));
   test('a changed url or branch runs even at the same commit', () => {
     assert.equal(decide(REPO, HEAD, { commit: B, branch: 'main', url: 'https://other/x.git' }).action, 'run');
     assert.equal(decide(REPO, HEAD, { commit: B, branch: 'dev', url: REPO.displayUrl }).action, 'run');
