@@ -75,6 +75,7 @@ export function pageHtml(input: PageInput): string {
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>gitwatch</title>
+<link rel="icon" href="data:,">
 <style>${STYLE}</style>
 </head>
 <body>
