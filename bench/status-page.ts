@@ -58,7 +58,9 @@ export async function statusPageNumbers(n = Number(process.env['BENCH_PAGE_REPOS
   const cpuWindow = Number(process.env['BENCH_PAGE_CPU_SECONDS'] ?? 30);
   const fixture = await makeRepos(n, 'gitwatch-bench-page-');
   const names = fixture.repos.map((_, i) => `repo-${String(i).padStart(4, '0')}`);
-  const repos = Object.fromEntries(fixture.repos.map((bare, i) => [names[i], { url: `file://${bare}`, interval: '1m', pipeline: ['true'] }]));
+  const repos: Record<string, unknown> = Object.fromEntries(
+    fixture.repos.map((bare, i): [string, unknown] => [names[i] ?? '', { url: `file://${bare}`, interval: '1m', pipeline: ['true'] }]),
+  );
   await writeFile(path.join(fixture.root, 'gitwatch.yaml'), stringify({ version: 1, listen_token: TOKEN, concurrency: { pipelines: 8 }, repos }));
   const child = spawn(process.execPath, [BIN, '--log-format', 'json', 'run', '--listen', '127.0.0.1:0'], {
     cwd: fixture.root,
@@ -115,7 +117,7 @@ export async function statusPageNumbers(n = Number(process.env['BENCH_PAGE_REPOS
       firstPaintMs.push(fcp ?? NaN);
       drawnMs.push(drawn ?? NaN);
       const shot = process.env['BENCH_PAGE_SHOT'];
-      if (i === 0 && shot) await page.screenshot({ path: shot as `${string}.png` });
+      if (i === 0 && shot) await page.screenshot({ path: shot });
       if (i < 4) await page.close();
     }
     const page = (await browser.pages()).at(-1);

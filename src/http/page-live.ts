@@ -189,8 +189,12 @@ export const PAGE_LIVE = String.raw`
   setInterval(function () {
     tick(true);
   }, 15000);
+  // A tab that comes back after a while catches up from the status: next checks moved without an event.
+  var hiddenAt = 0;
   document.addEventListener('visibilitychange', function () {
-    if (!document.hidden) tick(true);
+    if (document.hidden) return void (hiddenAt = Date.now());
+    tick(true);
+    if (hiddenAt && Date.now() - hiddenAt > 30000) refresh();
   });
 
   apply(data.status);

@@ -31,7 +31,8 @@ export const PAGE_RENDER = String.raw`
     return sha ? String(sha).slice(0, 7) : '';
   }
   function dur(ms) {
-    var s = Math.max(0, Math.round(ms / 1000));
+    if (ms < 1000) return Math.max(0, Math.round(ms)) + ' ms';
+    var s = Math.round(ms / 1000);
     if (s < 60) return s + 's';
     var m = Math.floor(s / 60);
     if (m < 60) return m + 'm ' + (s % 60) + 's';
@@ -69,7 +70,7 @@ export const PAGE_RENDER = String.raw`
     var s = r.s;
     if (s.phase === 'running') return ['s-run', '\u25B6', 'Running'];
     if (s.phase === 'stopping') return ['s-run', '\u25A0', 'Stopping'];
-    if (s.phase === 'queued') return ['s-run', '\u29D7', 'Queued'];
+    if (s.phase === 'queued') return ['s-run', '\u25F7', 'Queued'];
     if (s.lastCheckError) return ['s-warn', '\u26A0', 'Check failed'];
     var l = s.lastRun;
     if (!l) return ['', '\u25CB', 'No runs yet'];
@@ -81,11 +82,11 @@ export const PAGE_RENDER = String.raw`
 
   function badges(s) {
     var out = '';
-    if (s.paused) out += '<span class="badge">\u23F8 paused</span>';
+    if (s.paused) out += '<span class="badge">\u2016 paused</span>';
     if (s.enabled === false) out += '<span class="badge">\u2298 disabled</span>';
-    if (s.pinned) out += '<span class="badge">\uD83D\uDCCC pinned' + (typeof s.pinned === 'string' ? ' ' + esc(short(s.pinned)) : '') + '</span>';
+    if (s.pinned) out += '<span class="badge">\u25C6 pinned' + (typeof s.pinned === 'string' ? ' ' + esc(short(s.pinned)) : '') + '</span>';
     if (s.unverified) out += '<span class="badge">\u26A0 unverified</span>';
-    if (s.gone) out += '<span class="badge">\u2300 gone</span>';
+    if (s.gone) out += '<span class="badge">\u2205 gone</span>';
     if (s.configured === false) out += '<span class="badge">removed</span>';
     return out;
   }
@@ -171,7 +172,7 @@ export const PAGE_RENDER = String.raw`
       else if (c === 's-ok') ok++;
       if (r.s.paused) paused++;
     });
-    document.getElementById('summary').textContent = repos.size + ' repos \u00B7 \u25B6 ' + running + ' running \u00B7 \u2716 ' + failed + ' failing \u00B7 \u2714 ' + ok + ' ok' + (paused ? ' \u00B7 \u23F8 ' + paused + ' paused' : '');
+    document.getElementById('summary').textContent = repos.size + ' repos \u00B7 \u25B6 ' + running + ' running \u00B7 \u2716 ' + failed + ' failing \u00B7 \u2714 ' + ok + ' ok' + (paused ? ' \u00B7 \u2016 ' + paused + ' paused' : '');
     var foot = document.getElementById('foot');
     foot.textContent = daemon ? 'gitwatch daemon pid ' + daemon.pid + ', up since ' + new Date(daemon.startedAt).toLocaleString() : '';
   }

@@ -61,6 +61,8 @@ pre{margin:.35rem 0;padding:.4rem .5rem;background:var(--bg);border:1px solid va
 .empty{color:var(--muted)}
 footer{padding:0 1rem 1rem;color:var(--muted);font-size:.85em}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.tools-token{display:flex;gap:.4rem;align-items:center}
+@media (max-width:600px){.top{position:static}.tools{margin-left:0;width:100%;flex-wrap:wrap}.tools input{flex:1;min-width:0}.tools-token{width:100%}}
 @media (min-width:1800px){body{font-size:17px}#repos{grid-template-columns:repeat(auto-fill,minmax(26rem,1fr))}}
 `;
 
