@@ -23,6 +23,17 @@ function collectEvents(url: string): { text: () => string; stop: () => void } {
   return { text: () => text, stop: () => req.destroy() };
 }
 
+describe('listen_token', () => {
+  test('set but empty is a config error at its line and column, exit 2', async (t) => {
+    const project = await makeProject(t);
+    await project.writeConfig("version: 1\nlisten_token: ${PAGE_TOKEN}\nrepos:\n  site:\n    url: /nowhere\n    pipeline: ['true']\n");
+    Object.assign(project.env, { PAGE_TOKEN: '' });
+    const result = await project.cli('validate');
+    assert.equal(result.code, 2);
+    assert.match(result.stderr + result.stdout, /gitwatch\.yaml:2:15: .*listen_token is empty \(PAGE_TOKEN is set but empty\).*listen_token/);
+  });
+});
+
 describe('status page', { skip }, () => {
   test('lists the repos; a pushed commit shows up running with its output, then its result, without a reload', async (t) => {
     const root = await tempDir(t);
@@ -207,7 +218,7 @@ describe('status page', { skip }, () => {
       runs: (await send(`${base}/api/runs`)).body,
     };
     assert.match(seen.events, /"event":"step-output"/, 'the events were read');
-    assert.match(seen.logs, /hook \*\*\*/);
+    assert.match(seen.logs, /hook \*\*\* token none /, 'the token is masked, and kept out of the step');
     for (const [where, text] of Object.entries(seen)) {
       for (const secret of [password, 'wrong-pa55word', hookSecret, TOKEN, 'deploy:']) assert.ok(!text.includes(secret), `${where} shows ${secret}`);
       assert.doesNotMatch(text, /https?:\/\/[^/\s"]*@/, `${where} shows a URL with userinfo`);
