@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { cardText, noBrowser, openBrowser, openPage, waitForCard } from './helpers/browser.js';
 import { startDaemon } from './helpers/daemon.js';
-import { TestRepo } from './helpers/git-fixtures.js';
+import { freePort, TestRepo } from './helpers/git-fixtures.js';
 import { startHttpGit } from './helpers/http-git.js';
 import { listeningUrl, send } from './helpers/listen.js';
 import { makeProject, RECORD_STEP } from './helpers/project.js';
@@ -121,6 +121,35 @@ describe('status page', { skip }, () => {
     assert.equal(log.status, 200);
     assert.equal(log.body, (await project.cli('logs', 'site')).stdout);
     assert.equal((await send(`${base}/api/repos/nope/logs`)).status, 404);
+  });
+
+  test('a dropped connection reconnects by itself and catches up from /api/status, without a reload', async (t) => {
+    const root = await tempDir(t);
+    const site = await TestRepo.create(path.join(root, 'site'));
+    const flag = path.join(root, 'fail-now');
+    const check = { name: 'check', run: `if [ -f "${flag}" ]; then echo "the flag is up"; exit 1; fi` };
+    const project = await makeProject(t, { version: 1, repos: { site: { url: site.url, interval: '1h', pipeline: [check, RECORD_STEP] } } });
+    const listen = `127.0.0.1:${await freePort()}`;
+    const first = startDaemon(t, project, ['--listen', listen]);
+    const base = await listeningUrl(first);
+    await first.until(async () => (await project.record()).length === 1, 'the first run');
+    const browser = await openBrowser(t);
+    const { page } = await openPage(browser, `${base}/`);
+    await waitForCard(page, 'site', /Succeeded/);
+    await page.waitForFunction(() => document.getElementById('live')?.dataset['on'] === '1');
+    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+    first.child.kill('SIGTERM');
+    await first.exited;
+    await page.waitForFunction(() => document.getElementById('live')?.dataset['on'] === '0');
+    // While no daemon runs, a commit fails: no event will ever say so, only the status.
+    await writeFile(flag, '');
+    await site.commit();
+    assert.equal((await project.cli('once')).code, 1);
+    startDaemon(t, project, ['--listen', listen]);
+    await page.waitForFunction(() => document.getElementById('live')?.dataset['on'] === '1', { timeout: 20_000 });
+    const caught = await waitForCard(page, 'site', /Failed at step check[\s\S]*the flag is up/);
+    assert.match(caught, /✖/);
+    assert.equal(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true);
   });
 
   test('actions need the token: read-only without listen_token (no buttons, 403); 401 without or with a wrong token; 202 with it', async (t) => {
