@@ -121,6 +121,9 @@ describe('status page', { skip }, () => {
     assert.equal(log.status, 200);
     assert.equal(log.body, (await project.cli('logs', 'site')).stdout);
     assert.equal((await send(`${base}/api/repos/nope/logs`)).status, 404);
+    const api = await send(`${base}/api/status`);
+    assert.equal(api.status, 200);
+    assert.equal(api.body, (await project.cli('status', '--json')).stdout, '/api/status is what status --json prints');
   });
 
   test('a dropped connection reconnects by itself and catches up from /api/status, without a reload', async (t) => {

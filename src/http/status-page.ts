@@ -105,7 +105,7 @@ async function logs(res: ServerResponse, name: string, target: PageTarget): Prom
 async function act(req: IncomingMessage, res: ServerResponse, name: string, action: PageAction, target: PageTarget): Promise<void> {
   const token = target.token();
   if (token === undefined) return answer(res, 403);
-  const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+  const given = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
   if (given === undefined || !sameToken(given, token)) return answer(res, 401);
   if (!(await target.act(name, action))) return answer(res, 404);
   answer(res, 202);
