@@ -185,8 +185,13 @@ export const PAGE_RENDER = String.raw`
     frame = 0;
     dirty.forEach(function (r) {
       if (!r.el) return;
+      // A keyboard user's place survives the redraw: the same button has the focus again.
+      var focused = document.activeElement;
+      var act = focused && r.el.contains(focused) ? focused.getAttribute('data-act') : null;
       r.el.className = className(r);
       r.el.innerHTML = inner(r);
+      var again = act ? r.el.querySelector('[data-act="' + act + '"]') : null;
+      if (again) again.focus();
     });
     dirty.clear();
     summary();

@@ -41,7 +41,7 @@ button:hover{border-color:var(--run)}
 button:focus-visible,input:focus-visible,a:focus-visible{outline:2px solid var(--run);outline-offset:2px}
 main{padding:1rem}
 #repos{list-style:none;margin:0;padding:0;display:grid;gap:.75rem;grid-template-columns:repeat(auto-fill,minmax(min(100%,22rem),1fr))}
-.repo{background:var(--card);border:1px solid var(--line);border-left:5px solid var(--idle);border-radius:8px;padding:.6rem .8rem;min-width:0;content-visibility:auto;contain-intrinsic-size:auto 9rem}
+.repo{background:var(--card);border:1px solid var(--line);border-left:5px solid var(--idle);border-radius:8px;padding:.6rem .8rem;min-width:0}
 .repo.s-ok{border-left-color:var(--ok)}.repo.s-bad{border-left-color:var(--bad)}.repo.s-run{border-left-color:var(--run)}.repo.s-warn{border-left-color:var(--warn)}
 .repo h2{font-size:1rem;margin:0;overflow-wrap:anywhere}
 .head{display:flex;flex-wrap:wrap;gap:.25rem .5rem;align-items:baseline}
