@@ -8,7 +8,8 @@
 // BENCH_NODE24 (a Node 24 binary: start-up and the unchanged local cases also run gitwatch on it),
 // BENCH_DEPTH_COMMITS (default 2000) and BENCH_DEPTH_MB (default 50; the first run of a long history,
 // default depth against depth: 0), BENCH_ONLY=depth (that case alone),
-// BENCH_SKIP (cases left out, comma-separated: startup, status, changed, http, ssh, slow, webhook, depth).
+// BENCH_SKIP (cases left out, comma-separated: startup, status, changed, http, ssh, slow, webhook, depth, page);
+// the status page case reads BENCH_PAGE_* (bench/status-page.ts).
 //
 // Repo cases report wall time and the client's CPU time (user + system of the command and every process it
 // waited for: git, ssh), measured by bash's `times`; servers the bench starts run in this process or apart
@@ -28,6 +29,7 @@ import { addCommit, GIT_ENV, makeRepos, type Fixture } from './fixtures.js';
 import { startDelayProxy } from './proxy.js';
 import { depthCase } from './depth.js';
 import { statusCase } from './status.js';
+import { statusPageCase } from './status-page.js';
 import { webhookCase } from './webhook.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -408,7 +410,13 @@ if (process.env['BENCH_ONLY'] === 'depth') {
     console.error('webhook latency');
     webhook = await webhookCase();
   }
+  let page = '';
+  if (!SKIP.has('page')) {
+    console.error('status page');
+    page = await statusPageCase();
+  }
   printTable(await soakCase());
   if (webhook !== '') console.log(`\n${webhook}`);
+  if (page !== '') console.log(`\n${page}`);
   if (depth !== '') console.log(`\n${depth}`);
 }

@@ -32,7 +32,7 @@ describe('config', () => {
     assert.deepEqual(errors('foo: 1\n'), [
       "1:1: missing required key 'repos'",
       "1:1: missing required key 'version'",
-      "1:1: unknown key 'foo' (known keys: version, state, workdir, concurrency, defaults, repos) (at foo)",
+      "1:1: unknown key 'foo' (known keys: version, state, workdir, listen_token, concurrency, defaults, repos) (at foo)",
     ]);
   });
 

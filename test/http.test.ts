@@ -67,7 +67,7 @@ describe('run --listen', () => {
       await send(`${base}/hooks/plain`, push('github', SECRET)),
       await send(`${base}/hooks/nope`, push('github', SECRET)),
       await send(hook),
-      await send(`${base}/`),
+      await send(`${base}/nothing-here`),
       await send(`${base}/hooks/site/../../metrics`, push('github', SECRET)),
       await send(`${base}/metrics`, { method: 'POST' }),
       await send(`${base}/healthz`, { method: 'DELETE' }),

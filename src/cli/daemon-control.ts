@@ -2,7 +2,7 @@
 // resume and cancel, each applied to the supervisor and, for pause and resume, recorded in the state.
 
 import type { ControlHandler } from '../control/server.js';
-import type { ControlReply, DaemonInfo } from '../control/protocol.js';
+import type { ControlReply, DaemonInfo, StatusReport } from '../control/protocol.js';
 import type { Activity } from '../runtime/activity.js';
 import type { StateKeeper } from '../state/state-keeper.js';
 import type { Supervisor, TriggerResult } from '../supervisor/supervisor.js';
@@ -17,8 +17,33 @@ export interface DaemonParts {
   readonly info: DaemonInfo;
 }
 
-export function daemonControl(parts: DaemonParts): ControlHandler {
+/** What `status` answers with a daemon: the page's /api/status is the same. */
+export function daemonStatus(parts: DaemonParts): StatusReport {
   const { supervisor, activity, state, info, stopping } = parts;
+  const live = new Map(supervisor.snapshot().map((w) => [w.repo, w]));
+  return buildStatus(
+    supervisor.config,
+    state.current,
+    info,
+    (name) => {
+      const w = live.get(name);
+      return (
+        w && {
+          phase: w.phase === 'running' && stopping() ? 'stopping' : w.phase,
+          run: activity.run(name),
+          step: activity.running(name),
+          nextCheckAt: w.nextCheckAt,
+          lastCheckError: w.lastCheckError,
+          waitingFor: w.waitingFor,
+        }
+      );
+    },
+    [...live.keys()],
+  );
+}
+
+export function daemonControl(parts: DaemonParts): ControlHandler {
+  const { supervisor } = parts;
   const unknown = (names: readonly string[]): ControlReply | undefined => {
     const known = new Set(supervisor.config.repos.map((r) => r.name));
     // A glob's target counts only while the daemon follows it: a trigger for any other could never be answered.
@@ -29,29 +54,8 @@ export function daemonControl(parts: DaemonParts): ControlHandler {
   };
   return async (request, reply) => {
     switch (request.op) {
-      case 'status': {
-        const live = new Map(supervisor.snapshot().map((w) => [w.repo, w]));
-        const status = buildStatus(
-          supervisor.config,
-          state.current,
-          info,
-          (name) => {
-            const w = live.get(name);
-            return (
-              w && {
-                phase: w.phase === 'running' && stopping() ? 'stopping' : w.phase,
-                run: activity.run(name),
-                step: activity.running(name),
-                nextCheckAt: w.nextCheckAt,
-                lastCheckError: w.lastCheckError,
-                waitingFor: w.waitingFor,
-              }
-            );
-          },
-          [...live.keys()],
-        );
-        return reply({ ok: true, status });
-      }
+      case 'status':
+        return reply({ ok: true, status: daemonStatus(parts) });
       case 'trigger': {
         const bad = unknown(request.repos);
         if (bad) return reply(bad);

@@ -78,15 +78,29 @@ async function logsOf(name: string, ctx: CommandContext): Promise<{ workdir: str
   }
 }
 
+/**
+ * What `gitwatch logs NAME` prints without `-f`, as bytes go to a pipe: the newest run's header and log,
+ * or that there is none. The status page serves it.
+ */
+export async function newestLogText(workdir: string, name: string, repos: Readonly<Record<string, RepoState>>): Promise<string> {
+  const dir = logDirOf(workdir, name, repos);
+  const current = await newestLog(dir);
+  if (current === undefined) return `${name}: no runs yet\n`;
+  // copyFrom reuses its buffer: each chunk is copied as it comes.
+  const chunks: Buffer[] = [Buffer.from(header(name, current, repos[name]?.lastRun))];
+  await copyFrom(path.join(dir, current), 0, { write: (chunk) => chunks.push(Buffer.from(chunk)) });
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** A target's logs are in its folder, which the lock may name (config/targets.ts); a repo's under its name. */
-function logDirOf(workdir: string, name: string, repos: Readonly<Record<string, RepoState>>): string {
+export function logDirOf(workdir: string, name: string, repos: Readonly<Record<string, RepoState>>): string {
   const glob = repoOfTarget(name);
   const target = glob === name ? undefined : { repo: glob, folder: targetFolder(glob, name.slice(glob.length + 1), repos) };
   return runLogDir(workdir, { name, target });
 }
 
 /** Log names start with the run's start time, so the newest sorts last. */
-async function newestLog(dir: string): Promise<string | undefined> {
+export async function newestLog(dir: string): Promise<string | undefined> {
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.log')).sort();
   return files[files.length - 1];
 }

@@ -32,21 +32,18 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
     const reporter = deps.reporter;
     const startedAt = ctx.clock.now();
     const supervisor = new Supervisor(loaded.config, { ...deps, reporter, random: ctx.random });
-    listener?.attach(supervisor);
+    const parts = {
+      supervisor,
+      activity,
+      // Between the signal and the end of the running steps, `status` says the daemon is stopping.
+      stopping: () => ctx.signal.aborted,
+      state: deps.state,
+      info: { pid: ctx.processes.pid, startedAt: startedAt.toISOString(), config: location.absolutePath },
+    };
+    listener?.attach(parts);
     reporter.emit({ type: 'daemon-started', repos: loaded.config.repos.map((r) => r.name), pid: ctx.processes.pid });
     if (listener) reporter.emit({ type: 'listening', url: listener.url });
-    const control = await keepControlSocket(
-      ctx,
-      loaded.config.statePath,
-      daemonControl({
-        supervisor,
-        activity,
-        // Between the signal and the end of the running steps, `status` says the daemon is stopping.
-        stopping: () => ctx.signal.aborted,
-        state: deps.state,
-        info: { pid: ctx.processes.pid, startedAt: startedAt.toISOString(), config: location.absolutePath },
-      }),
-    );
+    const control = await keepControlSocket(ctx, loaded.config.statePath, daemonControl(parts));
     const reloader = new Reloader({
       file: location.file,
       absolutePath: location.absolutePath,

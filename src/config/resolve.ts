@@ -28,6 +28,8 @@ import type { YamlSource } from './yaml-source.js';
 const EMPTY_WEBHOOK_SECRET =
   'an empty secret would accept any delivery (an empty token, or an HMAC with an empty key); set the variable, or remove webhook_secret';
 
+const EMPTY_LISTEN_TOKEN = 'an empty token would let anyone act on the status page; set the variable, or remove listen_token';
+
 export const BUILT_IN = { intervalMs: 60_000, timeoutMs: 30 * 60_000, gitTimeoutMs: 2 * 60_000 } as const;
 
 class Resolver {
@@ -120,6 +122,8 @@ export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: st
     .filter(([, repo]) => isObject(repo))
     .map(([name, repo]) => resolveRepo(r, name, repo, { dir, workdir, base }));
   checkLayout(r, repos, { file: configPath, statePath, workdir });
+  // Read before secretVars is taken below: its variables are secrets too.
+  const listenToken = typeof raw.listen_token === 'string' ? r.secret(['listen_token'], raw.listen_token, EMPTY_LISTEN_TOKEN).value : undefined;
   if (r.problems.length > 0) return err(r.problems);
   // A plain number is the old form: checks.
   const limits: { checks?: unknown; pipelines?: unknown } = isObject(raw.concurrency) ? raw.concurrency : { checks: raw.concurrency };
@@ -127,7 +131,7 @@ export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: st
   const pipelines = typeof limits.pipelines === 'number' ? limits.pipelines : 1;
   // One repo's secrets are no business of another repo's steps either.
   const secretVars = [...r.secretVars].sort();
-  return ok({ file: configPath, statePath, workdir, concurrency, pipelines, repos: repos.map((repo) => ({ ...repo, secretVars })) });
+  return ok({ file: configPath, statePath, workdir, concurrency, pipelines, listenToken, repos: repos.map((repo) => ({ ...repo, secretVars })) });
 }
 
 interface RepoContext {

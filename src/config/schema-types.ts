@@ -63,6 +63,10 @@ state?: string
  */
 workdir?: string
 /**
+ * Bearer token that lets the status page of `gitwatch run --listen` trigger, pause, resume and cancel repos (POST /api/repos/<name>/<action> with `Authorization: Bearer <token>`). Use ${VAR}: it is a secret, never printed, kept out of steps and masked in output. Without it the page is read-only.
+ */
+listen_token?: string
+/**
  * How much runs at once. A number is the old form: how many remotes are checked and fetched at once (`checks`). Default: one pipeline at a time; checks 16 per CPU core, at least 16, at most 64.
  */
 concurrency?: (number | RawConcurrency)

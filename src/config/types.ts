@@ -113,5 +113,7 @@ export interface ResolvedConfig {
   readonly concurrency: number | undefined;
   /** Pipelines at once across repos (`concurrency.pipelines`, default 1). */
   readonly pipelines: number;
+  /** `listen_token`: what the status page's actions must present; undefined: the page is read-only. A secret. */
+  readonly listenToken?: string | undefined;
   readonly repos: readonly RepoConfig[];
 }

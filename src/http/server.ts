@@ -1,5 +1,6 @@
-// `gitwatch run --listen`: GET /healthz, GET /metrics and POST /hooks/<repo>, and 404 for anything else.
-// Every answer but the metrics is the status line's text (none for a 204) and nothing more. Timeouts and a connection cap
+// `gitwatch run --listen`: GET /healthz, GET /metrics, POST /hooks/<repo> and the status page's routes
+// (status-page.ts), and 404 for anything else. Every answer of the first three but the metrics is the
+// status line's text (none for a 204) and nothing more. Timeouts and a connection cap
 // keep slow or hostile clients from holding the daemon: a request must be whole within 10 s, and its
 // headers within 5 s.
 
@@ -9,6 +10,8 @@ import { baseUrl, type ListenAddress } from './address.js';
 import type { Metrics } from './metrics.js';
 import { RecentDeliveries } from './deliveries.js';
 import { deliveryId, hookEvent, verifyPush } from './webhook.js';
+import type { EventStream } from './event-stream.js';
+import { routePage, type PageTarget } from './status-page.js';
 
 /** What the server needs of the daemon (the supervisor, seen from beside it). */
 export interface HttpTarget {
@@ -32,7 +35,13 @@ export const MAX_BODY = 1024 * 1024;
 const MAX_CONNECTIONS = 256;
 const HOOK = /^\/hooks\/([a-z0-9][a-z0-9._-]{0,63})$/;
 
-export async function startHttpServer(address: ListenAddress, metrics: Metrics, target: HttpTarget): Promise<HttpServer> {
+/** The status page: what it shows, and the events it follows. */
+export interface PageParts {
+  readonly target: PageTarget;
+  readonly events: EventStream;
+}
+
+export async function startHttpServer(address: ListenAddress, metrics: Metrics, target: HttpTarget, page?: PageParts): Promise<HttpServer> {
   const deliveries = new RecentDeliveries(() => target.now());
   const server = createServer(
     {
@@ -43,7 +52,7 @@ export async function startHttpServer(address: ListenAddress, metrics: Metrics, 
       connectionsCheckingInterval: 1_000,
       maxHeaderSize: 16 * 1024,
     },
-    (req, res) => route(req, res, metrics, target, deliveries),
+    (req, res) => route(req, res, metrics, target, deliveries, page),
   );
   server.maxConnections = MAX_CONNECTIONS;
   server.maxRequestsPerSocket = 100;
@@ -62,13 +71,22 @@ export async function startHttpServer(address: ListenAddress, metrics: Metrics, 
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
+        page?.events.close();
         server.closeAllConnections();
       }),
   };
 }
 
-function route(req: IncomingMessage, res: ServerResponse, metrics: Metrics, target: HttpTarget, deliveries: RecentDeliveries): void {
+function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  metrics: Metrics,
+  target: HttpTarget,
+  deliveries: RecentDeliveries,
+  page: PageParts | undefined,
+): void {
   const path = (req.url ?? '').split('?')[0] ?? '';
+  if (page !== undefined && routePage(req, res, path, page.target, page.events)) return;
   if (req.method === 'GET' && path === '/healthz') return answer(res, target.healthy() ? 200 : 503);
   if (req.method === 'GET' && path === '/metrics') return void serveMetrics(res, metrics);
   const hook = HOOK.exec(path);

@@ -155,8 +155,7 @@ export class JsonReporter implements Reporter {
   emit(event: GitwatchEvent | DaemonEvent): void {
     if (event.type === 'step-output' && this.options.verbosity !== 'verbose') return;
     if (event.type === 'config-rejected') this.options.err.write(`${event.detail}\n`);
-    const time = (this.options.now?.() ?? new Date()).toISOString();
-    this.options.out.write(`${jsonSafe(JSON.stringify({ time, event: event.type, ...withoutType(event) }))}\n`);
+    this.options.out.write(`${jsonLine(event, this.options.now?.() ?? new Date())}\n`);
   }
 
   backlog(): Promise<void> | undefined {
@@ -164,6 +163,11 @@ export class JsonReporter implements Reporter {
   }
 
   async close(): Promise<void> {}
+}
+
+/** One event as `--log-format json` prints it, without its newline: the status page's events are the same. */
+export function jsonLine(event: GitwatchEvent | DaemonEvent, time: Date): string {
+  return jsonSafe(JSON.stringify({ time: time.toISOString(), event: event.type, ...withoutType(event) }));
 }
 
 function withoutType(event: GitwatchEvent | DaemonEvent): Omit<GitwatchEvent | DaemonEvent, 'type'> {
