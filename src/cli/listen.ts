@@ -1,7 +1,8 @@
 // `run --listen`: the HTTP server beside the daemon, and the metrics it serves. Loaded only when asked
 // for, so a daemon without it never loads the Prometheus client.
 
-import type { ResolvedConfig } from '../config/types.js';
+import type { RepoConfig, ResolvedConfig } from '../config/types.js';
+import { pinOf } from '../cycle/schedule.js';
 import type { CycleDeps } from '../cycle/turn.js';
 import { UsageError } from '../errors.js';
 import type { ListenAddress } from '../http/address.js';
@@ -38,6 +39,16 @@ export async function openListener(address: ListenAddress, deps: CycleDeps, conf
     deps: { ...deps, reporter: metrics.tee(deps.reporter), onCheck: metrics.onCheck, onTurnFailed: metrics.onTurnFailed, onQueueWait: metrics.onQueueWait },
     attach: (s) => {
       supervisor = s;
+      const repos = (): Map<string, RepoConfig> => new Map(s.config.repos.map((r) => [r.name, r]));
+      // The pin admit() applies: a config's `commit:`, or a rollback the config still allows.
+      metrics.watchPins(() => {
+        const configured = repos();
+        return s.snapshot().map((w) => {
+          const repo = configured.get(w.repo);
+          const entry = deps.state.entry(w.repo);
+          return [w.repo, repo === undefined ? entry?.pinned !== undefined : pinOf(repo, entry) !== undefined] as const;
+        });
+      });
     },
     close: () => server.close(),
   };

@@ -50,6 +50,7 @@ function render(report: StatusReport, now: Date, columns: number | undefined): s
     const targets = report.repos.filter((t) => t.name.startsWith(`${r.name}@`) && !t.gone).length;
     const result = [
       r.paused && !daemon ? 'paused' : '',
+      r.pinned === null ? '' : `pinned at ${shortSha(r.pinned.commit)}${r.head !== null && r.head !== r.pinned.commit ? `; head is ${shortSha(r.head)}` : ''}`,
       !r.enabled && !daemon ? 'disabled' : '',
       // A branch glob runs nothing itself: its targets are the rows below it.
       glob ? (targets === 0 ? 'no branch matches' : `${targets} branch${targets === 1 ? '' : 'es'}`) : '',

@@ -94,6 +94,7 @@ export class RepoWorker extends Worker {
       this.failed({ kind: 'git', error: check.error });
       return { kind: 'failed' };
     }
+    this.head = check.value.sha;
     const trigger = this.triggered;
     this.triggered = false;
     const quiet = { ...deps, reportIdle: this.checks === 1 };
