@@ -4,10 +4,10 @@
 // `history` (20 runs at most; a lock without it reads as before).
 
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { startDaemon } from './helpers/daemon.js';
+import { startDaemon, startGitwatch } from './helpers/daemon.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { listeningUrl } from './helpers/listen.js';
 import { makeProject, RECORD_STEP, type Project } from './helpers/project.js';
@@ -162,6 +162,39 @@ describe('gitwatch rollback without a daemon', () => {
     assert.equal(back.code, 2);
     assert.match(back.stderr, /no earlier successful run/);
     assert.equal((await entry(project))?.pinned, undefined);
+  });
+});
+
+describe('a rollback killed with -9', () => {
+  test('leaves a valid lock with the pin recorded, and the pinned commit runs on the next cycle', async (t) => {
+    const { repo, project } = await siteProject(t);
+    const block = path.join(project.dir, 'block');
+    const started = path.join(project.dir, 'started');
+    await project.writeConfig({
+      version: 1,
+      repos: {
+        site: { url: repo.url, branch: 'main', interval: '1h', pipeline: [RECORD_STEP, `if [ -e '${block}' ]; then touch '${started}'; sleep 60; fi`] },
+      },
+    });
+    const a = repo.head();
+    assert.equal((await project.cli('once')).code, 0);
+    const b = await repo.commit();
+    assert.equal((await project.cli('once')).code, 0);
+    await writeFile(block, '');
+    const rollback = startGitwatch(t, project, ['rollback', 'site']);
+    await rollback.until(() => access(started).then(() => true), 'the rolled-back step');
+    rollback.child.kill('SIGKILL');
+    await rollback.exited;
+    const now = await entry(project);
+    assert.equal(now?.pinned?.commit, a, 'the pin is recorded before its run starts');
+    assert.equal(now?.commit, b, 'the run never ended, so the lock has not moved');
+    await rm(block);
+    const once = await project.cli('once');
+    assert.equal(once.code, 0, once.stdout + once.stderr);
+    assert.match(once.stdout, /rollback/);
+    const after = await entry(project);
+    assert.equal(after?.commit, a);
+    assert.equal(after?.pinned?.commit, a);
   });
 });
 
