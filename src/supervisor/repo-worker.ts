@@ -148,6 +148,8 @@ export class RepoWorker extends Worker {
           deps.reporter.emit({ type: admission.hold, repo: repo.name });
           return;
         }
+        // Pinned while it waited (a rollback): the head it was prepared for must not run; the rollback's turn is next.
+        if (admission.pin !== undefined && admission.pin.commit !== prepared.head.sha) return;
         this.host.deps.onQueueWait?.(repo.name, deps.clock.now().getTime() - queuedAt);
         this.set('running');
         this.cancelRun = new AbortController();

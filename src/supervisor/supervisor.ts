@@ -13,6 +13,7 @@ import { PipelineQueue, type Rank } from '../runtime/pipeline-queue.js';
 import { RepoWorker } from './repo-worker.js';
 import { chooseRollback, rollbackPin, type RollbackRefusal } from '../cycle/rollback.js';
 import { withoutPin } from '../cycle/turn.js';
+import { describeFailure, toTurnFailure } from '../cycle/turn-failure.js';
 import { err, repoOfTarget, type Result } from '../domain.js';
 import type { SupervisorDeps, TriggerResult, TriggerWaiter, WorkerHost, WorkerSnapshot } from './worker.js';
 
@@ -196,7 +197,10 @@ export class Supervisor {
       return err({ kind: 'usage', message });
     }
     const { state, clock } = this.deps;
-    const chosen = await chooseRollback(this.current, worker.settings, state.entry(name), to, this.deps);
+    // A bug in the choice is this request's failure, as a turn's would be; it never reaches the daemon.
+    const chosen = await chooseRollback(this.current, worker.settings, state.entry(name), to, this.deps).catch(
+      (error: unknown): Result<string, RollbackRefusal> => err({ kind: 'check', message: describeFailure(toTurnFailure(error)) }),
+    );
     if (!chosen.ok) return chosen;
     await state.update(name, (entry) => ({ ...entry, pinned: rollbackPin(worker.settings, chosen.value, clock.now()) }));
     worker.trigger(onRun);
