@@ -58,7 +58,7 @@ function render(report: StatusReport, now: Date, columns: number | undefined): s
     ].filter((part) => part !== '');
     return [
       r.configured ? (r.gone ? `${r.name} (gone)` : r.name) : `${r.name} (removed)`,
-      r.tag !== null ? `tag ${r.tag}` : (r.branch ?? '(default)'),
+      r.pinned?.reason === 'config' ? `commit ${shortSha(r.pinned.commit)}` : r.tag !== null ? `tag ${r.tag}` : (r.branch ?? '(default)'),
       r.commit ? shortSha(r.commit) : '-',
       ...(daemon ? [phaseText(r, now), r.nextCheckAt ? `in ${until(r.nextCheckAt, now)}` : '-'] : []),
       r.lastRun ? `${ago(r.lastRun.finishedAt, now)} (${shortSha(r.lastRun.commit)})` : glob ? '-' : 'never',
