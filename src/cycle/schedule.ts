@@ -50,8 +50,9 @@ export function isPaused(repo: Pick<RepoConfig, 'name' | 'target'>, entryOf: Ent
 }
 
 /**
- * May `repo` be checked and run now, and which commit may run: its ref's head, or the one it is pinned to? A trigger names a repo on purpose and overrides both holds. A paused
- * repo that is also disabled reads as paused: the pause is the operator's latest word.
+ * May `repo` be checked and run now, and which commit may run: its ref's head, or the one it is pinned
+ * to? A trigger names a repo on purpose and overrides both holds. A paused repo that is also disabled
+ * reads as paused: the pause is the operator's latest word.
  */
 export function admit(repo: Followed, entryOf: EntryOf, trigger: boolean): Admission {
   // A trigger of a pinned repo runs the pinned commit again: only `unpin` (or the config) lets the head run.
