@@ -1,6 +1,6 @@
 // What a command reads besides the config file: nothing kept from an earlier run can change what runs
 // or hold a command up. Steps run as gitwatch's own user and can write wherever gitwatch could keep a
-// cache, so gitwatch keeps no parsed config between runs (see README, Security); these tests plant what
+// cache, so gitwatch keeps no parsed config between runs (see docs/security.md); these tests plant what
 // the old config cache (`$TMPDIR/gitwatch-config-cache-UID`) would have read.
 
 import assert from 'node:assert/strict';

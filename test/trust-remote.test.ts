@@ -60,6 +60,33 @@ describe('TLS is verified as git verifies it', () => {
     assert.ok(https.requests() > 0, 'the remote was not used');
     assert.equal((await project.state()).repos['site']?.lastRun?.status, 'succeeded');
   });
+
+  /** The operator's global git config, as git finds it (GIT_CONFIG_GLOBAL stands for ~/.gitconfig). */
+  async function globalGitConfig(root: string, project: { env: Record<string, string> }, text: string): Promise<void> {
+    const file = path.join(root, 'gitconfig');
+    await writeFile(file, text);
+    project.env['GIT_CONFIG_GLOBAL'] = file;
+  }
+
+  test("http.sslVerify=false for the remote in git's config turns verification off as in git, with a warning", async (t) => {
+    const { root, https, project } = await untrustedRemote(t, await selfSignedTls());
+    await globalGitConfig(root, project, `[http "${new URL(https.url('site')).origin}/"]\n\tsslVerify = false\n`);
+    const result = await project.cli('once');
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stderr, /warning: http\.sslVerify is false in git's config for site: their TLS certificates are not verified/);
+    assert.ok(https.requests() > 0, 'the remote was not used');
+    assert.equal((await project.state()).repos['site']?.lastRun?.status, 'succeeded');
+  });
+
+  test("http.sslVerify=false for another URL in git's config changes nothing", async (t) => {
+    const { root, https, project } = await untrustedRemote(t, await selfSignedTls());
+    await globalGitConfig(root, project, '[http "https://elsewhere.invalid/"]\n\tsslVerify = false\n[http]\n\tsslVerify = true\n');
+    const result = await project.cli('once');
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, /TLS certificate check failed/);
+    assert.doesNotMatch(result.stderr, /sslVerify/);
+    assert.equal(https.requests(), 0, 'the server received the token');
+  });
 });
 
 describe('a remote that never stops advertising refs', () => {

@@ -47,9 +47,40 @@ describe('jobs on a terminal', { skip }, () => {
     assert.ok(indent(/^\s*❯ lint$/) >= 0 && indent(/eslint$/) > indent(/^\s*❯ lint$/), screen);
     assert.match(screen, /deploy \(needs test, lint\)/);
     assert.doesNotMatch(screen, /ship/);
+    // A waiting job is marked as a waiting step is (◼), not spun as if it ran.
+    assert.match(screen, /^\s*◼ test \(needs build\)$/m, screen);
+    assert.match(screen, /^\s*◼ deploy \(needs test, lint\)$/m, screen);
     await writeFile(`${project.env['RECORD']}.go`, '');
     assert.equal(await pty.exited, 0);
     const end = (await pty.render()).history.join('\n');
     assert.match(end, new RegExp(`✔ app ${remote.head().slice(0, 12)} on main succeeded in `), end);
+  });
+
+  test('every duration on screen is in the words of the summary: ms below a second, then seconds', async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'app'));
+    const project = await makeProject(t, {
+      version: 1,
+      repos: {
+        app: {
+          url: remote.url,
+          jobs: {
+            build: {
+              steps: [
+                { name: 'prepare', run: 'true' },
+                { name: 'compile', run: 'echo compiling; while [ ! -f "$RECORD.go" ] && [ -d "$HOME" ]; do sleep 0.05; done' },
+              ],
+            },
+          },
+        },
+      },
+    });
+    const pty = startInPty(t, ['once'], { cwd: project.dir, env: project.env });
+    const live = await pty.until((s) => s.screen.some((l) => /compile \(\d+s\)$/.test(l)), 'the running step to show its seconds');
+    const screen = live.screen.join('\n');
+    // listr2's own timer would say `[0.0s]`; gitwatch's words say `[12ms]`.
+    assert.match(screen, /✔ prepare \[\d+ms\]$/m, screen);
+    assert.doesNotMatch(screen, /\[\d+\.\d+s\]|0\.0s/, screen);
+    await writeFile(`${project.env['RECORD']}.go`, '');
+    assert.equal(await pty.exited, 0);
   });
 });

@@ -15,7 +15,7 @@ export async function planCommand(names: readonly string[], options: { json: boo
   const { config } = await loadForCommand(ctx);
   // An unknown name exits 2 before anything is asked.
   selectRepos(config, names);
-  for (const warning of await startWarnings(config, ctx.env)) ctx.stderr.write(`gitwatch: warning: ${warning}\n`);
+  for (const warning of await startWarnings(config, ctx)) ctx.stderr.write(`gitwatch: warning: ${warning}\n`);
   // Asked before the state is read: a run that ends in between is still said as running, never missed.
   const runs = await runsInProgress(config.statePath, ctx);
   // Read, never locked: a daemon may hold the state, and plan writes nothing.

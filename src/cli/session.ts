@@ -33,7 +33,7 @@ export async function withStateSession<T>(
   role?: 'daemon',
 ): Promise<T> {
   const { statePath } = config;
-  for (const warning of await startWarnings(config, ctx.env)) ctx.stderr.write(`gitwatch: warning: ${warning}\n`);
+  for (const warning of await startWarnings(config, ctx)) ctx.stderr.write(`gitwatch: warning: ${warning}\n`);
   const lock = await acquireInstanceLock(statePath, ctx.processes, role);
   try {
     const state = await StateKeeper.open(statePath, ctx.processes.pid);
@@ -67,7 +67,7 @@ export async function withStateSession<T>(
       offStop();
       // Its SSH masters end now rather than after the notifications drain (the CLI would close it anyway).
       await git.close();
-      // Pending notifications hold up the exit at most this long (SPEC: 10 s).
+      // Pending notifications hold up the exit at most this long (docs/operating.md, Notifications: 10 s).
       await notifier.close(NOTIFY_DRAIN_MS);
       await reporter.close();
     }

@@ -10,7 +10,7 @@ export interface Step {
   /** What progress, logs and GITWATCH_STEP call it: `job/step` in a job, else the name. */
   readonly label: string;
   readonly run: string;
-  /** Absolute folder to run in: the checkout, or `cwd` inside it. Relative to the checkout. */
+  /** The folder to run in, relative to the checkout (the pipeline joins the two); undefined: the checkout itself. */
   readonly cwd: string | undefined;
   readonly timeoutMs: number;
   readonly env: Readonly<Record<string, string>>;

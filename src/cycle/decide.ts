@@ -1,4 +1,4 @@
-// What a cycle does with a repo once it knows the remote's head: the rules of the spec, as one pure function.
+// What a cycle does with a repo once it knows the remote's head: the rules docs/cycle.md and docs/jobs.md describe, as one pure function.
 
 import { MAX_RETRY_BACKOFF_MS, type RepoConfig } from '../config/types.js';
 import type { RunReason } from '../domain.js';

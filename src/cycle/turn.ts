@@ -75,7 +75,7 @@ function remoteOf(repo: RepoConfig): Remote {
 }
 
 /**
- * gitwatch's own folders under the workdir, its owner's only (SPEC, Security), whichever command comes
+ * gitwatch's own folders under the workdir, its owner's only (docs/security.md), whichever command comes
  * first: the workdir when it is made here, the git stores' folder, and the run logs' folder. Those two, left
  * open to others by an earlier gitwatch's `run`, are narrowed again; a workdir the user made keeps its mode.
  */
@@ -103,7 +103,6 @@ export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: 
   }
 }
 
-/** The highest tag that matches: one `ls-remote` of the remote's tags, selected in process. */
 /** The head a repo follows: its branch's (or the default branch's), or its highest matching tag's. */
 export async function remoteHead(git: GitClient, store: string, repo: RepoConfig, call: GitCallOptions): Promise<RemoteHead> {
   // A `commit:` repo follows no ref: there is nothing to ask; the fetch by id says whether the remote has it.
@@ -111,6 +110,7 @@ export async function remoteHead(git: GitClient, store: string, repo: RepoConfig
   return repo.tag === undefined ? git.lsRemote(store, remoteOf(repo), repo.branch, call) : tagHead(git, store, repo, repo.tag, call);
 }
 
+/** The highest tag that matches: one `ls-remote` of the remote's tags, selected in process. */
 async function tagHead(git: GitClient, store: string, repo: RepoConfig, glob: string, call: GitCallOptions): Promise<RemoteHead> {
   const refs = await git.listRefs(store, remoteOf(repo), ['refs/tags/'], call);
   const choice = selectTag(refs, glob, repo.semver);

@@ -5,7 +5,7 @@
 // took ten times longer). Why the runner is node:child_process and not execa is measured in its header.
 
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isSha, type Credentials, type Env, type SshSettings } from '../domain.js';
 import { GitError } from '../errors.js';
@@ -16,6 +16,8 @@ import { CHECK_MEMORY_MIB, runGitProcess, tooMuchFromRemote, type GitProcessResu
 import type { HttpRefReader } from './http-refs.js';
 import { localPath, readLocalRefs } from './local-refs.js';
 import { SshMasters } from './ssh-master.js';
+import { sweepStaleLocks } from './store-locks.js';
+import { GitSslSettings } from './ssl-verify-config.js';
 import { writeStepGitDir } from './step-git-dir.js';
 import { lsRemotePatterns, parseLsRemote, type RefListing, type RefPatterns } from './refs.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
@@ -50,6 +52,8 @@ export interface Changes {
   readonly files: readonly string[];
 }
 
+/** Remotes git reaches over http(s): the ones its `http.*` settings apply to. */
+const HTTP_URL = /^https?:\/\//i;
 const TARGET_REF = 'refs/gitwatch/target';
 /** The lock's commit, fetched for a comparison in a shallow store. */
 const PREVIOUS_REF = 'refs/gitwatch/previous';
@@ -77,6 +81,8 @@ export class GitClient {
   private httpReader: HttpRefReader | undefined;
   private readonly ssh: SshMasters;
   private readonly toldFallback = new Set<string>();
+  /** The operator's `http.sslVerify` keys, read with the first http(s) remote (most setups never have one). */
+  private ssl: Promise<GitSslSettings> | undefined;
 
   constructor(
     private readonly env: Env,
@@ -88,12 +94,18 @@ export class GitClient {
     this.ssh = new SshMasters(gitEnv(env), groups, clock);
   }
 
-  private envFor(remote: Remote | undefined, sshControl?: string): Record<string, string> {
+  private sslSettings(): Promise<GitSslSettings> {
+    this.ssl ??= GitSslSettings.read(this.env, this.groups, this.clock);
+    return this.ssl;
+  }
+
+  private async envFor(remote: Remote | undefined, sshControl?: string): Promise<Record<string, string>> {
     const url = remote?.credentials ? remote.url : undefined;
-    const key = JSON.stringify([remote?.credentials ?? null, url ?? null, remote?.ssh ?? null, sshControl ?? null]);
+    const sslVerify = remote !== undefined && HTTP_URL.test(remote.url) ? (await this.sslSettings()).entries : undefined;
+    const key = JSON.stringify([remote?.credentials ?? null, url ?? null, remote?.ssh ?? null, sshControl ?? null, sslVerify ?? null]);
     let env = this.envs.get(key);
     if (env === undefined) {
-      env = gitEnv(this.env, { credentials: remote?.credentials, url, ssh: remote?.ssh, sshControl });
+      env = gitEnv(this.env, { credentials: remote?.credentials, url, ssh: remote?.ssh, sshControl, sslVerify });
       this.envs.set(key, env);
     }
     return env;
@@ -116,7 +128,7 @@ export class GitClient {
     memoryLimitMiB?: number,
   ): Promise<GitProcessResult> {
     const outcome = await runGitProcess(args, {
-      env: this.envFor(remote, sshControl),
+      env: await this.envFor(remote, sshControl),
       timeoutMs: call.timeoutMs,
       signal: call.signal,
       groups: this.groups,
@@ -137,7 +149,7 @@ export class GitClient {
     // `plan` runs beside a daemon whose git may hold those locks right now: only the instance-lock holder sweeps.
     if (options.sweep !== false && !this.swept.has(store)) {
       this.swept.add(store);
-      await sweepStaleLocks(store);
+      await sweepStaleLocks(store, [TARGET_REF, PREVIOUS_REF, DEEPEN_REF]);
     }
     // A stat instead of a git process on every check; a store that was deleted is made again.
     if (existsSync(path.join(store, 'HEAD')) && existsSync(path.join(store, 'objects'))) return;
@@ -159,7 +171,7 @@ export class GitClient {
       if (local !== undefined) {
         const listing = readLocalRefs(local, patterns);
         if (listing !== undefined) return listing;
-      } else if (/^https?:\/\//i.test(remote.url)) {
+      } else if (HTTP_URL.test(remote.url)) {
         const listing = await this.listHttp(remote, patterns, call);
         if (listing !== undefined) return listing;
       }
@@ -182,6 +194,9 @@ export class GitClient {
     this.httpReader ??= new HttpRefReader(this.env, this.clock);
     const why = this.httpReader.unsupported(url);
     if (why !== undefined) return this.fallBack(url, why);
+    if (url.protocol === 'https:' && !(await (await this.sslSettings()).verifies(remote.url))) {
+      return this.fallBack(url, "http.sslVerify is false for it in git's config");
+    }
     try {
       return await this.httpReader.list(remote.url, patterns, {
         credentials: remote.credentials,
@@ -371,25 +386,6 @@ export class GitClient {
     await this.run([...base, 'checkout', '--quiet', '--force', '--detach', sha], `checking out ${sha.slice(0, 12)}`, call);
     await writeStepGitDir(store, worktree, sha);
   }
-}
-
-/**
- * Lock files a git killed mid-command leaves in the store (index.lock, shallow.lock, a ref's .lock) make
- * every later command fail with "File exists". Only gitwatch writes its stores, and the gitwatch that
- * holds the instance lock is the only one running, so on first use any lock there is stale.
- */
-async function sweepStaleLocks(store: string): Promise<void> {
-  const candidates = [
-    'index.lock',
-    'shallow.lock',
-    'HEAD.lock',
-    'config.lock',
-    'packed-refs.lock',
-    `${TARGET_REF}.lock`,
-    `${PREVIOUS_REF}.lock`,
-    `${DEEPEN_REF}.lock`,
-  ];
-  await Promise.all(candidates.map((name) => rm(path.join(store, name), { force: true })));
 }
 
 function assertSha(sha: string): void {

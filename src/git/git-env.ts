@@ -12,6 +12,8 @@ export interface GitEnvOptions {
   readonly ssh?: SshSettings | undefined;
   /** The socket of a running SSH master (ssh-master.ts) that this command's ssh joins. */
   readonly sshControl?: string | undefined;
+  /** The operator's own `http.*sslVerify` keys (ssl-verify-config.ts): the only part of git's config that passes. */
+  readonly sslVerify?: readonly (readonly [string, string])[] | undefined;
 }
 
 /**
@@ -79,6 +81,7 @@ export function gitEnv(base: Env, options: GitEnvOptions = {}): Record<string, s
     // An empty value clears any helper list before ours.
     ['credential.helper', ''],
   ];
+  for (const [key, value] of options.sslVerify ?? []) config.push([key, value]);
   if (options.ssh?.key !== undefined) env['GITWATCH_SSH_KEY'] = options.ssh.key;
   if (options.ssh?.knownHosts !== undefined) env['GITWATCH_SSH_KNOWN_HOSTS'] = options.ssh.knownHosts;
   if (options.sshControl !== undefined) env['GITWATCH_SSH_CONTROL'] = options.sshControl;

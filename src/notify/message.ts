@@ -4,7 +4,7 @@ import type { NotifyOn, NotifyTarget } from '../config/types.js';
 import type { FinishedRun } from '../cycle/turn.js';
 import { formatDuration } from '../rules/duration.js';
 
-/** The run as every target sees it (SPEC: the json format's fields, exactly). */
+/** The run as every target sees it (docs/operating.md, Notifications: the json format's fields, exactly). */
 export interface RunReport {
   readonly repo: string;
   readonly branch: string;

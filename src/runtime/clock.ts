@@ -12,7 +12,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * Sleeps of 10 s or more end on the next whole second of a monotonic clock, up to a second late, and all
  * those ending on the same second share one timer. A daemon watching 1,000 repos at a 60 s interval then
  * wakes about once a second for a batch of checks instead of 17 times a second for one each: each wake-up of
- * an idle process costs a quarter of a millisecond before any check runs (README, Performance). Shorter
+ * an idle process costs a quarter of a millisecond before any check runs (docs/performance.md). Shorter
  * sleeps (debounces, retries of a second, test intervals) stay exact. Monotonic, not the wall clock: a
  * clock stepped back must not make a new sleep join a slot armed before the step, which would end it early.
  */

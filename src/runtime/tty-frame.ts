@@ -4,7 +4,7 @@
 // what is known by then (see tty-reporter.ts).
 
 import type { Writable } from 'node:stream';
-import { Listr, ListrDefaultRendererLogLevels, ListrLogger, ProcessOutput, type LoggerFormat } from 'listr2';
+import { Listr, ListrDefaultRendererLogLevels, ListrLogger, PRESET_TIMER, ProcessOutput, type LoggerFormat } from 'listr2';
 import { shortSha } from '../domain.js';
 import type { FrameSpan, FrameTask, LiveRun } from './tty-run.js';
 
@@ -48,6 +48,8 @@ export async function drawFrame(runs: readonly LiveRun[], queued: readonly Queue
       clearOutput: true,
       collapseSubtasks: false,
       formatOutput: 'truncate',
+      // A job waiting for its needs is shown paused (tty-run.ts), with no time left to count down.
+      pausedTimer: { ...PRESET_TIMER, condition: false },
       ...(options.color ? {} : { color: noColors() }),
       // Writes by others while a frame is up wait for it to be erased (listr2 holds them back).
       logger: new ListrLogger({

@@ -4,7 +4,15 @@
 // step shows its own duration, a running one its start, its latest lines and a spinner. Every task ends
 // when its frame is over, so taking a frame down never waits for a step.
 
-import { parseTimer, PRESET_TIMER, type ListrDefaultRenderer, type ListrSimpleRenderer, type ListrTask, type ListrTaskWrapper, type PresetTimer } from 'listr2';
+import {
+  ListrTaskState,
+  PRESET_TIMER,
+  type ListrDefaultRenderer,
+  type ListrSimpleRenderer,
+  type ListrTask,
+  type ListrTaskWrapper,
+  type PresetTimer,
+} from 'listr2';
 import { formatDuration } from '../rules/duration.js';
 import type { GitwatchEvent } from './events.js';
 import { followedRef, runTitle } from './run-words.js';
@@ -136,6 +144,8 @@ export class LiveRun {
       title: begun || job.needs.length === 0 ? job.name : `${job.name} (needs ${job.needs.join(', ')})`,
       rendererOptions: { timer: this.timer(() => this.jobDurationMs(job)) },
       task: async (_ctx, jobTask) => {
+        // A job that waits for its needs is marked as a step that waits is (◼), not spun as running.
+        if (!begun && job.needs.length > 0) jobTask.task.state$ = ListrTaskState.PAUSED;
         void this.jobSettled(job.steps).then((state) => {
           if (state === 'skipped') jobTask.title = `${job.name} (skipped)`;
         });
@@ -145,6 +155,7 @@ export class LiveRun {
           span.over.then(() => false),
         ]);
         if (!going) return undefined;
+        if (jobTask.task.isPaused()) jobTask.task.state$ = ListrTaskState.STARTED;
         jobTask.title = job.name;
         return jobTask.newListr(
           job.steps.map((index) => this.stepTask(index, (this.view.steps[index]?.name ?? '').slice(job.name.length + 1), span)),
@@ -200,7 +211,8 @@ export class LiveRun {
   /** A finished task's duration as listr2 shows it, from gitwatch's own times: a task of a later frame did not run that long. */
   private timer(ms: () => number): PresetTimer {
     const plain = (s?: string): string => s ?? '';
-    return { ...PRESET_TIMER, field: () => parseTimer(ms()), ...(this.options.color ? {} : { format: () => plain }) };
+    // The same words as every other duration gitwatch prints (formatDuration), not listr2's own.
+    return { ...PRESET_TIMER, field: () => formatDuration(ms()), ...(this.options.color ? {} : { format: () => plain }) };
   }
 
   /** From a job's first step's start to its last step's end: not its wait for its needs. */

@@ -97,11 +97,12 @@ export class RepoWorker extends Worker {
     this.head = check.value.sha;
     const trigger = this.triggered;
     this.triggered = false;
-    const quiet = { ...deps, reportIdle: this.checks === 1 };
+    // Only a worker's first check says "up to date"; later idle checks print nothing.
+    const turnDeps = { ...deps, reportIdle: this.checks === 1 };
     // Fetch and checkout happen here, outside the queue, so a slow fetch never holds up another repo's pipeline.
     await this.compaction;
     if (!this.active) return { kind: 'aborted' };
-    const prepared = await limit(() => prepareRun(this.host.config(), repo, check.value, quiet, trigger));
+    const prepared = await limit(() => prepareRun(this.host.config(), repo, check.value, turnDeps, trigger));
     if (prepared.kind === 'done' && prepared.error) {
       // A trigger whose fetch failed still runs when the remote answers again.
       this.triggered ||= trigger;
@@ -112,7 +113,7 @@ export class RepoWorker extends Worker {
     this.succeeded();
     if (prepared.kind === 'done') return prepared.outcome === 'interrupted' ? { kind: 'aborted' } : { kind: 'checked' };
     this.fetches++;
-    const outcome = await this.runWhenItsTurn(repo, prepared, trigger, quiet);
+    const outcome = await this.runWhenItsTurn(repo, prepared, trigger, turnDeps);
     if (outcome !== undefined) answer(triggerResult(outcome, deps.state.entry(repo.name)?.lastRun?.error));
     this.compactWhenDue(repo);
     // An unrecorded run (the reporter has said why) runs again, with backoff, not on every interval.
