@@ -203,7 +203,7 @@ enabled?: boolean
  */
 tag?: string
 /**
- * Pin the repo to this commit (a full 40-hex SHA, or 64-hex for SHA-256) instead of following `branch` or `tag`: it is fetched by its id and run once; nothing changes after that until the config does. The server must allow fetching a commit by id (git's default over protocol v2; else uploadpack.allowReachableSHA1InWant or uploadpack.allowAnySHA1InWant). Not with `branch` or `tag`.
+ * Pin the repo to this commit (a full 40-hex SHA, or 64-hex for SHA-256) instead of following `branch` or `tag`: it is fetched by its id and run once; nothing changes after that until the config does. The server must allow fetching a commit by id (git's default over protocol v2; else uploadpack.allowReachableSHA1InWant or uploadpack.allowAnySHA1InWant). Not with `branch` or `tag`. See docs/rollback.md.
  */
 commit?: string
 /**
