@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { startDaemon, startGitwatch } from './helpers/daemon.js';
 import { TestRepo } from './helpers/git-fixtures.js';
-import { listeningUrl } from './helpers/listen.js';
+import { listeningUrl, push, send } from './helpers/listen.js';
 import { makeProject, RECORD_STEP, type Project } from './helpers/project.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -240,10 +240,11 @@ describe('gitwatch rollback with a daemon', () => {
     assert.match(daemon.stdout(), new RegExp(`unpinned from ${a.slice(0, 12)}: the repo's url or ref changed in the config`));
   });
 
-  test('unpin through the daemon runs the head at once; a rollback to a commit outside the branch exits 2', async (t) => {
-    const { repo, project } = await siteProject(t);
+  test('a webhook on a pinned repo checks it and runs nothing; unpin runs the head at once; a commit outside the branch exits 2', async (t) => {
+    const secret = 'a-webhook-secret';
+    const { repo, project } = await siteProject(t, { webhook_secret: secret });
     const a = repo.head();
-    const daemon = startDaemon(t, project);
+    const daemon = startDaemon(t, project, ['--listen', '127.0.0.1:0']);
     await daemon.until(async () => (await entry(project))?.lastRun !== undefined, 'the first run');
     await repo.commit();
     const trigger = await project.cli('trigger', '--wait', 'site');
@@ -257,6 +258,10 @@ describe('gitwatch rollback with a daemon', () => {
 
     assert.equal((await project.cli('rollback', 'site')).code, 0);
     const c = await repo.commit();
+    // The interval is an hour: only the webhook's check can have seen c.
+    assert.equal((await send(`${await listeningUrl(daemon)}/hooks/site`, push('github', secret))).status, 202);
+    await daemon.until(async () => (await project.cli('status')).stdout.includes(`head is ${c.slice(0, 12)}`), "the webhook's check");
+    assert.equal((await ran(project)).at(-1), a, 'the webhook ran nothing new');
     assert.equal((await project.cli('unpin', 'site')).code, 0);
     await daemon.until(async () => (await entry(project))?.commit === c, 'the head runs after unpin');
     assert.deepEqual((await ran(project)).slice(-2), [a, c]);
