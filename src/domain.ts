@@ -44,10 +44,10 @@ export const RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'skipp
 
 /**
  * Why a run starts: a repo never run, a new head, a changed url or branch, a commit whose run was cut
- * short, a retry of a failed run, or `gitwatch trigger`. Decided in cycle/decide.ts, said in words by
+ * short, a retry of a failed run, `gitwatch trigger`, or `gitwatch rollback` (a commit an operator pinned). Decided in cycle/decide.ts, said in words by
  * runtime/run-words.ts.
  */
-export type RunReason = 'first' | 'new-commit' | 'moved' | 'retry-interrupted' | 'retry' | 'trigger';
+export type RunReason = 'first' | 'new-commit' | 'moved' | 'retry-interrupted' | 'retry' | 'trigger' | 'rollback';
 
 /** How a step ended. `canceled`: stopped by `gitwatch cancel`. */
 export type StepStatus = 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'canceled';

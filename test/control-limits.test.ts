@@ -132,7 +132,7 @@ describe('control socket limits', () => {
     await daemon.until(() => ran(remote.head()), 'the first run');
     const sock = `${project.statePath}.sock`;
     const cases: [string, RegExp][] = [
-      ['{"op":"explode"}', /^unknown request 'explode' \(known: status, trigger, pause, resume, cancel\)$/],
+      ['{"op":"explode"}', /^unknown request 'explode' \(known: status, trigger, pause, resume, cancel, rollback, unpin\)$/],
       ['[]', /^not a gitwatch control request: a JSON object with an "op" is$/],
       ['{}', /^not a gitwatch control request: a JSON object with an "op" is$/],
       ['"status"', /^not a gitwatch control request: a JSON object with an "op" is$/],

@@ -1,15 +1,19 @@
 // A model-based test of the daemon: random sequences of what remotes and operators do (push, force push,
-// pause, resume, trigger with and without --wait, cancel, reloads that add, remove, enable, disable and move
-// repos, a branch glob gaining and losing branches, remotes failing and recovering, a client that throws,
-// steps that succeed, fail or hang) against the real Supervisor, with the remotes and pipelines in memory
-// (helpers/model-world.ts) and a fake clock. After every command:
+// pause, resume, trigger with and without --wait, cancel, rollback with and without --to, unpin, reloads
+// that add, remove, enable, disable and move repos or pin them with `commit:`, a branch glob gaining and
+// losing branches, remotes failing and recovering, a client that throws, steps that succeed, fail or hang)
+// against the real Supervisor, with the remotes and pipelines in memory (helpers/model-world.ts) and a
+// fake clock. After every command:
 //   - no error escapes, and no internal error but the injected ones (an illegal phase change is one);
 //   - every phase change is one TRANSITIONS allows;
-//   - the lock file is valid and no repo's commit moves backwards;
-//   - a paused repo starts no run it was not triggered for.
+//   - the lock file is valid and no repo's commit moves backwards, but to the commit it is pinned at (a
+//     rollback, or the config's `commit:`), the one move back that is allowed;
+//   - a paused repo starts no run it was not triggered (or rolled back) for;
+//   - a pinned repo starts no run of any commit but its pin.
 // At the end, with every remote fixed and every hung step released: every enabled, unpaused repo's lock is
-// its head, or its head failed and waits; then every `trigger --wait` has its answer, before and after
-// shutdown. GITWATCH_MODEL_RUNS sets the number of sequences (CI runs more); a failure prints its seed.
+// its head (a pinned repo's: its pin), or that commit failed and waits; then every `trigger --wait` and
+// `rollback` has its answer, before and after shutdown. GITWATCH_MODEL_RUNS sets the number of sequences
+// (CI runs more); a failure prints its seed.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,10 +21,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { isPaused } from '../src/cycle/schedule.js';
+import { isPaused, pinOf } from '../src/cycle/schedule.js';
 import { readState } from '../src/state/state-file.js';
 import { StateKeeper } from '../src/state/state-keeper.js';
 import { Supervisor, TRANSITIONS, type TriggerResult } from '../src/supervisor/supervisor.js';
+import { repoOfTarget } from '../src/domain.js';
 import { CollectingReporter } from './helpers/collect.js';
 import { FakeClock } from './helpers/fake-clock.js';
 import { INJECTED, ModelWorld, type StepMode } from './helpers/model-world.js';
@@ -42,6 +47,8 @@ interface RepoSpec {
   remote: number;
   /** A plain repo's branch. */
   branch: 'main' | 'next';
+  /** `commit:` instead of the branch: the commit the config pins (a plain repo only). */
+  commit?: string | undefined;
 }
 
 /** What the commands' preconditions need to know; the real system is the judge of everything else. */
@@ -83,7 +90,7 @@ class Real {
     for (const [name, spec] of this.spec) {
       repos[name] = {
         url: this.url(name, spec),
-        branch: name === GLOB ? 'release/*' : spec.branch,
+        ...(spec.commit === undefined ? { branch: name === GLOB ? 'release/*' : spec.branch } : { commit: spec.commit }),
         interval: INTERVAL[name],
         enabled: spec.enabled,
         pipeline: ['deploy'],
@@ -109,13 +116,15 @@ class Real {
     // The run's start says why it runs: a paused repo's run must say `trigger`.
     const emit = this.reporter.emit.bind(this.reporter);
     this.reporter.emit = (event) => {
-      if (event.type === 'run-started' && event.reason !== 'trigger' && this.pausedNow(event.repo)) {
+      if (event.type === 'run-started' && event.reason !== 'trigger' && event.reason !== 'rollback' && this.pausedNow(event.repo)) {
         this.problems.push(`${event.repo}: a paused repo started a run for '${event.reason ?? '?'}'`);
       }
       emit(event);
     };
     this.world.onRunStart = (run) => {
       const name = run.repo.name;
+      const pin = pinOf(run.repo, this.state.entry(name));
+      if (pin !== undefined && pin.commit !== run.commit) this.problems.push(`${name}: pinned at ${pin.commit} (${pin.by}), it ran ${run.commit}`);
       const glob = run.repo.target?.repo;
       if (!isPaused(run.repo, (n) => this.state.entry(n)) || (glob !== undefined && this.triggers.has(glob))) return;
       const left = this.triggers.get(name) ?? 0;
@@ -180,6 +189,12 @@ class Real {
     for (const [name, entry] of Object.entries(onDisk.repos)) {
       if (entry.commit === undefined) continue;
       const key = `${name} ${this.world.origin(entry.commit) ?? '?'}`;
+      // A rollback, or the config's `commit:`, moves the lock back on purpose: from there it is the floor.
+      const pinnedHere = entry.pinned?.commit === entry.commit || this.spec.get(name as Name)?.commit === entry.commit;
+      if (pinnedHere) {
+        this.floor.set(key, entry.commit);
+        continue;
+      }
       const floor = this.floor.get(key);
       if (floor !== undefined && entry.commit < floor) this.problems.push(`${name}: the lock moved back from ${floor} to ${entry.commit}`);
       if (floor === undefined || entry.commit > floor) this.floor.set(key, entry.commit);
@@ -206,7 +221,37 @@ const configured = (name: Name) => (m: Model) => m.repos.has(name);
 const name = fc.constantFrom(...NAMES);
 const plain = fc.constantFrom(...PLAIN);
 
+/** `rollback`: listed three times among the commands, since it needs runs in the history and meets more that way. */
+const rollback = fc
+  .tuple(
+    fc.oneof(plain, fc.constantFrom('g@release/1')),
+    fc.constantFrom<'last good' | 'head' | 'foreign'>('last good', 'last good', 'head', 'head', 'foreign'),
+  )
+  .map(([n, to]) =>
+    command(`rollback ${n}${to === 'last good' ? '' : ` --to ${to}`}`, configured(repoOfTarget(n) as Name), async (m, r) => {
+      const spec = r.spec.get(repoOfTarget(n) as Name);
+      if (spec === undefined) return;
+      const url = r.url(repoOfTarget(n) as Name, spec);
+      const branch = n.includes('@') ? n.slice(n.indexOf('@') + 1) : spec.branch;
+      // `head`: the branch's head, always in its history; `foreign`: a commit of another repo, never.
+      const sha =
+        to === 'head'
+          ? r.world.head(url, branch)
+          : to === 'foreign'
+            ? r.world.head(r.url('c', { enabled: true, remote: 1, branch: 'main' }), 'next')
+            : undefined;
+      const entry = { name: n, result: undefined as TriggerResult | undefined };
+      const chosen = await r.supervisor.rollback(n, sha, (result) => (entry.result = result));
+      if (!chosen.ok) return;
+      r.triggers.set(n, (r.triggers.get(n) ?? 0) + 1);
+      r.waits.push(entry);
+    }),
+  );
+
 const commands = [
+  rollback,
+  rollback,
+  rollback,
   plain.map((n) =>
     command(
       `push ${n}`,
@@ -253,6 +298,21 @@ const commands = [
         if (wait) r.waits.push(entry);
       },
     ),
+  ),
+  fc.oneof(plain, fc.constantFrom('g@release/1')).map((n) =>
+    command(
+      `unpin ${n}`,
+      () => true,
+      async (m, r) => void (await r.supervisor.unpin(n)),
+    ),
+  ),
+  plain.map((n) =>
+    command(`reload: pin ${n} with commit: (or follow its branch again)`, configured(n), (m, r) => {
+      const spec = r.spec.get(n);
+      if (spec === undefined) return;
+      spec.commit = spec.commit === undefined ? r.world.head(r.url(n, spec), spec.branch) : undefined;
+      r.apply();
+    }),
   ),
   fc.oneof(name, fc.constantFrom('g@release/1')).map((n) =>
     command(
@@ -394,8 +454,10 @@ function converged(r: Real): string[] {
     const targets = n === GLOB ? r.world.branches(url).map((b) => [`${n}@${b}`, b] as const) : [[n, spec.branch] as const];
     for (const [target, branch] of targets) {
       if (entryOf(target)?.paused === true) continue;
-      const head = r.world.head(url, branch);
       const entry = entryOf(target);
+      // A pinned repo's goal is its pin (the config's `commit:`, or a rollback the config still allows).
+      const pin = pinOf({ displayUrl: url, branch, tag: undefined, semver: undefined, commit: spec.commit }, entry);
+      const head = pin?.commit ?? r.world.head(url, branch);
       const failedAndWaits = entry?.lastRun?.commit === head && entry?.lastRun?.status === 'failed';
       if (entry?.commit !== head && !failedAndWaits)
         out.push(`${target}: lock ${entry?.commit ?? 'none'}, head ${head ?? 'none'}, last run ${JSON.stringify(entry?.lastRun)}`);
@@ -431,7 +493,7 @@ test(`the daemon keeps its rules under ${RUNS} random sequences of operator and 
           assert.deepEqual(
             real.waits.filter((w) => w.result === undefined).map((w) => w.name),
             [],
-            'every trigger --wait has its answer once nothing runs',
+            'every trigger --wait and rollback has its answer once nothing runs',
           );
           real.controller.abort();
           await real.supervisor.finished();

@@ -5,12 +5,18 @@ import { describe, test } from 'node:test';
 import { admit, backoffDelay, nextCheck, type ScheduleInput } from '../src/cycle/schedule.js';
 import type { RepoState } from '../src/state/state-file.js';
 
-const repo = { name: 'site', target: undefined, enabled: true };
-const target = { name: 'r@release/1.0', target: { repo: 'r', pattern: 'release/*', folder: 'release-1.0' }, enabled: true };
+const follows = { displayUrl: 'https://example.com/site.git', branch: 'main', tag: undefined, semver: undefined, commit: undefined };
+const repo = { name: 'site', target: undefined, enabled: true, ...follows };
+const target = { name: 'r@release/1.0', target: { repo: 'r', pattern: 'release/*', folder: 'release-1.0' }, enabled: true, ...follows, branch: 'release/1.0' };
+const OLD = 'a'.repeat(40);
+const PINNED = { commit: OLD, reason: 'rollback', at: '2026-01-01T00:00:00.000Z', url: follows.displayUrl, ref: 'branch:main' } as const;
+/** `paused` names paused entries; `pinned` names entries an operator pinned on site's url and main. */
 const entries =
-  (paused: readonly string[]) =>
-  (name: string): RepoState | undefined =>
-    paused.includes(name) ? { paused: true } : undefined;
+  (paused: readonly string[], pinned: readonly string[] = []) =>
+  (name: string): RepoState | undefined => ({
+    ...(paused.includes(name) ? { paused: true as const } : {}),
+    ...(pinned.includes(name) ? { pinned: PINNED } : {}),
+  });
 
 describe('admit', () => {
   const cases: [string, Parameters<typeof admit>[0], readonly string[], boolean, string][] = [
@@ -29,6 +35,25 @@ describe('admit', () => {
     test(what, () => {
       const a = admit(r, entries(paused), trigger);
       assert.equal(a.admitted ? 'admitted' : a.hold, expected);
+    });
+  }
+
+  // What an admitted repo may run: its head, or the commit it is pinned to.
+  const pins: [string, Parameters<typeof admit>[0], readonly string[], readonly string[], boolean, string][] = [
+    ['a pinned repo runs its pin', repo, [], ['site'], false, `rollback ${OLD}`],
+    ['a pinned repo, triggered, still runs its pin', repo, [], ['site'], true, `rollback ${OLD}`],
+    ['a paused and pinned repo is paused', repo, ['site'], ['site'], false, 'paused'],
+    ['a pin made on another branch no longer holds', { ...repo, branch: 'next' }, [], ['site'], false, 'head'],
+    ['a pin made on another url no longer holds', { ...repo, displayUrl: 'https://example.com/other.git' }, [], ['site'], false, 'head'],
+    ["the config's commit: wins over a rollback", { ...repo, branch: undefined, commit: 'b'.repeat(40) }, [], ['site'], false, `config ${'b'.repeat(40)}`],
+    ['a disabled repo with commit: is disabled', { ...repo, branch: undefined, commit: 'b'.repeat(40), enabled: false }, [], [], false, 'disabled'],
+    ['an unpinned repo runs its head', repo, [], [], false, 'head'],
+    ["a glob target's pin is its own", target, [], ['r'], false, 'head'],
+  ];
+  for (const [what, r, paused, pinned, trigger, expected] of pins) {
+    test(what, () => {
+      const a = admit(r, entries(paused, pinned), trigger);
+      assert.equal(a.admitted ? (a.pin === undefined ? 'head' : `${a.pin.by} ${a.pin.commit}`) : a.hold, expected);
     });
   }
 

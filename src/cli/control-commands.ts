@@ -1,4 +1,4 @@
-// `trigger`, `pause`, `resume` and `cancel`: through the daemon's control socket when a daemon runs on
+// `trigger`, `pause`, `resume`, `cancel`, `rollback` and `unpin`: through the daemon's control socket when a daemon runs on
 // this state, and on the state file alone (holding its lock) when none does. Reaching a daemon needs only
 // the state path, so a config file with a typo, or a shell without the repos' `${VAR}`s, cannot keep an
 // operator from cancelling a runaway pipeline: the daemon runs the config it accepted and judges the names.
@@ -9,6 +9,8 @@ import type { ResolvedConfig } from '../config/types.js';
 import { askDaemon, daemonError, firstReply, type Connection } from '../control/client.js';
 import type { ControlRequest } from '../control/protocol.js';
 import { runCycle } from '../cycle/cycle.js';
+import { chooseRollback, rollbackPin } from '../cycle/rollback.js';
+import { withoutPin } from '../cycle/turn.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { acquireInstanceLock } from '../state/instance-lock.js';
 import { StateKeeper } from '../state/state-keeper.js';
@@ -85,6 +87,64 @@ export async function pauseCommand(names: readonly string[], pause: boolean, ctx
     }
   }
   if (!ctx.global.quiet) ctx.stdout.write(`${names.join(', ')}: ${pause ? 'paused (a running pipeline finishes)' : 'resumed'}\n`);
+  return EXIT.ok;
+}
+
+/**
+ * Rolls REPO back and pins it there, then waits for that run: exit 0 when it succeeded, 1 when it failed
+ * (the repo stays pinned at the failed commit), 2 when there is nothing to roll back to or `--to` is not in
+ * the followed ref's history.
+ */
+export async function rollbackCommand(name: string, options: { to: string | undefined }, ctx: CommandContext): Promise<ExitCode> {
+  const reached = await reach(ctx, [name], { op: 'rollback', repo: name, to: options.to });
+  const said = (commit: string): void => {
+    if (!ctx.global.quiet) ctx.stderr.write(`gitwatch: ${name}: rolling back to ${commit} and pinning it there; waiting for the run\n`);
+  };
+  if (reached.daemon === undefined) {
+    const { config } = reached;
+    return withStateSession(ctx, config, async (deps) => {
+      const [repo] = selectRepos(config, [name], deps.state.current.repos);
+      if (repo === undefined) throw new UsageError(`unknown repo '${name}'`);
+      const chosen = await chooseRollback(config, repo, deps.state.entry(name), options.to, deps);
+      if (!chosen.ok) {
+        if (chosen.error.kind === 'usage') throw new UsageError(chosen.error.message);
+        ctx.stderr.write(`gitwatch: ${name}: ${chosen.error.message}\n`);
+        return EXIT.failed;
+      }
+      await deps.state.update(name, (entry) => ({ ...entry, pinned: rollbackPin(repo, chosen.value, ctx.clock.now()) }));
+      said(chosen.value);
+      return onceExitCode(await runCycle(config, [repo], deps, new Set([name])));
+    });
+  }
+  for await (const reply of reached.daemon.replies) {
+    if (!reply.ok) throw daemonError(reply);
+    if ('pinned' in reply) said(reply.pinned);
+    if ('finished' in reply) {
+      for (const run of reply.finished) ctx.stdout.write(`${run.repo} ${run.status}${run.error ? `: ${run.error}` : ''}\n`);
+      return reply.finished.every((r) => r.status === 'succeeded' || r.status === 'skipped') ? EXIT.ok : EXIT.failed;
+    }
+  }
+  if (ctx.signal.aborted) return EXIT.failed;
+  throw new Error('the daemon closed the connection before the run ended');
+}
+
+/** Follows the named repos' refs again from their next check. */
+export async function unpinCommand(names: readonly string[], ctx: CommandContext): Promise<ExitCode> {
+  const reached = await reach(ctx, names, { op: 'unpin', repos: names });
+  if (reached.daemon !== undefined) {
+    const reply = await firstReply(reached.daemon);
+    if (!reply.ok) throw daemonError(reply);
+  } else {
+    const { config } = reached;
+    const lock = await acquireInstanceLock(config.statePath, ctx.processes);
+    try {
+      const state = await StateKeeper.open(config.statePath, ctx.processes.pid);
+      for (const name of names) if (state.entry(name)?.pinned !== undefined) await state.update(name, withoutPin);
+    } finally {
+      await lock.release();
+    }
+  }
+  if (!ctx.global.quiet) ctx.stdout.write(`${names.join(', ')}: unpinned; the next check follows the ref again\n`);
   return EXIT.ok;
 }
 

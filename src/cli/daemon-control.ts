@@ -35,6 +35,7 @@ export function daemonStatus(parts: DaemonParts): StatusReport {
           nextCheckAt: w.nextCheckAt,
           lastCheckError: w.lastCheckError,
           waitingFor: w.waitingFor,
+          head: w.head,
         }
       );
     },
@@ -72,6 +73,22 @@ export function daemonControl(parts: DaemonParts): ControlHandler {
         const bad = unknown(request.repos);
         if (bad) return reply(bad);
         for (const repo of request.repos) await supervisor.setPaused(repo, request.op === 'pause');
+        return reply({ ok: true, accepted: request.repos });
+      }
+      case 'rollback': {
+        const bad = unknown([request.repo]);
+        if (bad) return reply(bad);
+        let finished: (result: TriggerResult) => void = () => undefined;
+        const ran = new Promise<TriggerResult>((resolve) => (finished = resolve));
+        const chosen = await supervisor.rollback(request.repo, request.to, finished);
+        if (!chosen.ok) return reply({ ok: false, error: chosen.error.message, usage: chosen.error.kind === 'usage' });
+        reply({ ok: true, pinned: chosen.value });
+        return reply({ ok: true, finished: [{ repo: request.repo, ...(await ran) }] });
+      }
+      case 'unpin': {
+        const bad = unknown(request.repos);
+        if (bad) return reply(bad);
+        for (const repo of request.repos) await supervisor.unpin(repo);
         return reply({ ok: true, accepted: request.repos });
       }
       case 'cancel': {

@@ -2,8 +2,9 @@
 // only when asked for, so a daemon without it never loads the Prometheus client.
 
 import { parseTargetName } from '../config/targets.js';
-import type { ResolvedConfig } from '../config/types.js';
+import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import type { ControlRequest } from '../control/protocol.js';
+import { pinOf } from '../cycle/schedule.js';
 import type { CycleDeps } from '../cycle/turn.js';
 import { UsageError } from '../errors.js';
 import type { ListenAddress } from '../http/address.js';
@@ -59,6 +60,15 @@ export async function openListener(address: ListenAddress, deps: CycleDeps, conf
     },
     attach: (p) => {
       parts = p;
+      // The pin admit() applies: a config's `commit:`, or a rollback the config still allows.
+      metrics.watchPins(() => {
+        const configured = new Map<string, RepoConfig>(p.supervisor.config.repos.map((r) => [r.name, r]));
+        return p.supervisor.snapshot().map((w) => {
+          const repo = configured.get(w.repo);
+          const entry = deps.state.entry(w.repo);
+          return [w.repo, repo === undefined ? entry?.pinned !== undefined : pinOf(repo, entry) !== undefined] as const;
+        });
+      });
     },
     close: () => server.close(),
   };

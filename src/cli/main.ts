@@ -122,6 +122,19 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
     .argument('<repo>', 'the repo')
     .action((repo: string, _opts, cmd: Command) => run(async (ctx) => (await import('./control-commands.js')).cancelCommand(repo, ctx), cmd));
   program
+    .command('rollback')
+    .description("run the last good (or --to SHA's) pipeline again and pin the repo there; exits with that run's result")
+    .option('--to <sha>', "a commit in the followed ref's history (default: the newest earlier commit whose run succeeded)")
+    .argument('<repo>', 'the repo')
+    .action((repo: string, opts: { to?: string }, cmd: Command) =>
+      run(async (ctx) => (await import('./control-commands.js')).rollbackCommand(repo, { to: opts.to }, ctx), cmd),
+    );
+  program
+    .command('unpin')
+    .description("follow the named repos' refs again from their next check")
+    .argument('<repo...>', 'repos to unpin')
+    .action((repos: string[], _opts, cmd: Command) => run(async (ctx) => (await import('./control-commands.js')).unpinCommand(repos, ctx), cmd));
+  program
     .command('init')
     .description('write a commented starter config (refuses to overwrite)')
     .argument('[file]', 'where to write it (default: ./gitwatch.yaml)')

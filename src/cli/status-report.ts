@@ -5,7 +5,8 @@ import { isBranchGlob, parseTargetName, targetFolder, targetOf } from '../config
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import type { DaemonInfo, RepoStatus, StatusReport } from '../control/protocol.js';
 import { repoOfTarget, type StatusPhase } from '../domain.js';
-import type { State } from '../state/state-file.js';
+import type { RepoState, State } from '../state/state-file.js';
+import { pinOf } from '../cycle/schedule.js';
 
 export interface LiveRepo {
   readonly phase: StatusPhase;
@@ -15,6 +16,15 @@ export interface LiveRepo {
   readonly lastCheckError: string | undefined;
   /** A queued repo: what it waits for. */
   readonly waitingFor?: string | undefined;
+  /** The ref's head at the last check. */
+  readonly head?: string | undefined;
+}
+
+/** The pin `admit` would apply, as status shows it. */
+function pinnedOf(repo: RepoConfig, entry: RepoState | undefined): RepoStatus['pinned'] {
+  const pin = pinOf(repo, entry);
+  if (pin === undefined) return null;
+  return { commit: pin.commit, reason: pin.by, at: pin.by === 'rollback' ? (entry?.pinned?.at ?? null) : null };
 }
 
 export function buildStatus(
@@ -47,6 +57,8 @@ export function buildStatus(
       nextCheckAt: now?.nextCheckAt?.toISOString() ?? null,
       lastCheckError: now?.lastCheckError ?? null,
       waitingFor: now?.phase === 'queued' ? (now.waitingFor ?? null) : null,
+      pinned: pinnedOf(repo, entry),
+      head: now?.head ?? null,
     };
   };
   const rows: RepoStatus[] = [];
@@ -90,6 +102,8 @@ export function buildStatus(
       nextCheckAt: null,
       lastCheckError: null,
       waitingFor: null,
+      pinned: entry.pinned === undefined ? null : { commit: entry.pinned.commit, reason: 'rollback', at: entry.pinned.at },
+      head: null,
     });
   }
   return { daemon, repos: rows };

@@ -50,6 +50,7 @@ function render(report: StatusReport, now: Date, columns: number | undefined): s
     const targets = report.repos.filter((t) => t.name.startsWith(`${r.name}@`) && !t.gone).length;
     const result = [
       r.paused && !daemon ? 'paused' : '',
+      r.pinned === null ? '' : `pinned at ${shortSha(r.pinned.commit)}${r.head !== null && r.head !== r.pinned.commit ? `; head is ${shortSha(r.head)}` : ''}`,
       !r.enabled && !daemon ? 'disabled' : '',
       // A branch glob runs nothing itself: its targets are the rows below it.
       glob ? (targets === 0 ? 'no branch matches' : `${targets} branch${targets === 1 ? '' : 'es'}`) : '',
@@ -57,7 +58,7 @@ function render(report: StatusReport, now: Date, columns: number | undefined): s
     ].filter((part) => part !== '');
     return [
       r.configured ? (r.gone ? `${r.name} (gone)` : r.name) : `${r.name} (removed)`,
-      r.tag !== null ? `tag ${r.tag}` : (r.branch ?? '(default)'),
+      r.pinned?.reason === 'config' ? `commit ${shortSha(r.pinned.commit)}` : r.tag !== null ? `tag ${r.tag}` : (r.branch ?? '(default)'),
       r.commit ? shortSha(r.commit) : '-',
       ...(daemon ? [phaseText(r, now), r.nextCheckAt ? `in ${until(r.nextCheckAt, now)}` : '-'] : []),
       r.lastRun ? `${ago(r.lastRun.finishedAt, now)} (${shortSha(r.lastRun.commit)})` : glob ? '-' : 'never',

@@ -173,6 +173,7 @@ function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext)
     secretVars: [],
     branch,
     ...tag,
+    commit: typeof repo.commit === 'string' ? repo.commit : undefined,
     depth: typeof repo.depth === 'number' ? repo.depth : 1,
     submodules: repo.submodules === true,
     ssh: {

@@ -207,6 +207,10 @@ enabled?: boolean
  */
 tag?: string
 /**
+ * Pin the repo to this commit (a full 40-hex SHA, or 64-hex for SHA-256) instead of following `branch` or `tag`: it is fetched by its id and run once; nothing changes after that until the config does. The server must allow fetching a commit by id (git's default over protocol v2; else uploadpack.allowReachableSHA1InWant or uploadpack.allowAnySHA1InWant). Not with `branch` or `tag`. See docs/rollback.md.
+ */
+commit?: string
+/**
  * With `tag`: follow the highest matching tag whose name (a leading `v` allowed) satisfies this semver range (`^1.4`). Pre-releases only when the range names one.
  */
 semver?: string

@@ -38,6 +38,8 @@ export interface RepoConfig {
   readonly tag: string | undefined;
   /** With `tag`: only tags whose version satisfies this range. */
   readonly semver: string | undefined;
+  /** `commit:`: run this commit, fetched by its id, instead of following a branch or tag. */
+  readonly commit: string | undefined;
   /** Commits of history fetched: 0 for all. */
   readonly depth: number;
   /** Check out submodules, recursively. */

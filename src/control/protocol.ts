@@ -9,7 +9,10 @@ export type ControlRequest =
   | { readonly op: 'trigger'; readonly repos: readonly string[]; readonly wait: boolean }
   | { readonly op: 'pause'; readonly repos: readonly string[] }
   | { readonly op: 'resume'; readonly repos: readonly string[] }
-  | { readonly op: 'cancel'; readonly repo: string };
+  | { readonly op: 'cancel'; readonly repo: string }
+  /** Answered when the pin is recorded (`pinned`), then when its run ends (`finished`). */
+  | { readonly op: 'rollback'; readonly repo: string; readonly to?: string | undefined }
+  | { readonly op: 'unpin'; readonly repos: readonly string[] };
 
 /** One repo as `status --json` prints it; `phase`, `step` and `nextCheckAt` are null without a daemon. */
 export interface RepoStatus {
@@ -38,6 +41,10 @@ export interface RepoStatus {
   readonly lastCheckError: string | null;
   /** A queued repo: what it waits for (`behind api`, `group deploy: api`). */
   readonly waitingFor: string | null;
+  /** The commit the repo runs instead of its ref's head: an operator's rollback (`at` set), or the config's `commit:`. */
+  readonly pinned: { readonly commit: string; readonly reason: 'rollback' | 'config'; readonly at: string | null } | null;
+  /** The ref's head as the daemon's last check saw it; null without a daemon. */
+  readonly head: string | null;
 }
 
 export interface DaemonInfo {
@@ -55,13 +62,14 @@ export type ControlReply =
   | { readonly ok: true; readonly status: StatusReport }
   | { readonly ok: true; readonly accepted: readonly string[] }
   | { readonly ok: true; readonly canceled: boolean }
+  | { readonly ok: true; readonly pinned: string }
   | { readonly ok: true; readonly finished: readonly { readonly repo: string; readonly status: string; readonly error?: string | undefined }[] }
   | { readonly ok: false; readonly error: string; readonly usage: boolean };
 
 /** Requests are small; anything longer is not a gitwatch client. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
-const OPS = ['status', 'trigger', 'pause', 'resume', 'cancel'] as const;
+const OPS = ['status', 'trigger', 'pause', 'resume', 'cancel', 'rollback', 'unpin'] as const;
 
 /** A request line as a client sent it: the request, or why it is none (what the daemon answers). */
 export function parseRequest(line: string): { readonly request: ControlRequest } | { readonly error: string } {
@@ -86,7 +94,15 @@ export function parseRequest(line: string): { readonly request: ControlRequest }
     }
     case 'pause':
     case 'resume':
+    case 'unpin':
       return withRepos(op, fields, (repos) => ({ op, repos }));
+    case 'rollback': {
+      const repo = fields['repo'];
+      const to = fields['to'];
+      if (typeof repo !== 'string') return { error: 'rollback: "repo" must be a repo name' };
+      if (to !== undefined && typeof to !== 'string') return { error: 'rollback: "to" must be a commit id' };
+      return { request: { op, repo, to } };
+    }
     case 'cancel': {
       const repo = fields['repo'];
       return typeof repo === 'string' ? { request: { op, repo } } : { error: 'cancel: "repo" must be a repo name' };

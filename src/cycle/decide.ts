@@ -29,7 +29,8 @@ export function decide(repo: RepoConfig, head: RemoteHead, entry: RepoState | un
     return { action: 'wait', reason: `failed before; try ${attempt} of ${(repo.retry?.attempts ?? 0) + 1} at ${new Date(retryAt).toISOString()}`, retryAt };
   }
   // Following a tag, the lock has no branch; a switch between a branch and a tag counts as a move.
-  const moved = entry.commit !== undefined && (entry.url !== repo.displayUrl || entry.branch !== (head.tag === undefined ? head.branch : undefined));
+  const branch = head.tag === undefined && head.branch !== '' ? head.branch : undefined;
+  const moved = entry.commit !== undefined && (entry.url !== repo.displayUrl || entry.branch !== branch);
   if (moved) return { action: 'run', reason: 'moved', attempt: 1 };
   if (entry.commit === head.sha) return { action: 'up-to-date' };
   const gone = entry.tag !== undefined && head.tag !== undefined && head.matching !== undefined && !head.matching.includes(entry.tag);

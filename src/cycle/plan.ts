@@ -16,9 +16,9 @@ import { decide, type Decision } from './decide.js';
 import { admit } from './schedule.js';
 import { skipReason } from './skip.js';
 import { listTargets, type Target } from './targets.js';
-import { ensureOwnFolders, remoteHead } from './turn.js';
+import { ensureOwnFolders, pinnedWords, remoteHead } from './turn.js';
 
-export type PlanDecision = 'run' | 'skip' | 'up to date' | 'waits' | 'check failed' | 'paused' | 'disabled';
+export type PlanDecision = 'run' | 'skip' | 'up to date' | 'pinned' | 'waits' | 'check failed' | 'paused' | 'disabled';
 
 export interface PlanEntry {
   readonly name: string;
@@ -110,10 +110,16 @@ async function planRepo(config: ResolvedConfig, repo: RepoConfig, state: State, 
     if (!(error instanceof GitError)) throw error;
     return { ...base, decision: 'check failed', reason: error.message };
   }
-  const decision = decide(repo, head, entry, false, deps.clock.now().getTime());
+  // The same pin the cycle runs (admit): the head is shown, the pinned commit is what is decided on.
+  const pin = admission.pin;
+  const remoteSha = head.sha;
+  if (pin !== undefined) head = { ...head, sha: pin.commit };
+  const decided = decide(repo, head, entry, false, deps.clock.now().getTime());
+  const decision = pin?.by === 'rollback' && decided.action === 'run' && decided.reason !== 'retry' ? { ...decided, reason: 'rollback' as const } : decided;
   const at = { ...base, commit: head.sha };
   switch (decision.action) {
     case 'up-to-date':
+      if (pin !== undefined) return { ...at, commit: remoteSha, decision: 'pinned', reason: pinnedWords(repo, pin.commit, remoteSha) };
       return { ...at, decision: 'up to date', reason: `at ${shortSha(head.sha)}` };
     case 'wait':
       return { ...at, decision: 'waits', reason: decision.reason };
@@ -149,6 +155,7 @@ function runReason(decision: Extract<Decision, { action: 'run' }>, entry: RepoSt
     case 'first':
     case 'retry-interrupted':
     case 'trigger':
+    case 'rollback':
       return RUN_REASON_WORDS[decision.reason];
     case 'new-commit': {
       const from = entry?.commit === undefined ? '?' : shortSha(entry.commit);

@@ -3,13 +3,43 @@
 // call these; nothing else decides either question.
 
 import type { RepoConfig } from '../config/types.js';
-import type { RepoState } from '../state/state-file.js';
+import type { PinRecord, RepoState } from '../state/state-file.js';
 import { retryDueAt } from './decide.js';
 
 /** Why a repo is not checked now: it waits on no clock, only for resume, a reload, a trigger or removal. */
 export type Hold = 'paused' | 'disabled';
 
-export type Admission = { readonly admitted: true } | { readonly admitted: false; readonly hold: Hold; readonly reason: string };
+/**
+ * What an admitted repo runs instead of its ref's head: the config's `commit:`, or the commit an operator
+ * rolled back to. Its ref is still checked (to show the head), but only this commit runs.
+ */
+export interface Pin {
+  readonly commit: string;
+  readonly by: 'config' | 'rollback';
+}
+
+export type Admission = { readonly admitted: true; readonly pin: Pin | undefined } | { readonly admitted: false; readonly hold: Hold; readonly reason: string };
+
+type Followed = Pick<RepoConfig, 'name' | 'target' | 'enabled' | 'displayUrl' | 'branch' | 'tag' | 'semver' | 'commit'>;
+
+/** The ref a repo follows, as a pin records it: a pin made on another url or ref no longer holds. */
+export function followedRefOf(repo: Pick<RepoConfig, 'branch' | 'tag' | 'semver' | 'commit'>): string {
+  if (repo.commit !== undefined) return `commit:${repo.commit}`;
+  if (repo.tag !== undefined) return `tag:${repo.tag}${repo.semver === undefined ? '' : ` ${repo.semver}`}`;
+  return repo.branch === undefined ? 'default' : `branch:${repo.branch}`;
+}
+
+/** An operator's pin that the config still allows: same url, same ref, and no `commit:` of its own. */
+export function pinHolds(repo: Pick<RepoConfig, 'displayUrl' | 'branch' | 'tag' | 'semver' | 'commit'>, pinned: PinRecord): boolean {
+  return repo.commit === undefined && (pinned.url ?? repo.displayUrl) === repo.displayUrl && (pinned.ref ?? followedRefOf(repo)) === followedRefOf(repo);
+}
+
+/** The commit `repo` runs instead of its ref's head, if any. The config's `commit:` wins over a rollback. */
+export function pinOf(repo: Pick<RepoConfig, 'displayUrl' | 'branch' | 'tag' | 'semver' | 'commit'>, entry: RepoState | undefined): Pin | undefined {
+  if (repo.commit !== undefined) return { commit: repo.commit, by: 'config' };
+  const pinned = entry?.pinned;
+  return pinned !== undefined && pinHolds(repo, pinned) ? { commit: pinned.commit, by: 'rollback' } : undefined;
+}
 
 /** The lock's entry of a repo or target by name. */
 export type EntryOf = (name: string) => RepoState | undefined;
@@ -20,15 +50,18 @@ export function isPaused(repo: Pick<RepoConfig, 'name' | 'target'>, entryOf: Ent
 }
 
 /**
- * May `repo` be checked and run now? A trigger names a repo on purpose and overrides both holds. A paused
- * repo that is also disabled reads as paused: the pause is the operator's latest word.
+ * May `repo` be checked and run now, and which commit may run: its ref's head, or the one it is pinned
+ * to? A trigger names a repo on purpose and overrides both holds. A paused repo that is also disabled
+ * reads as paused: the pause is the operator's latest word.
  */
-export function admit(repo: Pick<RepoConfig, 'name' | 'target' | 'enabled'>, entryOf: EntryOf, trigger: boolean): Admission {
-  if (trigger) return { admitted: true };
+export function admit(repo: Followed, entryOf: EntryOf, trigger: boolean): Admission {
+  // A trigger of a pinned repo runs the pinned commit again: only `unpin` (or the config) lets the head run.
+  const pin = pinOf(repo, entryOf(repo.name));
+  if (trigger) return { admitted: true, pin };
   if (isPaused(repo, entryOf))
     return { admitted: false, hold: 'paused', reason: `paused; 'gitwatch resume ${repo.target?.repo ?? repo.name}' checks it again` };
   if (!repo.enabled) return { admitted: false, hold: 'disabled', reason: 'enabled: false' };
-  return { admitted: true };
+  return { admitted: true, pin };
 }
 
 /** Longest wait between checks of a remote that keeps failing (unless the interval is longer). */

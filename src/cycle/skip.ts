@@ -14,8 +14,8 @@ export interface HeadFacts {
 }
 
 export async function skipReason(repo: RepoConfig, entry: RepoState | undefined, decision: Decision, facts: HeadFacts): Promise<string | undefined> {
-  // A trigger runs on purpose; a retry or an interrupted run already passed these rules.
-  if (decision.action !== 'run' || decision.reason === 'trigger' || decision.reason === 'retry' || decision.reason === 'retry-interrupted') return undefined;
+  // A trigger or a rollback runs on purpose; a retry or an interrupted run already passed these rules.
+  if (decision.action !== 'run' || ['trigger', 'rollback', 'retry', 'retry-interrupted'].includes(decision.reason)) return undefined;
   if (repo.skipMarkers.length > 0) {
     const message = await facts.message();
     const marker = repo.skipMarkers.find((m) => message.includes(m));

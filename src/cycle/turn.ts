@@ -5,7 +5,7 @@ import { chmod, lstat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { recordedFolder } from '../config/targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
-import { err, ok, storeDir, storeRoot, WORKDIR_LAYOUT, type Env, type Outcome, type Result, type RunReason } from '../domain.js';
+import { err, ok, shortSha, storeDir, storeRoot, WORKDIR_LAYOUT, type Env, type Outcome, type Result, type RunReason } from '../domain.js';
 import { GitError, IoError } from '../errors.js';
 import type { GitCallOptions, GitClient, Remote, RemoteHead } from '../git/client.js';
 import { selectTag } from '../git/ref-select.js';
@@ -15,9 +15,10 @@ import { pruneRunLogs, runLogPath } from '../pipeline/run-log.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Reporter } from '../runtime/events.js';
 import type { ProcessGroups } from '../runtime/processes.js';
-import type { RepoState, RunRecord } from '../state/state-file.js';
+import { withHistory, type RepoState, type RunRecord } from '../state/state-file.js';
 import type { StateKeeper } from '../state/state-keeper.js';
 import { decide } from './decide.js';
+import { admit, pinHolds } from './schedule.js';
 import { skipReason } from './skip.js';
 
 export interface CycleDeps {
@@ -104,6 +105,8 @@ export async function checkRepo(config: ResolvedConfig, repo: RepoConfig, deps: 
 
 /** The head a repo follows: its branch's (or the default branch's), or its highest matching tag's. */
 export async function remoteHead(git: GitClient, store: string, repo: RepoConfig, call: GitCallOptions): Promise<RemoteHead> {
+  // A `commit:` repo follows no ref: there is nothing to ask; the fetch by id says whether the remote has it.
+  if (repo.commit !== undefined) return { sha: repo.commit, branch: '' };
   return repo.tag === undefined ? git.lsRemote(store, remoteOf(repo), repo.branch, call) : tagHead(git, store, repo, repo.tag, call);
 }
 
@@ -146,11 +149,21 @@ export async function prepareRun(
   rechecked = false,
 ): Promise<Prepared> {
   const { reporter } = deps;
-  const entry = deps.state.entry(repo.name);
-  const decision = decide(repo, head, entry, trigger, deps.clock.now().getTime());
+  const entry = await dropStalePin(repo, deps);
+  // The one admission rule says which commit may run: the head, or the commit the repo is pinned to.
+  const admission = admit(repo, (name) => deps.state.entry(name), trigger);
+  const pin = admission.admitted ? admission.pin : undefined;
+  const remoteSha = head.sha;
+  if (pin !== undefined) head = { ...head, sha: pin.commit };
+  const decided = decide(repo, head, entry, trigger, deps.clock.now().getTime());
+  // A pinned commit that runs is the operator's rollback, however the run came about (a trigger, a restart).
+  const decision = pin?.by === 'rollback' && decided.action === 'run' && decided.reason !== 'retry' ? { ...decided, reason: 'rollback' as const } : decided;
   switch (decision.action) {
     case 'up-to-date':
-      if (deps.reportIdle !== false) reporter.emit({ type: 'up-to-date', repo: repo.name, commit: head.sha });
+      if (pin?.by === 'rollback' && remoteSha !== pin.commit) {
+        if (deps.reportIdle !== false)
+          reporter.emit({ type: 'waiting', repo: repo.name, commit: pin.commit, reason: pinnedWords(repo, pin.commit, remoteSha) });
+      } else if (deps.reportIdle !== false) reporter.emit({ type: 'up-to-date', repo: repo.name, commit: head.sha });
       return { kind: 'done', outcome: 'up-to-date' };
     case 'wait':
       if (deps.reportIdle !== false) reporter.emit({ type: 'waiting', repo: repo.name, commit: head.sha, reason: decision.reason });
@@ -180,6 +193,10 @@ export async function prepareRun(
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     if (error.kind === 'aborted') return { kind: 'done', outcome: 'interrupted' };
+    if (error.kind === 'unadvertised' && pin !== undefined) {
+      deps.onCheck?.(repo.name, false);
+      return { kind: 'done', outcome: 'check-failed', error: refusedById(repo, pin.commit) };
+    }
     if (error.kind === 'unadvertised' && !rechecked) {
       const again = await checkRepo(config, repo, deps);
       if (!again.ok)
@@ -193,13 +210,56 @@ export async function prepareRun(
   return { kind: 'ready', head, previousCommit: entry?.commit, cleaned, attempt: decision.attempt, reason: decision.reason };
 }
 
+/** What `status`, `plan` and the log say of a repo pinned away from its head. */
+export function pinnedWords(repo: Pick<RepoConfig, 'name'>, pinned: string, head: string | undefined): string {
+  const at = `pinned at ${shortSha(pinned)}`;
+  return head === undefined || head === pinned ? at : `${at}; head is ${shortSha(head)}; 'gitwatch unpin ${repo.name}' follows it again`;
+}
+
+/** A server that will not send a pinned commit by its id: it lacks it, or only sends what its refs advertise. */
+function refusedById(repo: RepoConfig, sha: string): GitError {
+  return new GitError(
+    'unadvertised',
+    `fetching ${repo.displayUrl}: the remote does not send commit ${shortSha(sha)} by its id: it does not have it, or it sends only what its refs name ` +
+      `(allow fetching by id on the server with uploadpack.allowReachableSHA1InWant or uploadpack.allowAnySHA1InWant)`,
+  );
+}
+
+/**
+ * An operator's pin made on another url or ref than the config follows now: dropped, and said, so the repo
+ * follows its (new) ref from this check on. Returns the entry as it stands after.
+ */
+async function dropStalePin(repo: RepoConfig, deps: CycleDeps): Promise<RepoState | undefined> {
+  const entry = deps.state.entry(repo.name);
+  const pinned = entry?.pinned;
+  if (pinned === undefined || pinHolds(repo, pinned)) return entry;
+  await deps.state.update(repo.name, (now) => withoutPin(now));
+  const why = repo.commit !== undefined ? "the config pins it with 'commit:'" : "the repo's url or ref changed in the config";
+  deps.reporter.emit({ type: 'waiting', repo: repo.name, commit: pinned.commit, reason: `unpinned from ${shortSha(pinned.commit)}: ${why}` });
+  return deps.state.entry(repo.name);
+}
+
+/** The entry without `pinned`; the rest as it was. */
+export function withoutPin(entry: RepoState | undefined): RepoState {
+  const { pinned: _was, ...rest } = entry ?? {};
+  return rest;
+}
+
 /** A head that needs no run: the lock moves to it, recorded as `skipped` with the reason. */
 async function recordSkipped(repo: RepoConfig, head: RemoteHead, reason: string, deps: CycleDeps): Promise<Outcome> {
   const now = deps.clock.now().toISOString();
   const previousCommit = deps.state.entry(repo.name)?.commit;
   const lastRun: RunRecord = { commit: head.sha, status: 'skipped', startedAt: now, finishedAt: now, reason };
   try {
-    await deps.state.update(repo.name, (entry): RepoState => ({ ...entry, ...followed(head), ...kept(repo), commit: head.sha, url: repo.displayUrl, lastRun }));
+    await deps.state.update(repo.name, (entry): RepoState => ({
+      ...entry,
+      ...followed(head),
+      ...kept(repo),
+      commit: head.sha,
+      url: repo.displayUrl,
+      lastRun,
+      history: withHistory(entry?.history, lastRun),
+    }));
   } catch (error) {
     if (!(error instanceof IoError)) throw error;
     deps.reporter.emit({ type: 'state-failed', repo: repo.name, commit: head.sha, status: 'skipped', error: error.message });
@@ -269,11 +329,12 @@ export async function runPrepared(
   // The result goes on top of the entry as it is when written, not when prepared (a pause may come between).
   let unsaved: IoError | undefined;
   try {
-    await state.update(repo.name, (entry): RepoState =>
-      result.status === 'succeeded'
-        ? { ...entry, ...followed(head), ...kept(repo), commit: head.sha, url: repo.displayUrl, lastRun }
-        : { ...entry, ...kept(repo), lastRun },
-    );
+    await state.update(repo.name, (entry): RepoState => {
+      const history = withHistory(entry?.history, lastRun);
+      return result.status === 'succeeded'
+        ? { ...entry, ...followed(head), ...kept(repo), commit: head.sha, url: repo.displayUrl, lastRun, history }
+        : { ...entry, ...kept(repo), lastRun, history };
+    });
   } catch (error) {
     // Not a failed check and not a failed pipeline: the run's result is lost, so it is said as such.
     if (!(error instanceof IoError)) throw error;
@@ -296,5 +357,6 @@ function kept(repo: RepoConfig): { folder?: string } {
 
 /** What the lock records as followed: the branch, or the tag (and then no branch). */
 export function followed(head: RemoteHead): { branch: string | undefined; tag: string | undefined } {
-  return head.tag === undefined ? { branch: head.branch, tag: undefined } : { branch: undefined, tag: head.tag };
+  // A `commit:` repo follows neither.
+  return head.tag === undefined ? { branch: head.branch === '' ? undefined : head.branch, tag: undefined } : { branch: undefined, tag: head.tag };
 }

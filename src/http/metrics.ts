@@ -56,6 +56,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Every followed repo (and glob target) and whether it is pinned now; read at each scrape. */
+  private pins: () => readonly (readonly [string, boolean])[] = () => [];
+  private readonly pinned = new Gauge({
+    name: 'gitwatch_pinned',
+    help: "1 when the repo runs a pinned commit instead of its ref's head (gitwatch rollback, or the config's commit:), else 0.",
+    labelNames: ['repo'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.pinned.reset();
+      for (const [repo, on] of this.pins()) this.pinned.set({ repo }, on ? 1 : 0);
+    },
+  });
+
   constructor(private readonly now: () => Date) {
     collectDefaultMetrics({ register: this.registry });
     // prom-client's `nodejs_active_{handles,requests,resources}_total` are gauges, and a name that ends in
@@ -73,6 +86,11 @@ export class Metrics {
       const last = state.entry(repo)?.lastRun;
       if (last?.status === 'succeeded') this.lastSuccess.set({ repo }, Date.parse(last.finishedAt) / 1000);
     }
+  }
+
+  /** Where `gitwatch_pinned` comes from: the lock and the config, as they are when scraped. */
+  watchPins(source: () => readonly (readonly [string, boolean])[]): void {
+    this.pins = source;
   }
 
   readonly onCheck = (repo: string, ok: boolean): void => {

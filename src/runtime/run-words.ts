@@ -12,6 +12,7 @@ export const RUN_REASON_WORDS: Readonly<Record<RunReason, string>> = {
   'retry-interrupted': 'interrupted before; runs again',
   retry: 'failed before',
   trigger: 'triggered',
+  rollback: 'rollback',
 };
 
 /** What a run follows: its branch, or `tag v1.2.0` (a tag repo's branch is empty). */

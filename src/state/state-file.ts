@@ -39,6 +39,37 @@ export interface RepoState {
   readonly folder?: string;
   /** Set by `gitwatch pause`: the repo is not checked until `gitwatch resume`. */
   readonly paused?: true;
+  /** The last HISTORY_LIMIT runs, newest first (`lastRun` is the first). */
+  readonly history?: readonly HistoryRecord[];
+  /** Set by `gitwatch rollback`: the repo runs this commit, not its ref's head, until `gitwatch unpin`. */
+  readonly pinned?: PinRecord;
+}
+
+/** One run as `history` keeps it. */
+export interface HistoryRecord {
+  readonly commit: string;
+  readonly status: RunStatus;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+}
+
+export interface PinRecord {
+  readonly commit: string;
+  readonly reason: 'rollback';
+  /** When it was pinned (ISO). */
+  readonly at: string;
+  /** The url and ref (`branch:main`, `tag:v*`, `default`) the pin was made on: a config that follows another drops it. */
+  readonly url?: string;
+  readonly ref?: string;
+}
+
+/** Runs kept in `history` per repo. */
+export const HISTORY_LIMIT = 20;
+
+/** `run` on top of `history`, at most HISTORY_LIMIT kept. */
+export function withHistory(history: readonly HistoryRecord[] | undefined, run: RunRecord): readonly HistoryRecord[] {
+  const { commit, status, startedAt, finishedAt } = run;
+  return [{ commit, status, startedAt, finishedAt }, ...(history ?? [])].slice(0, HISTORY_LIMIT);
 }
 
 export interface State {
@@ -83,6 +114,20 @@ function stateProblem(data: unknown): string | undefined {
     const run = entry['lastRun'];
     if (run !== undefined && !(isObject(run) && typeof run['commit'] === 'string' && STATUSES.includes(String(run['status'])))) {
       return `repos.${name}.lastRun is malformed`;
+    }
+    const history = entry['history'];
+    if (
+      history !== undefined &&
+      !(
+        Array.isArray(history) &&
+        history.every((h) => isObject(h) && typeof h['commit'] === 'string' && isSha(h['commit']) && STATUSES.includes(String(h['status'])))
+      )
+    ) {
+      return `repos.${name}.history is malformed`;
+    }
+    const pinned = entry['pinned'];
+    if (pinned !== undefined && !(isObject(pinned) && typeof pinned['commit'] === 'string' && isSha(pinned['commit']) && typeof pinned['at'] === 'string')) {
+      return `repos.${name}.pinned is malformed`;
     }
     if (isObject(run) && run['attempt'] !== undefined && !(Number.isInteger(run['attempt']) && Number(run['attempt']) >= 1)) {
       return `repos.${name}.lastRun.attempt must be a whole number of at least 1`;

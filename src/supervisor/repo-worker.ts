@@ -94,6 +94,7 @@ export class RepoWorker extends Worker {
       this.failed({ kind: 'git', error: check.error });
       return { kind: 'failed' };
     }
+    this.head = check.value.sha;
     const trigger = this.triggered;
     this.triggered = false;
     // Only a worker's first check says "up to date"; later idle checks print nothing.
@@ -148,6 +149,8 @@ export class RepoWorker extends Worker {
           deps.reporter.emit({ type: admission.hold, repo: repo.name });
           return;
         }
+        // Pinned while it waited (a rollback): the head it was prepared for must not run; the rollback's turn is next.
+        if (admission.pin !== undefined && admission.pin.commit !== prepared.head.sha) return;
         this.host.deps.onQueueWait?.(repo.name, deps.clock.now().getTime() - queuedAt);
         this.set('running');
         this.cancelRun = new AbortController();

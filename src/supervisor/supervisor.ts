@@ -5,13 +5,16 @@
 
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import type { Target } from '../cycle/targets.js';
-import { repoOfTarget } from '../domain.js';
 import { isBranchGlob } from '../config/targets.js';
 import { limiter } from '../runtime/limiter.js';
 import type { RepoState } from '../state/state-file.js';
 import { GlobWorker } from './glob-worker.js';
 import { PipelineQueue, type Rank } from '../runtime/pipeline-queue.js';
 import { RepoWorker } from './repo-worker.js';
+import { chooseRollback, rollbackPin, type RollbackRefusal } from '../cycle/rollback.js';
+import { withoutPin } from '../cycle/turn.js';
+import { describeFailure, toTurnFailure } from '../cycle/turn-failure.js';
+import { err, repoOfTarget, type Result } from '../domain.js';
 import type { SupervisorDeps, TriggerResult, TriggerWaiter, WorkerHost, WorkerSnapshot } from './worker.js';
 
 export { backoffDelay } from '../cycle/schedule.js';
@@ -178,6 +181,37 @@ export class Supervisor {
     this.workers.get(name)?.poke();
     this.globs.get(name)?.poke();
     for (const target of this.targetsOf(name)) target.poke();
+    return true;
+  }
+
+  /**
+   * Rolls the repo back: chooses the commit (cycle/rollback.ts), records the pin in the lock (it lasts
+   * across restarts and reloads), then triggers the repo, whose turn runs the pinned commit. `onRun` hears
+   * how that run ended. A pipeline running now finishes first.
+   */
+  async rollback(name: string, to: string | undefined, onRun?: (result: TriggerResult) => void): Promise<Result<string, RollbackRefusal>> {
+    const worker = this.workers.get(name);
+    if (worker === undefined) {
+      const glob = this.globs.get(name);
+      const message = glob === undefined ? `unknown repo '${name}'` : `${name} follows a branch glob: roll back one of its targets (${name}@<branch>)`;
+      return err({ kind: 'usage', message });
+    }
+    const { state, clock } = this.deps;
+    // A bug in the choice is this request's failure, as a turn's would be; it never reaches the daemon.
+    const chosen = await chooseRollback(this.current, worker.settings, state.entry(name), to, this.deps).catch(
+      (error: unknown): Result<string, RollbackRefusal> => err({ kind: 'check', message: describeFailure(toTurnFailure(error)) }),
+    );
+    if (!chosen.ok) return chosen;
+    await state.update(name, (entry) => ({ ...entry, pinned: rollbackPin(worker.settings, chosen.value, clock.now()) }));
+    worker.trigger(onRun);
+    return chosen;
+  }
+
+  /** Follows the repo's ref again from its next check, which starts at once. False when it was not pinned. */
+  async unpin(name: string): Promise<boolean> {
+    if (this.deps.state.entry(name)?.pinned === undefined) return false;
+    await this.deps.state.update(name, withoutPin);
+    this.workers.get(name)?.poke();
     return true;
   }
 

@@ -51,6 +51,8 @@ export interface WorkerSnapshot {
   /** A queued repo: what it waits for (`behind api`, `group deploy: api`). */
   readonly waitingFor: string | undefined;
   readonly paused: boolean;
+  /** The ref's head at the last check that answered. */
+  readonly head: string | undefined;
 }
 
 export interface SupervisorDeps extends CycleDeps {
@@ -87,6 +89,8 @@ export abstract class Worker {
   protected wake = new AbortController();
   protected triggered = false;
   protected waiters: TriggerWaiter[] = [];
+  /** The ref's head at the last check that answered (shown beside a pin). */
+  protected head: string | undefined;
   /** A glob's target: its glob worker wakes it; it keeps no timer of its own. */
   protected passive = false;
   abstract readonly done: Promise<void>;
@@ -98,6 +102,11 @@ export abstract class Worker {
 
   get name(): string {
     return this.repo.name;
+  }
+
+  /** The repo's settings as the worker runs them now. */
+  get settings(): RepoConfig {
+    return this.repo;
   }
 
   /** New settings take effect from the next check, which starts at once. */
@@ -140,6 +149,7 @@ export abstract class Worker {
       lastErrorKind: this.lastErrorKind,
       waitingFor: this.phase === 'queued' ? this.host.waitingFor(this.repo.name) : undefined,
       paused: isPaused(this.repo, (name) => this.host.deps.state.entry(name)),
+      head: this.head,
     };
   }
 

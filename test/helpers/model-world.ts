@@ -1,6 +1,7 @@
 // The world the daemon's model test runs the real Supervisor in: remotes held in memory behind the
 // GitClient's interface (pushes, force pushes, branches that come and go, failures of each kind, a remote
-// whose client throws), and pipelines whose end the test decides (succeed, fail, hang until released).
+// whose client throws, which commit descends from which for `rollback --to`), and pipelines whose end
+// the test decides (succeed, fail, hang until released).
 // Time is a FakeClock; the state file is real. Everything else is the daemon's own code.
 
 import { GitError, type GitErrorKind } from '../../src/errors.js';
@@ -124,6 +125,9 @@ export class ModelWorld {
       clean: (): Promise<string[]> => this.local([]),
       fetch: async (_store: string, remote: { url: string }): Promise<void> => void (await this.ask(remote.url)),
       message: (): Promise<string> => this.local('a commit'),
+      // `to` descends from `from` when both were pushed to the same remote and branch, `from` first.
+      changes: (_store: string, from: string, to: string): Promise<{ descendant: boolean; files: string[] }> =>
+        this.local({ descendant: this.origins.get(from) !== undefined && this.origins.get(from) === this.origins.get(to) && from <= to, files: [] }),
       checkout: (): Promise<void> => this.local(undefined),
       compact: (): Promise<void> => this.local(undefined),
       close: (): Promise<void> => Promise.resolve(),
