@@ -11,6 +11,7 @@ import { ProcessGroups } from '../runtime/processes.js';
 import type { GitClient } from '../git/client.js';
 import type { CommandContext, GlobalOptions, StopListener } from './context.js';
 import { GuardedOutput, isLiveTerminal } from './output.js';
+import { parseShard } from '../rules/shard.js';
 
 import pkg from '../../package.json' with { type: 'json' };
 
@@ -42,6 +43,14 @@ interface RawGlobal {
   color: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  shard?: string;
+}
+
+/** The commands that work on a part of the repos (SPEC: Scale beyond one machine). */
+const SHARDED = new Set(['run', 'once', 'plan', 'status', 'trigger', 'logs', 'pause', 'resume', 'cancel']);
+
+function shardOption(): Option {
+  return new Option('--shard <I/N>', 'handle only the repos of shard I of N, from 0 (also GITWATCH_SHARD)');
 }
 
 function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, cmd: Command) => Promise<void>): Command {
@@ -62,11 +71,13 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
     .command('once')
     .description('run one cycle over all (or the named) repos, then exit')
     .argument('[repo...]', 'repos to check (default: all)')
+    .addOption(shardOption())
     .action((repos: string[], _opts, cmd: Command) => run(async (ctx) => (await import('./once.js')).onceCommand(repos, ctx), cmd));
   program
     .command('run')
     .description('run as a daemon: check every repo on its interval until SIGINT/SIGTERM; hot-reload the config')
     .option('--listen <host:port>', 'serve /healthz, /metrics and /hooks/<repo> over HTTP (off by default)')
+    .addOption(shardOption())
     .action((opts: { listen?: string }, cmd: Command) => run(async (ctx) => (await import('./run.js')).runCommand(ctx, { listen: opts.listen }), cmd));
   program
     .command('validate')
@@ -80,6 +91,7 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
     .description('what the next cycle would do per repo, and why; changes nothing')
     .argument('[repo...]', 'repos to plan (default: all)')
     .option('--json', 'print JSON for scripts')
+    .addOption(shardOption())
     .action((repos: string[], opts: { json?: boolean }, cmd: Command) =>
       run(async (ctx) => (await import('./plan.js')).planCommand(repos, { json: opts.json ?? false }, ctx), cmd),
     );
@@ -87,6 +99,7 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
     .command('status')
     .description('per repo: branch, processed commit, last run and its result')
     .option('--json', 'print JSON for scripts')
+    .addOption(shardOption())
     .action((opts: { json?: boolean }, cmd: Command) =>
       run(async (ctx) => (await import('./status.js')).statusCommand({ json: opts.json ?? false }, ctx), cmd),
     );
@@ -95,6 +108,7 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
     .description("run the named repos' pipelines now, new commit or not (through the daemon, or here when none runs)")
     .option('--wait', "wait for the daemon's run and exit with its result")
     .argument('<repo...>', 'repos to run')
+    .addOption(shardOption())
     .action((repos: string[], opts: { wait?: boolean }, cmd: Command) =>
       run(async (ctx) => (await import('./control-commands.js')).triggerCommand(repos, { wait: opts.wait ?? false }, ctx), cmd),
     );
@@ -103,6 +117,7 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
     .description("print the newest run's output; -f follows it, and the runs after it, until Ctrl-C")
     .option('-f, --follow', 'keep following')
     .argument('<repo>', 'the repo')
+    .addOption(shardOption())
     .action((repo: string, opts: { follow?: boolean }, cmd: Command) =>
       run(async (ctx) => (await import('./logs.js')).logsCommand(repo, { follow: opts.follow ?? false }, ctx), cmd),
     );
@@ -110,16 +125,19 @@ function buildProgram(run: (action: (ctx: CommandContext) => Promise<ExitCode>, 
     .command('pause')
     .description('stop checking the named repos (a running pipeline finishes); lasts across restarts')
     .argument('<repo...>', 'repos to pause')
+    .addOption(shardOption())
     .action((repos: string[], _opts, cmd: Command) => run(async (ctx) => (await import('./control-commands.js')).pauseCommand(repos, true, ctx), cmd));
   program
     .command('resume')
     .description('check the named repos again, at once')
     .argument('<repo...>', 'repos to resume')
+    .addOption(shardOption())
     .action((repos: string[], _opts, cmd: Command) => run(async (ctx) => (await import('./control-commands.js')).pauseCommand(repos, false, ctx), cmd));
   program
     .command('cancel')
     .description("stop the repo's running pipeline (needs a running daemon)")
     .argument('<repo>', 'the repo')
+    .addOption(shardOption())
     .action((repo: string, _opts, cmd: Command) => run(async (ctx) => (await import('./control-commands.js')).cancelCommand(repo, ctx), cmd));
   program
     .command('init')
@@ -165,7 +183,16 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
   };
   const program = buildProgram(async (action, cmd) => {
     const g = cmd.optsWithGlobals<RawGlobal>();
+    // The flag wins over the variable; a command that splits nothing ignores the variable.
+    const shardText = g.shard ?? (SHARDED.has(cmd.name()) ? process.env['GITWATCH_SHARD'] : undefined);
+    const shard = shardText === undefined || shardText === '' ? undefined : parseShard(shardText);
+    if (shard?.ok === false) {
+      stderr.write(`gitwatch: ${g.shard === undefined ? 'GITWATCH_SHARD' : '--shard'}: ${shard.error}\n`);
+      code = EXIT.usage;
+      return;
+    }
     const global: GlobalOptions = {
+      shard: shard?.value,
       config: g.config,
       logFormat: g.logFormat,
       color: g.color && process.env['NO_COLOR'] === undefined,

@@ -4,7 +4,8 @@
 import { askDaemon, daemonError, firstReply } from '../control/client.js';
 import type { RepoStatus, StatusReport } from '../control/protocol.js';
 import { shortSha } from '../domain.js';
-import { EXIT, type ExitCode } from '../errors.js';
+import { EXIT, UsageError, type ExitCode } from '../errors.js';
+import { formatShard } from '../rules/shard.js';
 import { formatDuration } from '../rules/duration.js';
 import { locateConfig, locateState } from '../config/locate.js';
 import { readState } from '../state/state-file.js';
@@ -21,7 +22,11 @@ export async function statusCommand(options: { json: boolean }, ctx: CommandCont
     const reply = await firstReply(connection);
     if (!reply.ok) throw daemonError(reply);
     if (!('status' in reply)) throw daemonError({ ok: false, error: 'unexpected answer to status', usage: false });
-    report = reply.status;
+    // A daemon from before shards says nothing of them: it runs every repo.
+    report = { ...reply.status, shard: reply.status.shard ?? null };
+    const asked = ctx.global.shard === undefined ? null : formatShard(ctx.global.shard);
+    if (asked !== null && asked !== report.shard)
+      throw new UsageError(`the daemon on ${statePath} runs ${report.shard === null ? 'every repo' : `shard ${report.shard}`}, not shard ${asked}`);
   } else {
     // Loaded only here: parsing the config is most of what `status` costs.
     const { loadForCommand } = await import('./config-input.js');
@@ -42,7 +47,12 @@ function render(report: StatusReport, now: Date, columns: number | undefined): s
   const { daemon } = report;
   // Without a daemon the table is all there is, as scripts that read it have always seen it.
   const doing = report.repos.some((r) => r.phase === 'stopping') ? 'stopping' : 'running';
-  const head = daemon ? [`gitwatch ${doing} (pid ${daemon.pid}, up ${since(daemon.startedAt, now)}), config ${daemon.config}`, ''] : [];
+  const shard = report.shard === null ? '' : `shard ${report.shard}`;
+  const head = daemon
+    ? [`gitwatch ${doing} (pid ${daemon.pid}, up ${since(daemon.startedAt, now)}), config ${daemon.config}${shard && `, ${shard}`}`, '']
+    : shard
+      ? [`${shard}: this shard's repos only`, '']
+      : [];
   // A repo follows a branch, a tag or a branch glob: one column says which.
   const header = ['REPO', 'FOLLOWS', 'COMMIT', ...(daemon ? ['NOW', 'NEXT CHECK'] : []), 'LAST RUN', 'RESULT'];
   const body = report.repos.map((r) => {
