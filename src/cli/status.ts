@@ -8,9 +8,7 @@ import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { formatShard } from '../rules/shard.js';
 import { formatDuration } from '../rules/duration.js';
 import { locateConfig, locateState } from '../config/locate.js';
-import { readState } from '../state/state-file.js';
 import type { CommandContext } from './context.js';
-import { buildStatus } from './status-report.js';
 import { textTable } from './table.js';
 
 export async function statusCommand(options: { json: boolean }, ctx: CommandContext): Promise<ExitCode> {
@@ -28,8 +26,13 @@ export async function statusCommand(options: { json: boolean }, ctx: CommandCont
     if (asked !== null && asked !== report.shard)
       throw new UsageError(`the daemon on ${statePath} runs ${report.shard === null ? 'every repo' : `shard ${report.shard}`}, not shard ${asked}`);
   } else {
-    // Loaded only here: parsing the config is most of what `status` costs.
-    const { loadForCommand } = await import('./config-input.js');
+    // Loaded only here: parsing the config (and the glob and version matching the report needs) is most of
+    // what `status` costs, and a daemon has done it already.
+    const [{ loadForCommand }, { buildStatus }, { readState }] = await Promise.all([
+      import('./config-input.js'),
+      import('./status-report.js'),
+      import('../state/state-file.js'),
+    ]);
     const { config } = await loadForCommand(ctx);
     report = buildStatus(config, await readState(config.statePath), null);
   }
