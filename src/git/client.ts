@@ -21,6 +21,7 @@ import { lsRemotePatterns, parseLsRemote, type RefListing, type RefPatterns } fr
 import { systemClock, type Clock } from '../runtime/clock.js';
 import type { ProcessGroups } from '../runtime/processes.js';
 import { spawnFailure } from '../runtime/spawn-failure.js';
+import { looseCommitMessage } from './loose-object.js';
 
 export interface Remote {
   /** What git is given: no credentials in it. */
@@ -320,7 +321,8 @@ export class GitClient {
   /** The full message of commit `sha`, which the store holds. */
   async message(store: string, sha: string, call: GitCallOptions): Promise<string> {
     assertSha(sha);
-    return this.run([`--git-dir=${store}`, 'log', '-1', '--format=%B', sha], `reading the message of ${sha.slice(0, 12)}`, call);
+    const loose = await looseCommitMessage(store, sha);
+    return loose ?? this.run([`--git-dir=${store}`, 'log', '-1', '--format=%B', sha], `reading the message of ${sha.slice(0, 12)}`, call);
   }
 
   /** Runs a git command whose exit code is the answer: 0 yes, 1 no; anything else is an error. */
