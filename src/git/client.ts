@@ -22,6 +22,7 @@ import { systemClock, type Clock } from '../runtime/clock.js';
 import type { ProcessGroups } from '../runtime/processes.js';
 import { spawnFailure } from '../runtime/spawn-failure.js';
 import { looseCommitMessage } from './loose-object.js';
+import { mayHaveUntracked } from './untracked.js';
 
 export interface Remote {
   /** What git is given: no credentials in it. */
@@ -339,7 +340,7 @@ export class GitClient {
    * checkout fail before anything could free it. Returns the paths removed (folders once).
    */
   async clean(store: string, worktree: string, call: GitCallOptions): Promise<string[]> {
-    if ((await stat(worktree).catch(() => undefined))?.isDirectory() !== true) return [];
+    if ((await stat(worktree).catch(() => undefined))?.isDirectory() !== true || !(await mayHaveUntracked(store, worktree))) return [];
     // The checkout's own .git is rebuilt on every run; it is not something the last run left.
     const args = [`--git-dir=${store}`, `--work-tree=${worktree}`, 'clean', '-ffdx', '--exclude=/.git'];
     const out = await this.run(args, `cleaning ${worktree}`, call);
