@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fnv1a32, parseShard, shardOf } from '../src/rules/shard.js';
 import { runCli, type CliResult } from './helpers/cli.js';
+import { startGitwatch } from './helpers/daemon.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { makeProject, type Project } from './helpers/project.js';
 import { tempDir } from './helpers/temp.js';
@@ -102,6 +103,45 @@ describe('shards', () => {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, new RegExp(`'${other}' belongs to shard 0/3; this is shard 1/3`));
     }
+  });
+
+  test('a daemon runs its shard: status says so, a name of another shard is refused, a reload keeps the shard', async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'remote'));
+    const all = names(9);
+    const project = await makeProject(t, configOf(remote.url, all));
+    const env = { ...project.env, SHARD_ID: '1', WHO: 'shard1' };
+    const daemon = startGitwatch(t, { ...project, env }, ['run', '--shard', '1/3']);
+    const mine = all.filter((n) => shardOf(n, 3) === 1);
+    const status = async (): Promise<{ shard: string | null; repos: { name: string }[] }> => {
+      // No --shard here: the daemon says which shard it runs.
+      const r = await runCli(['status', '--json'], { cwd: project.dir, env });
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as { shard: string | null; repos: { name: string }[] };
+    };
+    await daemon.until(async () => (await project.record()).length === mine.length, "the shard's repos ran");
+    const report = await status();
+    assert.equal(report.shard, '1/3');
+    assert.deepEqual(
+      report.repos.map((r) => r.name),
+      mine,
+    );
+    const other = all.find((n) => shardOf(n, 3) === 2) ?? '';
+    const refused = await runCli(['trigger', other], { cwd: project.dir, env });
+    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, new RegExp(`'${other}' belongs to shard 2/3; this is shard 1/3`));
+
+    // Two new repos, one per side of the split: only this shard's starts here.
+    const added = ['added-a', 'added-b', 'added-c', 'added-d'].filter((n) => shardOf(n, 3) === 1).slice(0, 1);
+    const elsewhere = ['added-a', 'added-b', 'added-c', 'added-d'].filter((n) => shardOf(n, 3) !== 1).slice(0, 1);
+    assert.equal(added.length + elsewhere.length, 2, 'the names cover both sides');
+    await project.writeConfig(configOf(remote.url, [...all, ...added, ...elsewhere]));
+    await daemon.until(async () => (await status()).repos.length === mine.length + 1, 'the reload');
+    assert.deepEqual(
+      (await status()).repos.map((r) => r.name),
+      [...mine, ...added],
+    );
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0);
   });
 
   test('a shard that is not I/N with I below N is a usage error', async (t) => {
