@@ -180,7 +180,7 @@ async function repoCases(): Promise<void> {
       };
       await compare(
         `every repo changed, ${n} repos`,
-        n === 50 ? '≤ 1.0×' : '',
+        n === 50 ? '≤ 0.7×' : '',
         { ...sides, gitwatch24: undefined },
         n >= 1000 ? 1 : Math.min(ROUNDS, 3),
         changeAll,
@@ -248,13 +248,13 @@ async function startupCases(): Promise<void> {
   for (const [j, [, label]] of nodes.entries()) {
     const t = times[j];
     if (t === undefined) continue;
-    rows.push({ name: `gitwatch --version${label}`, gitwatchMs: median(t.version), baselineMs: median(t.base), baseline: 'node -e 0', target: '≤ 1.3×' });
+    rows.push({ name: `gitwatch --version${label}`, gitwatchMs: median(t.version), baselineMs: median(t.base), baseline: 'node -e 0', target: '≤ 1.2×' });
     rows.push({
       name: `gitwatch validate (example)${label}`,
       gitwatchMs: median(t.validate),
       baselineMs: median(t.base),
       baseline: 'node -e 0',
-      target: '≤ 1.8×',
+      target: '≤ 1.6×',
     });
   }
 }

@@ -27,6 +27,10 @@ const result = await build({
   metafile: true,
 });
 
+// What each chunk holds and imports, for test/startup.test.ts (which checks what a command loads); outside
+// dist/cli, so it does not ship.
+await writeFile('dist/bundle-meta.json', JSON.stringify(result.metafile));
+
 // The bundle is a copy of its libraries, and their licenses ask that their notices travel with it.
 const packages = new Set();
 for (const input of Object.keys(result.metafile.inputs)) {

@@ -381,3 +381,66 @@ describe('CI jobs', () => {
     assert.equal((await originLog(ops.origin, ops.env))[0], 'gitwatch: record processed commits');
   });
 });
+
+describe('Kubernetes manifests, sharded', () => {
+  test('each pod passes its ordinal and the replica count as its shard, and keeps its own volume; the shards split the repos', async (t) => {
+    const docs = parseAllDocuments(await readFile(path.join(DEPLOY, 'kubernetes/sharded.yaml'), 'utf8')).map((d) => {
+      assert.deepEqual(d.errors, []);
+      return d.toJS() as { kind: string };
+    });
+    const byKind = new Map(docs.map((d) => [d.kind, d]));
+    assert.deepEqual([...byKind.keys()].sort(), ['ConfigMap', 'Service', 'StatefulSet']);
+    const configMap = new ConfigMap(byKind.get('ConfigMap') as ConstructorParameters<typeof ConfigMap>[0]);
+    const set = new StatefulSet(byKind.get('StatefulSet') as ConstructorParameters<typeof StatefulSet>[0]);
+    configMap.validate();
+    new Service(byKind.get('Service') as ConstructorParameters<typeof Service>[0]).validate();
+    set.validate();
+
+    const replicas = set.spec?.replicas ?? 1;
+    assert.ok(replicas > 1, 'more than one shard');
+    const container = set.spec?.template.spec?.containers[0];
+    assert.ok(container);
+    const env = new Map((container.env ?? []).map((e) => [e.name, e]));
+    assert.equal(env.get('POD_NAME')?.valueFrom?.fieldRef?.fieldPath, 'metadata.name', 'the ordinal comes from the pod name (downward API)');
+    assert.equal(env.get('SHARDS')?.value, String(replicas), 'N is the replica count');
+    // Each pod's own claim holds its state and workdir.
+    const claim = set.spec?.volumeClaimTemplates?.[0]?.metadata?.name;
+    const stateDir = env.get('STATE_DIRECTORY')?.value;
+    assert.ok(claim !== undefined && stateDir !== undefined);
+    assert.equal((container.volumeMounts ?? []).find((m) => m.name === claim)?.mountPath, stateDir);
+    const configText = configMap.data?.['gitwatch.yaml'] ?? '';
+    const names = Object.keys((parse(configText) as { repos: Record<string, unknown> }).repos);
+    assert.match(configText, /state: \$\{STATE_DIRECTORY\}\//);
+
+    // The container's command as the kubelet runs it (tini left out), with a stand-in gitwatch that says
+    // which arguments it got; then the real gitwatch with those arguments lists that pod's repos.
+    const dir = await tempDir(t, 'gitwatch-shards-');
+    const shim = path.join(dir, 'bin');
+    await mkdir(shim);
+    await writeFile(path.join(shim, 'gitwatch'), '#!/bin/sh\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
+    await writeFile(path.join(dir, 'gitwatch.yaml'), configText);
+    const command = [...(container.command ?? []), ...(container.args ?? [])];
+    assert.deepEqual(command.slice(0, 2), ['/usr/bin/tini', '--']);
+    const seen = new Map<string, string[]>();
+    for (let ordinal = 0; ordinal < replicas; ordinal++) {
+      const podEnv = testEnv(dir, { PATH: `${shim}:${process.env['PATH'] ?? ''}`, POD_NAME: `${set.metadata?.name}-${ordinal}`, SHARDS: String(replicas) });
+      const { stdout } = await run(command[2] ?? '', command.slice(3), { env: podEnv });
+      const args = stdout.trim().split('\n');
+      assert.equal(args[0], 'run');
+      const shard = args[args.indexOf('--shard') + 1];
+      assert.equal(shard, `${ordinal}/${replicas}`);
+      const status = await runCli(['status', '--json', '--shard', shard ?? '', '-c', path.join(dir, 'gitwatch.yaml')], {
+        cwd: dir,
+        env: testEnv(dir, { STATE_DIRECTORY: path.join(dir, `pod-${ordinal}`) }),
+      });
+      assert.equal(status.code, 0, status.stderr);
+      const report = JSON.parse(status.stdout) as { shard: string; repos: { name: string }[] };
+      assert.equal(report.shard, shard);
+      seen.set(
+        String(ordinal),
+        report.repos.map((r) => r.name),
+      );
+    }
+    assert.deepEqual([...seen.values()].flat().sort(), [...names].sort(), 'every repo on exactly one pod');
+  });
+});

@@ -6,6 +6,7 @@ import type { GitClient, GitClientOptions } from '../git/client.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Reporter } from '../runtime/events.js';
 import type { ProcessGroups } from '../runtime/processes.js';
+import type { Shard } from '../rules/shard.js';
 import { JsonReporter, PlainReporter, type Verbosity } from '../runtime/line-reporter.js';
 
 export interface GlobalOptions {
@@ -14,6 +15,8 @@ export interface GlobalOptions {
   readonly color: boolean;
   readonly quiet: boolean;
   readonly verbose: boolean;
+  /** `--shard I/N` (or `GITWATCH_SHARD`) on the commands that take it: only this shard's repos. */
+  readonly shard?: Shard | undefined;
 }
 
 export interface CommandContext {

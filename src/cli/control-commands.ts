@@ -5,6 +5,7 @@
 
 import { loadConfig } from '../config/load.js';
 import { locateConfig, locatePaths } from '../config/locate.js';
+import { narrowToShard } from '../config/shard.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { askDaemon, daemonError, firstReply, type Connection } from '../control/client.js';
 import type { ControlRequest } from '../control/protocol.js';
@@ -14,7 +15,7 @@ import { withoutPin } from '../cycle/turn.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { acquireInstanceLock } from '../state/instance-lock.js';
 import { StateKeeper } from '../state/state-keeper.js';
-import { selectRepos } from './config-input.js';
+import { refuseOtherShards, selectRepos } from './config-input.js';
 import type { CommandContext } from './context.js';
 import { withPaused } from '../supervisor/supervisor.js';
 import { onceExitCode } from './once.js';
@@ -28,13 +29,14 @@ type Reached = { readonly daemon: Extract<Connection, { daemon: true }> } | { re
  */
 async function reach(ctx: CommandContext, names: readonly string[], request: ControlRequest): Promise<Reached> {
   if (names.length === 0) throw new UsageError('name at least one repo');
+  refuseOtherShards(names, ctx.global.shard);
   const location = locateConfig(ctx.global.config, ctx.cwd, ctx.env);
   const { statePath } = await locatePaths(location, ctx.env);
   if (statePath !== undefined) {
     const connection = await askDaemon(statePath, request, ctx.uid, ctx.signal, ctx.processes);
     if (connection.daemon) return { daemon: connection };
   }
-  const { config } = await loadConfig(location, ctx.env);
+  const config = narrowToShard((await loadConfig(location, ctx.env)).config, ctx.global.shard);
   selectRepos(config, names);
   // Found leniently, the path can only differ when it needed a variable: ask where the config says.
   if (config.statePath !== statePath) {

@@ -1,6 +1,7 @@
 // What the daemon answers on its control socket: status, trigger (and waiting for the run), pause,
 // resume and cancel, each applied to the supervisor and, for pause and resume, recorded in the state.
 
+import { elsewhere } from '../config/shard.js';
 import type { ControlHandler } from '../control/server.js';
 import type { ControlReply, DaemonInfo, StatusReport } from '../control/protocol.js';
 import type { Activity } from '../runtime/activity.js';
@@ -49,6 +50,9 @@ export function daemonControl(parts: DaemonParts): ControlHandler {
     const known = new Set(supervisor.config.repos.map((r) => r.name));
     // A glob's target counts only while the daemon follows it: a trigger for any other could never be answered.
     const missing = names.filter((n) => !supervisor.knows(n));
+    // Said before "unknown": a client without GITWATCH_SHARD learns which instance to ask.
+    const other = missing.map((n) => elsewhere(n, supervisor.config.shard)).find((why) => why !== undefined);
+    if (other !== undefined) return { ok: false, error: other, usage: true };
     if (missing.length === 0 && names.length > 0) return undefined;
     const what = names.length === 0 ? 'no repo named' : `unknown repo${missing.length > 1 ? 's' : ''} ${missing.map((n) => `'${n}'`).join(', ')}`;
     return { ok: false, error: `${what} (configured: ${[...known].join(', ')})`, usage: true };

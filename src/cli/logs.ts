@@ -14,6 +14,7 @@ import { ConfigError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import { readState, type RunRecord, type RepoState } from '../state/state-file.js';
 import { loadConfig } from '../config/load.js';
 import { locateConfig, locatePaths } from '../config/locate.js';
+import { elsewhere } from '../config/shard.js';
 import { parseTargetName, targetFolder } from '../config/targets.js';
 import { LINE_CUT_MARK, MAX_LINE } from '../pipeline/step-process.js';
 import { plainLine } from '../rules/safe-text.js';
@@ -22,6 +23,8 @@ import type { CommandContext } from './context.js';
 const POLL_MS = 200;
 
 export async function logsCommand(name: string, options: { follow: boolean }, ctx: CommandContext): Promise<ExitCode> {
+  const other = elsewhere(name, ctx.global.shard);
+  if (other !== undefined) throw new UsageError(other);
   const paths = await logsOf(name, ctx);
   const dir = logDirOf(paths.workdir, name, (await readState(paths.statePath)).repos);
   // Any terminal, a dumb one too, would act on a step's control sequences; a pipe or file gets the bytes.

@@ -7,6 +7,7 @@ import type { DaemonInfo, RepoStatus, StatusReport } from '../control/protocol.j
 import { repoOfTarget, type StatusPhase } from '../domain.js';
 import type { RepoState, State } from '../state/state-file.js';
 import { pinOf } from '../cycle/schedule.js';
+import { formatShard, inShard } from '../rules/shard.js';
 
 export interface LiveRepo {
   readonly phase: StatusPhase;
@@ -81,8 +82,10 @@ export function buildStatus(
       shown.add(name);
     }
   }
+  const { shard } = config;
   for (const [name, entry] of Object.entries(state.repos).sort(([a], [b]) => a.localeCompare(b))) {
-    if (shown.has(name)) continue;
+    // A state shared by mistake, or kept from before sharding, still shows only this shard's repos.
+    if (shown.has(name) || (shard !== undefined && !inShard(name, shard))) continue;
     rows.push({
       name,
       configured: false,
@@ -106,5 +109,5 @@ export function buildStatus(
       head: null,
     });
   }
-  return { daemon, repos: rows };
+  return { daemon, shard: shard === undefined ? null : formatShard(shard), repos: rows };
 }

@@ -4,12 +4,11 @@
 import { askDaemon, daemonError, firstReply } from '../control/client.js';
 import type { RepoStatus, StatusReport } from '../control/protocol.js';
 import { shortSha } from '../domain.js';
-import { EXIT, type ExitCode } from '../errors.js';
+import { EXIT, UsageError, type ExitCode } from '../errors.js';
+import { formatShard } from '../rules/shard.js';
 import { formatDuration } from '../rules/duration.js';
 import { locateConfig, locateState } from '../config/locate.js';
-import { readState } from '../state/state-file.js';
 import type { CommandContext } from './context.js';
-import { buildStatus } from './status-report.js';
 import { textTable } from './table.js';
 
 export async function statusCommand(options: { json: boolean }, ctx: CommandContext): Promise<ExitCode> {
@@ -21,10 +20,19 @@ export async function statusCommand(options: { json: boolean }, ctx: CommandCont
     const reply = await firstReply(connection);
     if (!reply.ok) throw daemonError(reply);
     if (!('status' in reply)) throw daemonError({ ok: false, error: 'unexpected answer to status', usage: false });
-    report = reply.status;
+    // A daemon from before shards says nothing of them: it runs every repo.
+    report = { ...reply.status, shard: reply.status.shard ?? null };
+    const asked = ctx.global.shard === undefined ? null : formatShard(ctx.global.shard);
+    if (asked !== null && asked !== report.shard)
+      throw new UsageError(`the daemon on ${statePath} runs ${report.shard === null ? 'every repo' : `shard ${report.shard}`}, not shard ${asked}`);
   } else {
-    // Loaded only here: parsing the config is most of what `status` costs.
-    const { loadForCommand } = await import('./config-input.js');
+    // Loaded only here: parsing the config (and the glob and version matching the report needs) is most of
+    // what `status` costs, and a daemon has done it already.
+    const [{ loadForCommand }, { buildStatus }, { readState }] = await Promise.all([
+      import('./config-input.js'),
+      import('./status-report.js'),
+      import('../state/state-file.js'),
+    ]);
     const { config } = await loadForCommand(ctx);
     report = buildStatus(config, await readState(config.statePath), null);
   }
@@ -42,7 +50,12 @@ function render(report: StatusReport, now: Date, columns: number | undefined): s
   const { daemon } = report;
   // Without a daemon the table is all there is, as scripts that read it have always seen it.
   const doing = report.repos.some((r) => r.phase === 'stopping') ? 'stopping' : 'running';
-  const head = daemon ? [`gitwatch ${doing} (pid ${daemon.pid}, up ${since(daemon.startedAt, now)}), config ${daemon.config}`, ''] : [];
+  const shard = report.shard === null ? '' : `shard ${report.shard}`;
+  const head = daemon
+    ? [`gitwatch ${doing} (pid ${daemon.pid}, up ${since(daemon.startedAt, now)}), config ${daemon.config}${shard && `, ${shard}`}`, '']
+    : shard
+      ? [`${shard}: this shard's repos only`, '']
+      : [];
   // A repo follows a branch, a tag or a branch glob: one column says which.
   const header = ['REPO', 'FOLLOWS', 'COMMIT', ...(daemon ? ['NOW', 'NEXT CHECK'] : []), 'LAST RUN', 'RESULT'];
   const body = report.repos.map((r) => {

@@ -1,6 +1,7 @@
 // The resolved config: defaults applied, durations in milliseconds, paths absolute.
 
 import type { Credentials, SshSettings } from '../domain.js';
+import type { Shard } from '../rules/shard.js';
 
 export interface Step {
   /** The step's own name (a command string's name is the command). */
@@ -118,4 +119,6 @@ export interface ResolvedConfig {
   /** `listen_token`: what the status page's actions must present; undefined: the page is read-only. A secret. */
   readonly listenToken?: string | undefined;
   readonly repos: readonly RepoConfig[];
+  /** Set when narrowed to one shard (`--shard`): `repos` holds this shard's repos only. */
+  readonly shard?: Shard | undefined;
 }

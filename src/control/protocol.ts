@@ -55,6 +55,8 @@ export interface DaemonInfo {
 
 export interface StatusReport {
   readonly daemon: DaemonInfo | null;
+  /** `I/N` when the report covers one shard's repos; null for all. */
+  readonly shard: string | null;
   readonly repos: readonly RepoStatus[];
 }
 

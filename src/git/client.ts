@@ -23,6 +23,8 @@ import { lsRemotePatterns, parseLsRemote, type RefListing, type RefPatterns } fr
 import { systemClock, type Clock } from '../runtime/clock.js';
 import type { ProcessGroups } from '../runtime/processes.js';
 import { spawnFailure } from '../runtime/spawn-failure.js';
+import { looseCommitMessage } from './loose-object.js';
+import { mayHaveUntracked } from './untracked.js';
 
 export interface Remote {
   /** What git is given: no credentials in it. */
@@ -335,7 +337,8 @@ export class GitClient {
   /** The full message of commit `sha`, which the store holds. */
   async message(store: string, sha: string, call: GitCallOptions): Promise<string> {
     assertSha(sha);
-    return this.run([`--git-dir=${store}`, 'log', '-1', '--format=%B', sha], `reading the message of ${sha.slice(0, 12)}`, call);
+    const loose = await looseCommitMessage(store, sha);
+    return loose ?? this.run([`--git-dir=${store}`, 'log', '-1', '--format=%B', sha], `reading the message of ${sha.slice(0, 12)}`, call);
   }
 
   /** Runs a git command whose exit code is the answer: 0 yes, 1 no; anything else is an error. */
@@ -352,7 +355,7 @@ export class GitClient {
    * checkout fail before anything could free it. Returns the paths removed (folders once).
    */
   async clean(store: string, worktree: string, call: GitCallOptions): Promise<string[]> {
-    if ((await stat(worktree).catch(() => undefined))?.isDirectory() !== true) return [];
+    if ((await stat(worktree).catch(() => undefined))?.isDirectory() !== true || !(await mayHaveUntracked(store, worktree))) return [];
     // The checkout's own .git is rebuilt on every run; it is not something the last run left.
     const args = [`--git-dir=${store}`, `--work-tree=${worktree}`, 'clean', '-ffdx', '--exclude=/.git'];
     const out = await this.run(args, `cleaning ${worktree}`, call);

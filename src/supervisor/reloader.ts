@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { formatDiagnostics } from '../config/diagnostics.js';
 import { parseConfig } from '../config/parse.js';
+import { narrowToShard } from '../config/shard.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { Env } from '../domain.js';
 import type { Clock } from '../runtime/clock.js';
@@ -80,7 +81,8 @@ export class Reloader {
     if (!result.ok) return this.reject(result.error.length, formatDiagnostics(result.error, text));
     const moved = movedPaths(supervisor.config, result.value);
     if (moved !== undefined) return this.reject(1, `gitwatch: ${file}: ${moved} changed; restart gitwatch to apply it`);
-    reporter.emit({ type: 'config-reloaded', ...supervisor.apply(result.value) });
+    // A shard keeps its part across reloads: repos added to the file start on the shard their name picks.
+    reporter.emit({ type: 'config-reloaded', ...supervisor.apply(narrowToShard(result.value, supervisor.config.shard)) });
   }
 
   private reject(problems: number, detail: string): void {
