@@ -1,6 +1,7 @@
 // The pure core of config loading: text in, a resolved config or every problem out. No file I/O.
 
 import { sortDiagnostics } from './diagnostics.js';
+import { readPlainYaml } from './plain-yaml.js';
 import type { RawConfig } from './raw.js';
 import { resolveConfig } from './resolve.js';
 import { schemaDiagnostics } from './schema.js';
@@ -20,13 +21,16 @@ export interface ParseOptions {
 
 export function parseConfig(text: string, options: ParseOptions): ParseResult {
   const source = new YamlSource(options.file, text);
-  const syntax = source.syntaxErrors();
-  if (syntax.length > 0) return err(sortDiagnostics(syntax));
-  let data: unknown;
-  try {
-    data = source.doc.toJS({ maxAliasCount: 1000 });
-  } catch (error) {
-    return err([source.diagnostic([], `cannot read the document: ${(error as Error).message}`)]);
+  // The plain shape is read without the YAML library, whose document is then parsed only for a problem's position.
+  let data = readPlainYaml(text)?.value;
+  if (data === undefined) {
+    const syntax = source.syntaxErrors();
+    if (syntax.length > 0) return err(sortDiagnostics(syntax));
+    try {
+      data = source.doc.toJS({ maxAliasCount: 1000 });
+    } catch (error) {
+      return err([source.diagnostic([], `cannot read the document: ${(error as Error).message}`)]);
+    }
   }
   if (data === null || data === undefined) {
     return err([source.diagnostic([], 'the file is empty: it needs at least `version: 1` and `repos:`')]);
