@@ -17,6 +17,7 @@ import type { Clock } from '../runtime/clock.js';
 import { escapeControls } from '../rules/safe-text.js';
 import { classifyGitFailure } from './classify.js';
 import { readAdvertisement } from './advertisement.js';
+import { Deadlines, type Deadline } from './deadlines.js';
 import { pktLineProblem } from './pkt-line.js';
 import { RefListingBuilder, type RefListing, type RefPatterns } from './refs.js';
 import { gitTrust } from './tls-trust.js';
@@ -34,8 +35,6 @@ export interface HttpCall {
   readonly context: string;
 }
 
-/** The abort reason of a check that has ended. */
-const SETTLED = Symbol('settled');
 /**
  * The largest answer read here. Reading one costs several times its size in memory (the listing is built
  * from all of it), so a larger one is left to git, and the remote is asked with v2 and a ref prefix from
@@ -65,11 +64,14 @@ export class HttpRefReader {
   private readonly large = new Set<string>();
   /** The authorities git would trust (tls-trust.ts), read once. */
   private trust: Result<string, string> | undefined;
+  private readonly deadlines: Deadlines;
 
   constructor(
     private readonly env: Env,
-    private readonly clock: Clock,
-  ) {}
+    clock: Clock,
+  ) {
+    this.deadlines = new Deadlines(clock);
+  }
 
   /** Why this URL is left to git (a proxy, client certificates, verification off), or undefined. */
   unsupported(url: URL): string | undefined {
@@ -105,16 +107,7 @@ export class HttpRefReader {
 
   async list(url: string, patterns: RefPatterns, call: HttpCall): Promise<RefListing> {
     const origin = new URL(url);
-    const deadline = new AbortController();
-    let timedOut = false;
-    void this.clock.sleep(call.timeoutMs, deadline.signal).then(() => {
-      if (deadline.signal.aborted) return;
-      timedOut = true;
-      deadline.abort();
-    });
-    const onAbort = (): void => deadline.abort();
-    call.signal?.addEventListener('abort', onAbort, { once: true });
-    if (call.signal?.aborted) deadline.abort();
+    const { deadline, done } = this.deadlines.start(call.timeoutMs, call.signal);
     // The base URL the later request goes to: the first one's, after its redirects (git's http.followRedirects=initial).
     let base = url.replace(/\/+$/, '');
     const requested = base;
@@ -126,7 +119,7 @@ export class HttpRefReader {
       for (let hops = 0; ; hops++) {
         // Credentials go with a request only to the configured scheme and host.
         const auth = authorization !== undefined && target.protocol === origin.protocol && target.host === origin.host ? authorization : undefined;
-        const res = await this.send(target, method, auth === undefined ? headers : { ...headers, authorization: auth }, body, deadline.signal);
+        const res = await this.send(target, method, auth === undefined ? headers : { ...headers, authorization: auth }, body, deadline);
         const location = res.headers.location;
         if (res.statusCode !== undefined && res.statusCode >= 300 && res.statusCode < 400 && location !== undefined) {
           res.resume();
@@ -154,11 +147,12 @@ export class HttpRefReader {
           throw new UseGit(`the server answers with '${type.slice(0, 60)}'`);
         }
         const data = await readBody(res, call.context);
+        deadline.watch(undefined);
         if (data === undefined) {
           if (first) this.large.add(url);
           throw new UseGit(`its answer is larger than ${MAX_BODY / 1024 / 1024} MiB`);
         }
-        const problem = deadline.signal.aborted ? undefined : pktLineProblem(data);
+        const problem = deadline.ended !== undefined ? undefined : pktLineProblem(data);
         if (problem !== undefined) throw protocolError(problem, call);
         if (first && data.length > LARGE_ADVERTISEMENT) this.large.add(url);
         return { url: href, method, status, statusMessage: res.statusMessage ?? '', headers: res.headers, data };
@@ -183,14 +177,12 @@ export class HttpRefReader {
         return { url: answer.url, method: answer.method, headers, body: once(answer.data), statusCode: answer.status, statusMessage: answer.statusMessage };
       });
     } catch (error) {
-      if (call.signal?.aborted) throw new GitError('aborted', `${call.context}: stopped`);
-      if (timedOut) throw new GitError('timeout', `${call.context}: git timed out after ${Math.round(call.timeoutMs / 1000)}s`);
+      if (call.signal?.aborted || deadline.ended === 'aborted') throw new GitError('aborted', `${call.context}: stopped`);
+      if (deadline.ended === 'timeout') throw new GitError('timeout', `${call.context}: git timed out after ${Math.round(call.timeoutMs / 1000)}s`);
       if (error instanceof GitError || error instanceof UseGit) throw error;
       throw networkFailure(error, call);
     } finally {
-      // Ends the deadline's sleep; a reason of its own spares the DOMException a bare abort() builds.
-      deadline.abort(SETTLED);
-      call.signal?.removeEventListener('abort', onAbort);
+      done();
     }
   }
 
@@ -210,9 +202,10 @@ export class HttpRefReader {
     return listing;
   }
 
-  private send(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+  private send(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, deadline: Deadline): Promise<IncomingMessage> {
     const make = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
+      if (deadline.ended !== undefined) return reject(new Error('the check has ended'));
       // Options rather than the URL: Node would take the URL apart again for each request.
       const req = make({
         protocol: url.protocol,
@@ -222,8 +215,9 @@ export class HttpRefReader {
         method,
         agent: this.agent(url.protocol),
         headers: { 'user-agent': 'git/gitwatch', ...headers, ...(body ? { 'content-length': String(body.length) } : {}) },
-        signal,
       });
+      // The deadline ends the request, and with it the answer being read.
+      deadline.watch((error) => req.destroy(error));
       req.once('response', resolve);
       req.once('error', reject);
       req.end(body);
