@@ -9,7 +9,10 @@ export class Deadline {
   ended: 'timeout' | 'aborted' | undefined;
   private stopCurrent: ((error: Error) => void) | undefined;
 
-  constructor(readonly at: number) {}
+  constructor(
+    readonly at: number,
+    readonly signal: AbortSignal | undefined,
+  ) {}
 
   /** What ends the current wait (a request) when the limit passes or the check is stopped. */
   watch(stop: ((error: Error) => void) | undefined): void {
@@ -28,6 +31,8 @@ const DISARMED = Symbol('disarmed');
 
 export class Deadlines {
   private readonly pending = new Set<Deadline>();
+  /** Signals listened to: one listener each, since adding one to a signal costs a walk of those it has. */
+  private readonly watched = new WeakSet<AbortSignal>();
   private wake: AbortController | undefined;
   private wakeAt = Infinity;
 
@@ -35,14 +40,15 @@ export class Deadlines {
 
   /** A limit `ms` from now, also ended by `signal`; `done` must be called when the check ends. */
   start(ms: number, signal: AbortSignal | undefined): { deadline: Deadline; done: () => void } {
-    const deadline = new Deadline(this.clock.now().getTime() + ms);
-    const onAbort = (): void => deadline.end('aborted');
+    const deadline = new Deadline(this.clock.now().getTime() + ms, signal);
     if (signal?.aborted) deadline.end('aborted');
-    signal?.addEventListener('abort', onAbort, { once: true });
+    else if (signal !== undefined && !this.watched.has(signal)) {
+      this.watched.add(signal);
+      signal.addEventListener('abort', () => this.pending.forEach((d) => d.signal === signal && d.end('aborted')), { once: true });
+    }
     this.pending.add(deadline);
     if (deadline.at < this.wakeAt) this.arm(deadline.at);
     const done = (): void => {
-      signal?.removeEventListener('abort', onAbort);
       this.pending.delete(deadline);
       // Nothing left to time: the sleep must not hold the process open.
       if (this.pending.size === 0) this.disarm();
