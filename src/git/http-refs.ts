@@ -160,13 +160,15 @@ export class HttpRefReader {
     };
     try {
       let advertised: Answer | undefined;
-      if (!this.large.has(url)) {
+      // Chosen before the first answer, which may mark the remote large for the checks after this one.
+      const protocolVersion = this.large.has(url) ? 2 : 1;
+      if (protocolVersion === 1) {
         // The one request of most checks, read here; isomorphic-git reads what this does not (and v2).
         advertised = await exchange('GET', `${url}${SERVICE}`, {}, undefined);
         const listing = readAdvertisement(advertised.data, patterns);
         if (listing !== undefined) return listing;
       }
-      return await this.listWithIsomorphicGit(url, patterns, call, async (req) => {
+      return await this.listWithIsomorphicGit(url, patterns, call, protocolVersion, async (req) => {
         // Its first request is the one just made: answered again, not asked again.
         const answer =
           advertised !== undefined && (req.method ?? 'GET') === 'GET'
@@ -191,11 +193,11 @@ export class HttpRefReader {
     url: string,
     patterns: RefPatterns,
     call: HttpCall,
+    protocolVersion: 1 | 2,
     request: (req: GitHttpRequest) => Promise<GitHttpResponse>,
   ): Promise<RefListing> {
     const { listServerRefs } = await import('./ls-refs-protocol.js');
     const prefix = patterns.length === 1 ? patterns[0] : undefined;
-    const protocolVersion = this.large.has(url) ? 2 : 1;
     const refs: ServerRef[] = await listServerRefs({ http: { request }, url, protocolVersion, symrefs: true, peelTags: true, ...(prefix ? { prefix } : {}) });
     const listing = serverRefsListing(refs, patterns);
     if (typeof listing === 'string') throw protocolError(listing, call);
