@@ -8,7 +8,7 @@
 // authorities git trusts (tls-trust.ts; nothing from Node's environment), and whatever this cannot do exactly
 // (a proxy, a client certificate, verification turned off, an answer it does not understand) is left to git.
 
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { GitHttpRequest, GitHttpResponse, ServerRef } from 'isomorphic-git';
 import { isSha, type Credentials, type Env, type Result } from '../domain.js';
@@ -16,6 +16,8 @@ import { GitError } from '../errors.js';
 import type { Clock } from '../runtime/clock.js';
 import { escapeControls } from '../rules/safe-text.js';
 import { classifyGitFailure } from './classify.js';
+import { readAdvertisement } from './advertisement.js';
+import { Deadlines, type Deadline } from './deadlines.js';
 import { pktLineProblem } from './pkt-line.js';
 import { RefListingBuilder, type RefListing, type RefPatterns } from './refs.js';
 import { gitTrust } from './tls-trust.js';
@@ -33,8 +35,6 @@ export interface HttpCall {
   readonly context: string;
 }
 
-/** The abort reason of a check that has ended. */
-const SETTLED = Symbol('settled');
 /**
  * The largest answer read here. Reading one costs several times its size in memory (the listing is built
  * from all of it), so a larger one is left to git, and the remote is asked with v2 and a ref prefix from
@@ -64,11 +64,14 @@ export class HttpRefReader {
   private readonly large = new Set<string>();
   /** The authorities git would trust (tls-trust.ts), read once. */
   private trust: Result<string, string> | undefined;
+  private readonly deadlines: Deadlines;
 
   constructor(
     private readonly env: Env,
-    private readonly clock: Clock,
-  ) {}
+    clock: Clock,
+  ) {
+    this.deadlines = new Deadlines(clock);
+  }
 
   /** Why this URL is left to git (a proxy, client certificates, verification off), or undefined. */
   unsupported(url: URL): string | undefined {
@@ -103,117 +106,149 @@ export class HttpRefReader {
   }
 
   async list(url: string, patterns: RefPatterns, call: HttpCall): Promise<RefListing> {
-    const { listServerRefs } = await import('./ls-refs-protocol.js');
     const origin = new URL(url);
-    const deadline = new AbortController();
-    let timedOut = false;
-    void this.clock.sleep(call.timeoutMs, deadline.signal).then(() => {
-      if (deadline.signal.aborted) return;
-      timedOut = true;
-      deadline.abort();
-    });
-    const onAbort = (): void => deadline.abort();
-    call.signal?.addEventListener('abort', onAbort, { once: true });
-    if (call.signal?.aborted) deadline.abort();
+    const { deadline, done } = this.deadlines.start(call.timeoutMs, call.signal);
     // The base URL the later request goes to: the first one's, after its redirects (git's http.followRedirects=initial).
     let base = url.replace(/\/+$/, '');
     const requested = base;
-    const http = {
-      request: async (req: GitHttpRequest): Promise<GitHttpResponse> => {
-        const first = (req.method ?? 'GET') === 'GET';
-        let target = first ? req.url : `${base}${req.url.slice(requested.length)}`;
-        const body = req.body === undefined ? undefined : await collect(req.body);
-        for (let hops = 0; ; hops++) {
-          const auth = this.auth(target, origin, call.credentials);
-          const res = await this.send(target, req.method ?? 'GET', { ...req.headers, ...auth }, body, deadline.signal);
-          const location = res.headers.location;
-          if (res.statusCode !== undefined && res.statusCode >= 300 && res.statusCode < 400 && location !== undefined) {
-            res.resume();
-            const next = new URL(location, target);
-            if (!first || hops >= MAX_REDIRECTS || (next.protocol !== 'http:' && next.protocol !== 'https:')) throw new UseGit('the server redirects');
-            if (next.protocol === 'https:' && this.unsupported(next) !== undefined) throw new UseGit('the server redirects');
-            target = next.toString();
-            continue;
-          }
-          if (first) {
-            if (!target.endsWith(SERVICE)) throw new UseGit('the server redirects to an unusual address');
-            base = target.slice(0, -SERVICE.length);
-          }
-          const status = res.statusCode ?? 0;
-          if (status !== 200) {
-            res.resume();
-            throw httpFailure(status, call, new URL(target), auth.authorization !== undefined);
-          }
-          const type = res.headers['content-type'] ?? '';
-          const expected = first ? 'application/x-git-upload-pack-advertisement' : 'application/x-git-upload-pack-result';
-          // A dumb HTTP server or a web page: git knows what to make of it.
-          if (type !== expected) {
-            res.resume();
-            throw new UseGit(`the server answers with '${type.slice(0, 60)}'`);
-          }
-          const data = await readBody(res, deadline.signal, call.context);
-          if (data === undefined) {
-            if (first) this.large.add(url);
-            throw new UseGit(`its answer is larger than ${MAX_BODY / 1024 / 1024} MiB`);
-          }
-          const problem = deadline.signal.aborted ? undefined : pktLineProblem(data);
-          if (problem !== undefined) throw protocolError(problem, call);
-          if (first && data.length > LARGE_ADVERTISEMENT) this.large.add(url);
-          const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
-          return { url: target, method: req.method ?? 'GET', headers, body: once(data), statusCode: status, statusMessage: res.statusMessage ?? '' };
+    const authorization =
+      call.credentials === undefined ? undefined : `Basic ${Buffer.from(`${call.credentials.username}:${call.credentials.password}`).toString('base64')}`;
+    const exchange = async (method: string, requestUrl: string, headers: Record<string, string>, body: Buffer | undefined): Promise<Answer> => {
+      const first = method === 'GET';
+      let target = new URL(first ? requestUrl : `${base}${requestUrl.slice(requested.length)}`);
+      for (let hops = 0; ; hops++) {
+        // Credentials go with a request only to the configured scheme and host.
+        const auth = authorization !== undefined && target.protocol === origin.protocol && target.host === origin.host ? authorization : undefined;
+        const res = await this.send(target, method, auth === undefined ? headers : { ...headers, authorization: auth }, body, deadline);
+        const location = res.headers.location;
+        if (res.statusCode !== undefined && res.statusCode >= 300 && res.statusCode < 400 && location !== undefined) {
+          res.resume();
+          const next = new URL(location, target);
+          if (!first || hops >= MAX_REDIRECTS || (next.protocol !== 'http:' && next.protocol !== 'https:')) throw new UseGit('the server redirects');
+          if (next.protocol === 'https:' && this.unsupported(next) !== undefined) throw new UseGit('the server redirects');
+          target = next;
+          continue;
         }
-      },
+        const href = target.href;
+        if (first) {
+          if (!href.endsWith(SERVICE)) throw new UseGit('the server redirects to an unusual address');
+          base = href.slice(0, -SERVICE.length);
+        }
+        const status = res.statusCode ?? 0;
+        if (status !== 200) {
+          res.resume();
+          throw httpFailure(status, call, target, auth !== undefined);
+        }
+        const type = res.headers['content-type'] ?? '';
+        const expected = first ? 'application/x-git-upload-pack-advertisement' : 'application/x-git-upload-pack-result';
+        // A dumb HTTP server or a web page: git knows what to make of it.
+        if (type !== expected) {
+          res.resume();
+          throw new UseGit(`the server answers with '${type.slice(0, 60)}'`);
+        }
+        const data = await readBody(res, call.context);
+        deadline.watch(undefined);
+        if (data === undefined) {
+          if (first) this.large.add(url);
+          throw new UseGit(`its answer is larger than ${MAX_BODY / 1024 / 1024} MiB`);
+        }
+        const problem = deadline.ended !== undefined ? undefined : pktLineProblem(data);
+        if (problem !== undefined) throw protocolError(problem, call);
+        if (first && data.length > LARGE_ADVERTISEMENT) this.large.add(url);
+        return { url: href, method, status, statusMessage: res.statusMessage ?? '', headers: res.headers, data };
+      }
     };
     try {
-      const prefix = patterns.length === 1 ? patterns[0] : undefined;
+      let advertised: Answer | undefined;
+      // Chosen before the first answer, which may mark the remote large for the checks after this one.
       const protocolVersion = this.large.has(url) ? 2 : 1;
-      const refs: ServerRef[] = await listServerRefs({ http, url, protocolVersion, symrefs: true, peelTags: true, ...(prefix ? { prefix } : {}) });
-      const listing = new RefListingBuilder(patterns);
-      for (const ref of refs) {
-        // A frame whose data is not a ref: git says so, isomorphic-git passes it on.
-        for (const oid of [ref.oid, ...(ref.peeled === undefined ? [] : [ref.peeled])]) {
-          if (!isSha(oid)) throw protocolError(`protocol error: expected sha/ref, got '${escapeControls(`${oid} ${ref.ref}`.slice(0, 200))}'`, call);
-        }
-        listing.add(ref.ref, ref.oid);
-        if (ref.peeled !== undefined) listing.add(`${ref.ref}^{}`, ref.peeled);
-        if (ref.target !== undefined) listing.symref(ref.ref, ref.target);
+      if (protocolVersion === 1) {
+        // The one request of most checks, read here; isomorphic-git reads what this does not (and v2).
+        advertised = await exchange('GET', `${url}${SERVICE}`, {}, undefined);
+        const listing = readAdvertisement(advertised.data, patterns);
+        if (listing !== undefined) return listing;
       }
-      return listing.build();
+      return await this.listWithIsomorphicGit(url, patterns, call, protocolVersion, async (req) => {
+        // Its first request is the one just made: answered again, not asked again.
+        const answer =
+          advertised !== undefined && (req.method ?? 'GET') === 'GET'
+            ? advertised
+            : await exchange(req.method ?? 'GET', req.url, req.headers ?? {}, req.body === undefined ? undefined : await collect(req.body));
+        advertised = undefined;
+        const headers = Object.fromEntries(Object.entries(answer.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
+        return { url: answer.url, method: answer.method, headers, body: once(answer.data), statusCode: answer.status, statusMessage: answer.statusMessage };
+      });
     } catch (error) {
-      if (call.signal?.aborted) throw new GitError('aborted', `${call.context}: stopped`);
-      if (timedOut) throw new GitError('timeout', `${call.context}: git timed out after ${Math.round(call.timeoutMs / 1000)}s`);
+      if (call.signal?.aborted || deadline.ended === 'aborted') throw new GitError('aborted', `${call.context}: stopped`);
+      if (deadline.ended === 'timeout') throw new GitError('timeout', `${call.context}: git timed out after ${Math.round(call.timeoutMs / 1000)}s`);
       if (error instanceof GitError || error instanceof UseGit) throw error;
       throw networkFailure(error, call);
     } finally {
-      // Ends the deadline's sleep; a reason of its own spares the DOMException a bare abort() builds.
-      deadline.abort(SETTLED);
-      call.signal?.removeEventListener('abort', onAbort);
+      done();
     }
   }
 
-  /** Credentials go with a request only to the configured scheme and host. */
-  private auth(target: string, origin: URL, credentials: Credentials | undefined): Record<string, string> {
-    if (credentials === undefined) return {};
-    const to = new URL(target);
-    if (to.protocol !== origin.protocol || to.host !== origin.host) return {};
-    return { authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` };
+  /** isomorphic-git's listing (protocol v2 with a ref prefix, or a v0 answer of another shape), over `request`. */
+  private async listWithIsomorphicGit(
+    url: string,
+    patterns: RefPatterns,
+    call: HttpCall,
+    protocolVersion: 1 | 2,
+    request: (req: GitHttpRequest) => Promise<GitHttpResponse>,
+  ): Promise<RefListing> {
+    const { listServerRefs } = await import('./ls-refs-protocol.js');
+    const prefix = patterns.length === 1 ? patterns[0] : undefined;
+    const refs: ServerRef[] = await listServerRefs({ http: { request }, url, protocolVersion, symrefs: true, peelTags: true, ...(prefix ? { prefix } : {}) });
+    const listing = serverRefsListing(refs, patterns);
+    if (typeof listing === 'string') throw protocolError(listing, call);
+    return listing;
   }
 
-  private send(target: string, method: string, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal): Promise<IncomingMessage> {
-    const url = new URL(target);
+  private send(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, deadline: Deadline): Promise<IncomingMessage> {
     const make = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = make(url, {
+      if (deadline.ended !== undefined) return reject(new Error('the check has ended'));
+      // Options rather than the URL: Node would take the URL apart again for each request.
+      const req = make({
+        protocol: url.protocol,
+        hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+        port: url.port,
+        path: `${url.pathname}${url.search}`,
         method,
         agent: this.agent(url.protocol),
         headers: { 'user-agent': 'git/gitwatch', ...headers, ...(body ? { 'content-length': String(body.length) } : {}) },
-        signal,
       });
+      // The deadline ends the request, and with it the answer being read.
+      deadline.watch((error) => req.destroy(error));
       req.once('response', resolve);
       req.once('error', reject);
       req.end(body);
     });
   }
+}
+
+/** isomorphic-git's refs as a listing, or git's words for a ref that is not one. */
+export function serverRefsListing(refs: readonly ServerRef[], patterns: RefPatterns): RefListing | string {
+  const listing = new RefListingBuilder(patterns);
+  for (const ref of refs) {
+    // A frame whose data is not a ref: git says so, isomorphic-git passes it on.
+    for (const oid of [ref.oid, ...(ref.peeled === undefined ? [] : [ref.peeled])]) {
+      if (!isSha(oid)) return `protocol error: expected sha/ref, got '${escapeControls(`${oid} ${ref.ref}`.slice(0, 200))}'`;
+    }
+    listing.add(ref.ref, ref.oid);
+    if (ref.peeled !== undefined) listing.add(`${ref.ref}^{}`, ref.peeled);
+    if (ref.target !== undefined) listing.symref(ref.ref, ref.target);
+  }
+  return listing.build();
+}
+
+interface Answer {
+  readonly url: string;
+  readonly method: string;
+  readonly status: number;
+  readonly statusMessage: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly data: Buffer;
 }
 
 async function collect(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Buffer> {
@@ -223,25 +258,36 @@ async function collect(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): 
 }
 
 /** The whole body; undefined past MAX_BODY (git reads such an answer); an error past MAX_FLOOD. */
-async function readBody(res: IncomingMessage, signal: AbortSignal, context: string): Promise<Buffer | undefined> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_FLOOD) {
-      res.destroy();
-      // Not handed to git: it would read the same flood into memory, without any limit but git_timeout.
-      throw new GitError(
-        'too-large',
-        `${context}: the remote sends too much: its ref advertisement passed ${MAX_FLOOD / 1024 / 1024} MiB, and a check reads no more`,
-      );
-    }
-    // Past MAX_BODY the answer is only counted, to tell a large remote (git reads it) from a flood.
-    if (size > MAX_BODY) parts.length = 0;
-    else parts.push(chunk);
-    if (signal.aborted) break;
-  }
-  return size > MAX_BODY ? undefined : Buffer.concat(parts);
+function readBody(res: IncomingMessage, context: string): Promise<Buffer | undefined> {
+  // Events rather than an async iterator: a promise per chunk costs more than most answers' parsing.
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_FLOOD) {
+        res.destroy();
+        // Not handed to git: it would read the same flood into memory, without any limit but git_timeout.
+        reject(
+          new GitError(
+            'too-large',
+            `${context}: the remote sends too much: its ref advertisement passed ${MAX_FLOOD / 1024 / 1024} MiB, and a check reads no more`,
+          ),
+        );
+      } else if (size > MAX_BODY) {
+        // Past MAX_BODY the answer is only counted, to tell a large remote (git reads it) from a flood.
+        parts.length = 0;
+      } else {
+        parts.push(chunk);
+      }
+    });
+    res.once('end', () => resolve(size > MAX_BODY ? undefined : Buffer.concat(parts, size)));
+    res.once('error', reject);
+    // Cut off before its end (the deadline, a shutdown, the server): whatever came is not an answer.
+    res.once('close', () => {
+      if (!res.complete) reject(new Error('the answer was cut off'));
+    });
+  });
 }
 
 function once(data: Buffer): AsyncIterableIterator<Uint8Array> {
