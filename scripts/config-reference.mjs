@@ -74,6 +74,11 @@ export function sections(schema) {
       intro: at(schema, '#/$defs/retry').description,
       keys: keysOf('#/$defs/retry/properties').map((k) => ({ name: `retry.${k}`, pointer: `#/$defs/retry/properties/${k}` })),
     },
+    {
+      title: '`verify`',
+      intro: `${at(schema, '#/$defs/verify').description} See [Signed commits](signed-commits.md).`,
+      keys: keysOf('#/$defs/verify/properties').map((k) => ({ name: `verify.${k}`, pointer: `#/$defs/verify/properties/${k}` })),
+    },
   ];
 }
 
@@ -106,6 +111,7 @@ const SECTION_OF = {
   '#/$defs/job': ['job', 'A job: repos.<name>.jobs.<job>'],
   '#/$defs/notifyTarget': ['notification target', 'A notification target: notify[]'],
   '#/$defs/retry': ['retry object', 'retry'],
+  '#/$defs/verify': ['verify object', 'verify'],
 };
 
 function typeOf(schema, raw) {

@@ -56,14 +56,25 @@ export type StepStatus = 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 
  * How a repo's turn ended: the one outcome type of `once`, the daemon and `trigger --wait`. Words for
  * people and for JSON are made from it at the edges. `state-failed`: the run ended but its result could not
  * be written, so it counts as not done. `turn-failed`: a local failure (disk full, permissions) or a bug,
- * not the remote's doing.
+ * not the remote's doing. `unverified`: `verify:` refused the head's signature, so nothing ran.
  */
 export type Outcome =
-  'up-to-date' | 'waiting' | 'paused' | 'disabled' | 'check-failed' | 'turn-failed' | 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'state-failed';
+  | 'up-to-date'
+  | 'waiting'
+  | 'paused'
+  | 'disabled'
+  | 'check-failed'
+  | 'turn-failed'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'interrupted'
+  | 'state-failed'
+  | 'unverified';
 
-/** The outcomes that make `once` exit 1: something failed, or the head waits after a failure. */
+/** The outcomes that make `once` exit 1: something failed, or the head waits after a failure or a refusal. */
 export function isFailingOutcome(outcome: Outcome): boolean {
-  return ['failed', 'waiting', 'interrupted', 'check-failed', 'turn-failed', 'state-failed'].includes(outcome);
+  return ['failed', 'waiting', 'interrupted', 'check-failed', 'turn-failed', 'state-failed', 'unverified'].includes(outcome);
 }
 
 /** What a daemon's repo worker does now. */
@@ -90,6 +101,8 @@ export interface Diagnostic {
 export const WORKDIR_LAYOUT = {
   logs: 'logs',
   gitStore: '.git-store',
+  /** The keys `verify:` checks signatures against (verify/keyring.ts). */
+  keyrings: '.keyrings',
 } as const;
 
 /** The state file when the config names none, beside the config. */

@@ -1,17 +1,22 @@
 // A model-based test of the daemon: random sequences of what remotes and operators do (push, force push,
 // pause, resume, trigger with and without --wait, cancel, rollback with and without --to, unpin, reloads
 // that add, remove, enable, disable and move repos or pin them with `commit:`, a branch glob gaining and
-// losing branches, remotes failing and recovering, a client that throws, steps that succeed, fail or hang)
-// against the real Supervisor, with the remotes and pipelines in memory (helpers/model-world.ts) and a
+// losing branches, remotes failing and recovering, a client that throws, steps that succeed, fail or hang,
+// and for the repos that `verify:` (a and g) pushes that are unsigned or signed by a key no config names,
+// and reloads that switch the key) against the real Supervisor, with the remotes and pipelines in memory (helpers/model-world.ts) and a
 // fake clock. After every command:
 //   - no error escapes, and no internal error but the injected ones (an illegal phase change is one);
 //   - every phase change is one TRANSITIONS allows;
 //   - the lock file is valid and no repo's commit moves backwards, but to the commit it is pinned at (a
 //     rollback, or the config's `commit:`), the one move back that is allowed;
 //   - a paused repo starts no run it was not triggered (or rolled back) for;
-//   - a pinned repo starts no run of any commit but its pin.
+//   - a pinned repo starts no run of any commit but its pin;
+//   - a verifying repo runs only commits signed by the key its config names, its lock never holds an
+//     unsigned or wrongly signed commit, a refused head is not checked again on every poll (only after a
+//     trigger or new keys), and a refused head is news (a notification) once, not again until a run.
 // At the end, with every remote fixed and every hung step released: every enabled, unpaused repo's lock is
-// its head (a pinned repo's: its pin), or that commit failed and waits; then every `trigger --wait` and
+// its head (a pinned repo's: its pin), or that commit failed and waits, or (verifying) was refused and the
+// lock says so; then every `trigger --wait` and
 // `rollback` has its answer, before and after shutdown. GITWATCH_MODEL_RUNS sets the number of sequences
 // (CI runs more); a failure prints its seed.
 
@@ -28,9 +33,11 @@ import { Supervisor, TRANSITIONS, type TriggerResult } from '../src/supervisor/s
 import { repoOfTarget } from '../src/domain.js';
 import { CollectingReporter } from './helpers/collect.js';
 import { FakeClock } from './helpers/fake-clock.js';
-import { INJECTED, ModelWorld, type StepMode } from './helpers/model-world.js';
+import { INJECTED, keyringId, ModelWorld, type Signer, type StepMode } from './helpers/model-world.js';
 import { configFor } from './helpers/supervised.js';
 import { testProcesses } from './helpers/temp.js';
+import { Keyrings } from '../src/verify/keyring.js';
+import { Verifier } from '../src/verify/verifier.js';
 
 const RUNS = Number(process.env['GITWATCH_MODEL_RUNS'] ?? 500);
 const SEED = Number(process.env['GITWATCH_MODEL_SEED'] ?? 20261206);
@@ -41,8 +48,13 @@ const NAMES = [...PLAIN, GLOB] as const;
 type Name = (typeof NAMES)[number];
 const INTERVAL: Record<Name, string> = { a: '10s', b: '30s', c: '1m', g: '20s' };
 
+/** The repos whose config has `verify:` (a plain repo and the branch glob). */
+const VERIFIED: readonly Name[] = ['a', GLOB];
+
 interface RepoSpec {
   enabled: boolean;
+  /** A verifying repo's key: which of the model's keys its config names (A unless a reload switched it). */
+  key?: 'A' | 'B';
   /** Which of the repo's remotes it follows (a url change moves to the next). */
   remote: number;
   /** A plain repo's branch. */
@@ -78,11 +90,22 @@ class Real {
   state!: StateKeeper;
   spec = new Map<Name, RepoSpec>();
   phaseChanges = 0;
+  /** Triggers and rollbacks so far (any repo): a refused head is checked again only after one, or under new keys. */
+  triggerCount = 0;
+  /** Per store: the last signature check, and the triggers there had been then. */
+  readonly lastVerify = new Map<string, { readonly sha: string; readonly keys: string; readonly triggers: number }>();
+  /** Per repo (or target): the commit of its last `unverified` notification, until it runs something. */
+  readonly lastRefusalNews = new Map<string, string>();
 
   constructor(readonly dir: string) {}
 
   url(name: Name, spec: RepoSpec): string {
     return `file:///model/${name}-${spec.remote}.git`;
+  }
+
+  /** The key a repo's commits are signed with when a push does nothing special: the one its config names. */
+  keyOf(name: Name): Signer {
+    return this.spec.get(name)?.key ?? 'A';
   }
 
   config(): ReturnType<typeof configFor> {
@@ -94,9 +117,19 @@ class Real {
         interval: INTERVAL[name],
         enabled: spec.enabled,
         pipeline: ['deploy'],
+        ...(VERIFIED.includes(name) ? { verify: { mode: 'head', ssh_allowed_signers: `keys-${spec.key ?? 'A'}` } } : {}),
       };
     }
-    return configFor(this.dir, repos);
+    const config = configFor(this.dir, repos);
+    // The keys as a load would have read them: the keyring's id says which model key it is (model-world.ts).
+    return {
+      ...config,
+      repos: config.repos.map((repo) => {
+        if (repo.verify === undefined) return repo;
+        const key = repo.verify.files[0]?.path.endsWith('keys-B') === true ? 'B' : 'A';
+        return { ...repo, verify: { ...repo.verify, keys: { id: keyringId(key), contents: [] } } };
+      }),
+    };
   }
 
   async start(initial: Map<Name, RepoSpec>): Promise<void> {
@@ -121,8 +154,22 @@ class Real {
       }
       emit(event);
     };
+    this.world.onVerify = ({ store, sha, keys }) => {
+      const last = this.lastVerify.get(store);
+      if (last !== undefined && last.sha === sha && last.keys === keys && last.triggers === this.triggerCount) {
+        this.problems.push(`${store}: ${sha} was checked again under the same keys, with no trigger`);
+      }
+      this.lastVerify.set(store, { sha, keys, triggers: this.triggerCount });
+    };
     this.world.onRunStart = (run) => {
       const name = run.repo.name;
+      this.lastRefusalNews.delete(name);
+      const keys = run.repo.verify?.keys?.id;
+      if (keys !== undefined) {
+        const signer = this.world.signer(run.commit);
+        if (signer === null || keyringId(signer as 'A' | 'B') !== keys)
+          this.problems.push(`${name}: ran ${run.commit}, signed by ${signer ?? 'nobody'}, under keys ${keys}`);
+      }
       const pin = pinOf(run.repo, this.state.entry(name));
       if (pin !== undefined && pin.commit !== run.commit) this.problems.push(`${name}: pinned at ${pin.commit} (${pin.by}), it ran ${run.commit}`);
       const glob = run.repo.target?.repo;
@@ -143,6 +190,13 @@ class Real {
       concurrency: 4,
       random: () => 0.5,
       compactAfterFetches: Number.MAX_SAFE_INTEGER,
+      onRunFinished: (finished) => {
+        if (finished.run.status !== 'unverified') return;
+        const name = finished.repo.name;
+        if (this.lastRefusalNews.get(name) === finished.run.commit) this.problems.push(`${name}: the refusal of ${finished.run.commit} was news twice`);
+        this.lastRefusalNews.set(name, finished.run.commit);
+      },
+      verifier: new Verifier(new Keyrings({ env: {}, groups: testProcesses(), clock: this.clock })),
       onPhase: (repo, from, to) => {
         this.phaseChanges++;
         if (!TRANSITIONS[from].includes(to)) this.problems.push(`${repo}: ${from} → ${to} is not in TRANSITIONS`);
@@ -188,6 +242,10 @@ class Real {
     const onDisk = await readState(this.state.file);
     for (const [name, entry] of Object.entries(onDisk.repos)) {
       if (entry.commit === undefined) continue;
+      const signer = this.world.signer(entry.commit);
+      if (VERIFIED.some((v) => name === v || name.startsWith(`${v}@`)) && (signer === null || signer === 'C')) {
+        this.problems.push(`${name}: the lock holds ${entry.commit}, signed by ${signer ?? 'nobody'}`);
+      }
       const key = `${name} ${this.world.origin(entry.commit) ?? '?'}`;
       // A rollback, or the config's `commit:`, moves the lock back on purpose: from there it is the floor.
       const pinnedHere = entry.pinned?.commit === entry.commit || this.spec.get(name as Name)?.commit === entry.commit;
@@ -241,10 +299,40 @@ const rollback = fc
             ? r.world.head(r.url('c', { enabled: true, remote: 1, branch: 'main' }), 'next')
             : undefined;
       const entry = { name: n, result: undefined as TriggerResult | undefined };
+      r.triggerCount++;
       const chosen = await r.supervisor.rollback(n, sha, (result) => (entry.result = result));
       if (!chosen.ok) return;
       r.triggers.set(n, (r.triggers.get(n) ?? 0) + 1);
       r.waits.push(entry);
+    }),
+  );
+
+/** `trigger [--wait] n`: what it answers is checked once nothing runs. */
+function trigger(n: string, wait: boolean): Cmd {
+  return command(
+    `trigger ${wait ? '--wait ' : ''}${n}`,
+    () => true,
+    (m, r) => {
+      const entry = { name: n, result: undefined as TriggerResult | undefined };
+      r.triggerCount++;
+      const known = r.supervisor.trigger(n, wait ? (result) => (entry.result = result) : undefined);
+      if (!known) return;
+      r.triggers.set(n, (r.triggers.get(n) ?? 0) + 1);
+      if (wait) r.waits.push(entry);
+    },
+  );
+}
+
+/** A head a verifying repo must refuse (until a reload names the other key, for that one). */
+const unsignedPush = fc
+  .tuple(fc.constantFrom('a', 'g@release/1', 'g@release/2'), fc.constantFrom<'unsigned' | 'key C' | 'the other key'>('unsigned', 'key C', 'the other key'))
+  .map(([target, how]) =>
+    command(`push to ${target}, signed by ${how === 'unsigned' ? 'nobody' : how}`, configured(repoOfTarget(target) as Name), (m, r) => {
+      const n = repoOfTarget(target) as Name;
+      const spec = r.spec.get(n);
+      if (spec === undefined) return;
+      const signer: Signer = how === 'unsigned' ? null : how === 'key C' ? 'C' : r.keyOf(n) === 'A' ? 'B' : 'A';
+      r.world.push(r.url(n, spec), n === GLOB ? target.slice(2) : spec.branch, signer);
     }),
   );
 
@@ -256,7 +344,7 @@ const commands = [
     command(
       `push ${n}`,
       () => true,
-      (m, r) => void r.world.push(r.url(n, r.spec.get(n) ?? { enabled: true, remote: 0, branch: 'main' }), r.spec.get(n)?.branch ?? 'main'),
+      (m, r) => void r.world.push(r.url(n, r.spec.get(n) ?? { enabled: true, remote: 0, branch: 'main' }), r.spec.get(n)?.branch ?? 'main', r.keyOf(n)),
     ),
   ),
   plain.map((n) =>
@@ -264,8 +352,8 @@ const commands = [
     command(`force push ${n} (both branches)`, configured(n), (m, r) => {
       const spec = r.spec.get(n);
       if (spec === undefined) return;
-      r.world.push(r.url(n, spec), 'main');
-      r.world.push(r.url(n, spec), 'next');
+      r.world.push(r.url(n, spec), 'main', r.keyOf(n));
+      r.world.push(r.url(n, spec), 'next', r.keyOf(n));
     }),
   ),
   fc
@@ -274,9 +362,20 @@ const commands = [
       command(
         `glob gains or moves ${b}`,
         configured(GLOB),
-        (m, r) => void r.world.push(r.url(GLOB, r.spec.get(GLOB) ?? { enabled: true, remote: 0, branch: 'main' }), b),
+        (m, r) => void r.world.push(r.url(GLOB, r.spec.get(GLOB) ?? { enabled: true, remote: 0, branch: 'main' }), b, r.keyOf(GLOB)),
       ),
     ),
+  // Twice in the list: a refused head, then what comes after it (a poll, a trigger, new keys, a good push), is the point.
+  unsignedPush,
+  unsignedPush,
+  fc.constantFrom(...VERIFIED).map((n) =>
+    command(`reload: switch ${n}'s verify key`, configured(n), (m, r) => {
+      const spec = r.spec.get(n);
+      if (spec === undefined) return;
+      spec.key = spec.key === 'B' ? 'A' : 'B';
+      r.apply();
+    }),
+  ),
   fc
     .constantFrom('release/1', 'release/2', 'release/3')
     .map((b) =>
@@ -286,19 +385,9 @@ const commands = [
     ),
   name.map((n) => command(`pause ${n}`, configured(n), async (m, r) => void (await r.supervisor.setPaused(n, true)))),
   name.map((n) => command(`resume ${n}`, configured(n), async (m, r) => void (await r.supervisor.setPaused(n, false)))),
-  fc.tuple(fc.oneof(name, fc.constantFrom('g@release/1', 'g@release/2')), fc.boolean()).map(([n, wait]) =>
-    command(
-      `trigger ${wait ? '--wait ' : ''}${n}`,
-      () => true,
-      (m, r) => {
-        const entry = { name: n, result: undefined as TriggerResult | undefined };
-        const known = r.supervisor.trigger(n, wait ? (result) => (entry.result = result) : undefined);
-        if (!known) return;
-        r.triggers.set(n, (r.triggers.get(n) ?? 0) + 1);
-        if (wait) r.waits.push(entry);
-      },
-    ),
-  ),
+  fc.tuple(fc.oneof(name, fc.constantFrom('g@release/1', 'g@release/2')), fc.boolean()).map(([n, wait]) => trigger(n, wait)),
+  // A verifying repo's trigger again: of a refused head it must still refuse (and not make it news again).
+  fc.tuple(fc.constantFrom('a', 'g@release/1', 'g@release/2'), fc.boolean()).map(([n, wait]) => trigger(n, wait)),
   fc.oneof(plain, fc.constantFrom('g@release/1')).map((n) =>
     command(
       `unpin ${n}`,
@@ -459,7 +548,9 @@ function converged(r: Real): string[] {
       const pin = pinOf({ displayUrl: url, branch, tag: undefined, semver: undefined, commit: spec.commit }, entry);
       const head = pin?.commit ?? r.world.head(url, branch);
       const failedAndWaits = entry?.lastRun?.commit === head && entry?.lastRun?.status === 'failed';
-      if (entry?.commit !== head && !failedAndWaits)
+      // A head (or pin) not signed by the key the config names now is refused, and the lock says which.
+      const refused = VERIFIED.includes(n) && head !== undefined && r.world.signer(head) !== r.keyOf(n) && entry?.unverified?.commit === head;
+      if (entry?.commit !== head && !failedAndWaits && !refused)
         out.push(`${target}: lock ${entry?.commit ?? 'none'}, head ${head ?? 'none'}, last run ${JSON.stringify(entry?.lastRun)}`);
     }
   }

@@ -20,7 +20,7 @@ import { blocks, commandsIn, docFiles, linkProblem, links, shellOf, slug, anchor
 import { tempDir, testEnv } from './helpers/temp.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const PENDING = new Set(['signed-commits.md', 'rollback.md', 'status-page.md', 'sharding.md']);
+const PENDING = new Set(['rollback.md', 'status-page.md', 'sharding.md']);
 const REQUIRE_PENDING = process.env['GITWATCH_TEST_REQUIRE_DOCS_PAGES'] === '1';
 
 interface Reference {
@@ -69,10 +69,34 @@ async function validateBlock(t: TestContext, block: Block, dir: string): Promise
   const folder = path.join(dir, `${path.basename(block.file, '.md')}-${block.line}`);
   await mkdir(folder, { recursive: true });
   await writeFile(path.join(folder, 'gitwatch.yaml'), config);
+  await writeStandInKeys(folder, config);
   const result = await runCli(['validate', '-c', 'gitwatch.yaml'], { cwd: folder, env: testEnv(folder, variablesOf(config)) });
   t.diagnostic(`${path.relative(ROOT, block.file)}:${block.line}: exit ${result.code}`);
   if (result.code === 0) return undefined;
   return `${path.relative(ROOT, block.file)}:${block.line}: gitwatch validate exited ${result.code}\n${result.stdout}${result.stderr}`;
+}
+
+/**
+ * The key files a config's `verify:` names, made as stand-ins (validate reads them): an OpenPGP public-key
+ * packet of no use to gpg, or an allowed-signers line. A path with a `${VAR}` in it, or outside the folder, is
+ * left to fail.
+ */
+async function writeStandInKeys(folder: string, config: string): Promise<void> {
+  const doc = (YAML.parse(config) ?? {}) as { defaults?: { verify?: unknown }; repos?: Record<string, { verify?: unknown }> };
+  const all = [doc.defaults?.verify, ...Object.values(doc.repos ?? {}).map((r) => r?.verify)];
+  for (const verify of all as ({ gpg_keys?: unknown; ssh_allowed_signers?: unknown } | undefined)[]) {
+    const files: [unknown, string | Buffer][] = [
+      ...(Array.isArray(verify?.gpg_keys) ? verify.gpg_keys : []).map((f): [unknown, Buffer] => [f, Buffer.from([0xc6, 0x01, 0x04])]),
+      [verify?.ssh_allowed_signers, 'deploy@example.invalid ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFN0YW5kLWluIGtleSBmb3IgdGhlIGRvY3MgdGVzdA==\n'],
+    ];
+    for (const [file, content] of files) {
+      // Only inside the folder: a docs page that names an absolute path must not make the test write there.
+      if (typeof file !== 'string' || file.includes('$') || path.isAbsolute(file) || file.split('/').includes('..')) continue;
+      const at = path.resolve(folder, file);
+      await mkdir(path.dirname(at), { recursive: true });
+      await writeFile(at, content);
+    }
+  }
 }
 
 /** The commands `gitwatch --help` lists. */

@@ -19,6 +19,8 @@ const RANK: Readonly<Record<string, number>> = {
   git: 3,
   pipeline: 3,
   state: 3,
+  // Signature checks: keyrings and git's verify commands, which the cycle asks before a head may run.
+  verify: 3.5,
   cycle: 4,
   supervisor: 5,
   control: 5,
@@ -130,7 +132,7 @@ describe('layering', () => {
     assert.equal(findCycle(edges)?.join(' → '), undefined);
   });
 
-  test('every import follows cli → supervisor → cycle → git, pipeline, state → runtime, config → rules, errors → domain', async () => {
+  test('every import follows cli → supervisor → cycle → verify → git, pipeline, state → runtime, config → rules, errors → domain', async () => {
     const { edges } = await importEdges();
     assert.deepEqual(layeringViolations(edges), []);
   });

@@ -30,6 +30,7 @@ export async function openListener(address: ListenAddress, deps: CycleDeps, conf
   metrics.seed(
     config.repos.map((r) => r.name),
     deps.state,
+    config.repos.filter((r) => r.verify !== undefined).map((r) => r.name),
   );
   let parts: DaemonParts | undefined;
   const current = (): ResolvedConfig => parts?.supervisor.config ?? config;

@@ -10,6 +10,7 @@ import type { CommandContext } from './context.js';
 import { defaultConcurrency } from './defaults.js';
 import { startWarnings } from './start-warnings.js';
 import { textTable } from './table.js';
+import { startVerifier } from './verifier.js';
 
 export async function planCommand(names: readonly string[], options: { json: boolean }, ctx: CommandContext): Promise<ExitCode> {
   const { config } = await loadForCommand(ctx);
@@ -20,7 +21,10 @@ export async function planCommand(names: readonly string[], options: { json: boo
   const runs = await runsInProgress(config.statePath, ctx);
   // Read, never locked: a daemon may hold the state, and plan writes nothing.
   const state = await readState(config.statePath);
+  // Its keyrings are made if none is there yet; never swept, since a daemon of another config may use them.
+  const verifier = await startVerifier(ctx, config, { sweep: false });
   const plan = await planRepos(config, selectRepos(config, names, state.repos), state, {
+    verifier,
     git: await ctx.gitClient(),
     env: ctx.env,
     clock: ctx.clock,
@@ -29,7 +33,7 @@ export async function planCommand(names: readonly string[], options: { json: boo
     running: (name) => runs.get(name),
   });
   ctx.stdout.write(options.json ? `${JSON.stringify({ repos: plan }, null, 2)}\n` : render(plan));
-  return plan.some((p) => p.decision === 'check failed') ? EXIT.failed : EXIT.ok;
+  return plan.some((p) => p.decision === 'check failed' || p.decision === 'unverified') ? EXIT.failed : EXIT.ok;
 }
 
 /**

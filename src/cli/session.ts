@@ -9,6 +9,7 @@ import { Activity } from '../runtime/activity.js';
 import { SHUTDOWN_GRACE_MS } from '../runtime/processes.js';
 import { acquireInstanceLock } from '../state/instance-lock.js';
 import { StateKeeper } from '../state/state-keeper.js';
+import { startVerifier } from './verifier.js';
 import { makeReporter, type CommandContext } from './context.js';
 import { defaultConcurrency } from './defaults.js';
 import { startWarnings } from './start-warnings.js';
@@ -38,6 +39,7 @@ export async function withStateSession<T>(
   try {
     const state = await StateKeeper.open(statePath, ctx.processes.pid);
     await ensureOwnFolders(config);
+    const verifier = await startVerifier(ctx, config, { sweep: true });
     const reporter = new Activity(await makeReporter(ctx), ctx.clock);
     const notifier = new Notifier({ reporter, clock: ctx.clock, env: ctx.env, groups: ctx.processes, cwd: path.dirname(config.file) });
     const git = await ctx.gitClient({
@@ -60,6 +62,7 @@ export async function withStateSession<T>(
           signal: ctx.signal,
           concurrency: config.concurrency ?? defaultConcurrency(),
           onRunFinished: notifier.notify,
+          verifier,
         },
         { activity: reporter },
       );

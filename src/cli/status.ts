@@ -68,6 +68,8 @@ function render(report: StatusReport, now: Date, columns: number | undefined): s
       // A branch glob runs nothing itself: its targets are the rows below it.
       glob ? (targets === 0 ? 'no branch matches' : `${targets} branch${targets === 1 ? '' : 'es'}`) : '',
       r.lastRun ? `${r.lastRun.status}${r.lastRun.error ? `: ${r.lastRun.error}` : r.lastRun.reason ? `: ${r.lastRun.reason}` : ''}` : '',
+      // The head waits on a signature: said after the last run, which it did not replace.
+      r.unverified ? `unverified: ${r.unverified.reason}` : '',
     ].filter((part) => part !== '');
     return [
       r.configured ? (r.gone ? `${r.name} (gone)` : r.name) : `${r.name} (removed)`,

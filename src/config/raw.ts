@@ -11,4 +11,5 @@ export type {
   RawRetry,
   RawStep,
   RawStepObject,
+  RawVerify,
 } from './schema-types.js';

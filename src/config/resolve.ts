@@ -6,10 +6,11 @@ import { branchNameProblem } from '../rules/ref-name.js';
 import { globProblem, isGlob, rangeProblem } from '../rules/ref-pattern.js';
 import { parseRemote } from '../rules/remote-url.js';
 import { DEFAULT_STATE_FILE, err, ok, WORKDIR_LAYOUT, type Diagnostic, type Result } from '../domain.js';
-import type { KeyPath } from './diagnostics.js';
+import { formatKeyPath, type KeyPath } from './diagnostics.js';
 import { formatDuration, parseDuration } from '../rules/duration.js';
 import { interpolate } from './interpolate.js';
 import type { RawConfig, RawEnv, RawJob, RawNotify, RawRepo, RawRetry, RawStep } from './raw.js';
+import { resolveVerify, verifyOf } from './resolve-verify.js';
 import type { Env } from '../domain.js';
 import { closest } from './schema.js';
 import {
@@ -19,9 +20,11 @@ import {
   type Job,
   type NotifyTarget,
   type RepoConfig,
+  type ConfigPlace,
   type ResolvedConfig,
   type Retry,
   type Step,
+  type VerifyConfig,
 } from './types.js';
 import type { YamlSource } from './yaml-source.js';
 
@@ -43,6 +46,11 @@ class Resolver {
 
   hasKey(path: KeyPath): boolean {
     return this.source.doc.hasIn(path);
+  }
+
+  /** Where `path` stands, for a problem found later (a key file that cannot be read). */
+  place(path: KeyPath, atKey = false): ConfigPlace {
+    return { ...this.source.position(path, atKey), path: formatKeyPath(path) };
   }
 
   fail(path: KeyPath, message: string, atKey = false): void {
@@ -117,6 +125,7 @@ export function resolveConfig(raw: RawConfig, source: YamlSource, configPath: st
     retry: resolveRetry(r, ['defaults', 'retry'], defaults.retry),
     skipMarkers: Array.isArray(defaults.skip_markers) ? [...defaults.skip_markers] : DEFAULT_SKIP_MARKERS,
     group: typeof defaults.group === 'string' ? defaults.group : undefined,
+    verify: resolveVerify(r, ['defaults', 'verify'], defaults.verify, dir),
   };
   const repos = Object.entries(isObject(raw.repos) ? raw.repos : {})
     .filter(([, repo]) => isObject(repo))
@@ -148,6 +157,7 @@ interface RepoContext {
     retry: Retry | undefined;
     skipMarkers: readonly string[];
     group: string | undefined;
+    verify: VerifyConfig | undefined;
   };
 }
 
@@ -193,6 +203,7 @@ function resolveRepo(r: Resolver, name: string, repo: RawRepo, ctx: RepoContext)
     webhookSecret: typeof repo.webhook_secret === 'string' ? r.secret(at('webhook_secret'), repo.webhook_secret, EMPTY_WEBHOOK_SECRET).value : undefined,
     // A repo's list replaces the defaults' one, so a repo can also turn notifications off with `notify: []`.
     notify: repo.notify === undefined ? ctx.base.notify : resolveNotify(r, at('notify'), repo.notify),
+    verify: verifyOf(r, name, repo, ctx.base.verify, ctx.dir),
   };
 }
 

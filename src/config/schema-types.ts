@@ -102,6 +102,7 @@ notify?: RawNotify
 retry?: RawRetry
 skip_markers?: RawSkipMarkers
 group?: Group
+verify?: RawVerify
 }
 /**
  * Environment variables for the pipeline's steps. Values may use ${VAR} and ${VAR:-default}.
@@ -146,6 +147,25 @@ export interface RawRetry {
  */
 attempts: number
 backoff?: RawDuration3
+}
+/**
+ * Deploy only signed commits: a head (or tag) whose signature is missing, bad, expired or not by one of these keys is not checked out and nothing runs. Checked by git itself (verify-commit, verify-tag) against a keyring gitwatch makes from these files alone, never the user's own. A repo's verify replaces the one in defaults. Give either gpg_keys or ssh_allowed_signers.
+ */
+export interface RawVerify {
+/**
+ * What must be signed: head (the commit that would run), tag (the annotated tag a 'tag:' repo follows; a lightweight tag is refused) or tag-and-head (both).
+ */
+mode: ("head" | "tag" | "tag-and-head")
+/**
+ * OpenPGP public key files (armored or binary, as `gpg --export` writes them), relative to this file's folder; may use ${VAR}. Signatures by these keys count, and only these: gpg must be on PATH.
+ * 
+ * @minItems 1
+ */
+gpg_keys?: [string, ...(string)[]]
+/**
+ * An SSH allowed-signers file (`principals [options] key-type key`, as ssh-keygen(1) describes under ALLOWED SIGNERS), relative to this file's folder; may use ${VAR}. Signatures by its keys count, and only these: ssh-keygen must be on PATH.
+ */
+ssh_allowed_signers?: string
 }
 /**
  * One watched repository and its pipeline: either `pipeline` (steps in order) or `jobs` (a graph of jobs), not both.
@@ -223,6 +243,7 @@ depth?: number
  */
 submodules?: boolean
 group?: Group
+verify?: RawVerify
 }
 export interface RawStepObject {
 /**

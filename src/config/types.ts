@@ -71,6 +71,41 @@ export interface RepoConfig {
   readonly webhookSecret: string | undefined;
   /** The repo's own list, or else the defaults' one. */
   readonly notify: readonly NotifyTarget[];
+  /** Signatures a head (or tag) must carry to run: the repo's own `verify`, or else the defaults' one. */
+  readonly verify: VerifyConfig | undefined;
+}
+
+/** Where a setting stands in the config file, to report a problem that is found only when it is used. */
+export interface ConfigPlace {
+  readonly line: number;
+  readonly col: number;
+  /** The key path: `repos.site.verify.gpg_keys[0]`. */
+  readonly path: string;
+}
+
+export type VerifyMode = 'head' | 'tag' | 'tag-and-head';
+
+/** `verify:` resolved: what must be signed, and by which keys. */
+export interface VerifyConfig {
+  readonly mode: VerifyMode;
+  /** OpenPGP keys (`gpg_keys`) or an SSH allowed-signers file (`ssh_allowed_signers`). */
+  readonly kind: 'gpg' | 'ssh';
+  /** The `verify` key the repo takes it from (its own, or the defaults'). */
+  readonly at: ConfigPlace;
+  /** The key files, absolute, in config order. */
+  readonly files: readonly { readonly path: string; readonly at: ConfigPlace }[];
+  /**
+   * The keys read from `files` when the config was loaded (config/key-files.ts): what counts until the next
+   * reload, whatever happens to the files meanwhile. Undefined only before that read.
+   */
+  readonly keys?: VerifyKeys | undefined;
+}
+
+export interface VerifyKeys {
+  /** A hash of `kind` and every file's bytes: names the keyring made of them, and changes with any key. */
+  readonly id: string;
+  /** Each file's bytes, base64, in the order of `files`. */
+  readonly contents: readonly string[];
 }
 
 export interface Job {

@@ -24,6 +24,8 @@ export interface RepoStatus {
   readonly tag: string | null;
   readonly commit: string | null;
   readonly lastRun: RunRecord | null;
+  /** The head `verify:` refused (nothing ran for it), and why; null when none is. */
+  readonly unverified: { readonly commit: string; readonly reason: string } | null;
   readonly paused: boolean;
   /** A branch glob's target whose branch left the remote. */
   readonly gone: boolean;

@@ -8,17 +8,19 @@ import type { RepoConfig, ResolvedConfig } from '../config/types.js';
 import { shortSha, storeDir, type Env } from '../domain.js';
 import { GitError } from '../errors.js';
 import { PLAN_REF, type GitClient, type Remote, type RemoteHead } from '../git/client.js';
+import { PLAN_TAG_REF } from '../git/signature.js';
 import type { Clock } from '../runtime/clock.js';
 import { limiter } from '../runtime/limiter.js';
 import { RUN_REASON_WORDS } from '../runtime/run-words.js';
 import type { RepoState, State } from '../state/state-file.js';
+import type { Verifier } from '../verify/verifier.js';
 import { decide, type Decision } from './decide.js';
 import { admit } from './schedule.js';
 import { skipReason } from './skip.js';
 import { listTargets, type Target } from './targets.js';
 import { ensureOwnFolders, pinnedWords, remoteHead } from './turn.js';
 
-export type PlanDecision = 'run' | 'skip' | 'up to date' | 'pinned' | 'waits' | 'check failed' | 'paused' | 'disabled';
+export type PlanDecision = 'run' | 'skip' | 'up to date' | 'pinned' | 'waits' | 'check failed' | 'paused' | 'disabled' | 'unverified';
 
 export interface PlanEntry {
   readonly name: string;
@@ -40,6 +42,8 @@ export interface PlanDeps {
   readonly signal?: AbortSignal | undefined;
   /** A daemon's run in progress for a repo (or target), which the state file does not show until it ends. */
   readonly running?: ((name: string) => RunInProgress | undefined) | undefined;
+  /** Checks the signatures `verify:` asks for, as the cycle would. */
+  readonly verifier: Verifier;
 }
 
 export interface RunInProgress {
@@ -128,11 +132,16 @@ async function planRepo(config: ResolvedConfig, repo: RepoConfig, state: State, 
     case 'run':
       break;
   }
-  // Fetched only when a skip rule or the commit count needs the head's history.
-  const needsHistory = repo.skipMarkers.length > 0 || repo.paths !== undefined || decision.reason === 'new-commit';
+  // Fetched only when a signature, a skip rule or the commit count needs the head.
+  const needsHistory = repo.verify !== undefined || repo.skipMarkers.length > 0 || repo.paths !== undefined || decision.reason === 'new-commit';
   if (!needsHistory) return { ...at, decision: 'run', reason: runReason(decision, entry, head, undefined) };
   try {
     await deps.git.fetch(store, remote, head.sha, call, PLAN_REF, repo.depth);
+    // The cycle verifies before anything else, and a refused head goes no further: nor does the plan.
+    const fetchTag = (sha: string): Promise<void> => deps.git.fetch(store, remote, sha, call, PLAN_TAG_REF, repo.depth);
+    const signed = pin === undefined ? head : { ...head, tag: undefined, tagObject: undefined, pinned: true };
+    const refusal = await deps.verifier.check(repo, signed, { git: deps.git, workdir: config.workdir, store, call, fetchTag });
+    if (refusal !== undefined) return { ...at, decision: 'unverified', reason: `unverified: ${refusal}` };
     const facts = {
       message: () => deps.git.message(store, head.sha, call),
       changes: (from: string) => deps.git.changes(store, from, head.sha, call, remote),

@@ -5,7 +5,7 @@ import { chmod, lstat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { recordedFolder } from '../config/targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
-import { err, ok, shortSha, storeDir, storeRoot, WORKDIR_LAYOUT, type Env, type Outcome, type Result, type RunReason } from '../domain.js';
+import { err, ok, shortSha, storeDir, storeRoot, WORKDIR_LAYOUT, type Env, type Outcome, type Result, type RunReason, type RunStatus } from '../domain.js';
 import { GitError, IoError } from '../errors.js';
 import type { GitCallOptions, GitClient, Remote, RemoteHead } from '../git/client.js';
 import { selectTag } from '../git/ref-select.js';
@@ -17,9 +17,11 @@ import type { Reporter } from '../runtime/events.js';
 import type { ProcessGroups } from '../runtime/processes.js';
 import { withHistory, type RepoState, type RunRecord } from '../state/state-file.js';
 import type { StateKeeper } from '../state/state-keeper.js';
+import type { Verifier } from '../verify/verifier.js';
 import { decide } from './decide.js';
 import { admit, pinHolds } from './schedule.js';
 import { skipReason } from './skip.js';
+import { checkSignatures, forgetRefusal, knownRefusal } from './unverified.js';
 
 export interface CycleDeps {
   readonly git: GitClient;
@@ -44,21 +46,30 @@ export interface CycleDeps {
   readonly onQueueWait?: (repo: string, waitMs: number) => void;
   /** Told every turn that failed on this machine or on a bug in gitwatch (metrics). */
   readonly onTurnFailed?: (repo: string, kind: 'local' | 'internal') => void;
-  /** Told every finished run, after it is recorded (notifications). Must not block. */
+  /**
+   * Told every finished run, after it is recorded, and every head newly refused for its signature
+   * (notifications). Must not block.
+   */
   readonly onRunFinished?: (run: FinishedRun) => void;
+  /** Checks the signatures `verify:` asks for, and remembers what it refused. */
+  readonly verifier: Verifier;
 }
 
-/** A run as the state recorded it, with what came before it. */
+/** How a finished run ended, or `unverified`: a head refused for its signature, for which nothing ran. */
+export type FinishedStatus = RunStatus | 'unverified';
+
+/** A run as the state recorded it (or a head refused for its signature), with what came before it. */
 export interface FinishedRun {
   readonly repo: RepoConfig;
   readonly branch: string;
   readonly tag?: string | undefined;
   readonly previousCommit: string | undefined;
-  /** The status of the repo's run before this one: `recovered` is a success after a failure. */
-  readonly previousStatus: RunRecord['status'] | undefined;
-  readonly run: RunRecord;
+  /** How the repo's last news ended: `recovered` is a success after a failure (or after a refused head). */
+  readonly previousStatus: FinishedStatus | undefined;
+  readonly run: Omit<RunRecord, 'status'> & { readonly status: FinishedStatus };
   readonly durationMs: number;
-  readonly log: string;
+  /** The run log; none for a refused head, for which nothing ran. */
+  readonly log: string | undefined;
 }
 
 export type { Outcome };
@@ -118,12 +129,16 @@ async function tagHead(git: GitClient, store: string, repo: RepoConfig, glob: st
     const range = repo.semver === undefined ? '' : ` within semver '${repo.semver}'`;
     throw new GitError('branch-missing', `checking ${repo.displayUrl}: no tag matches '${glob}'${range}`);
   }
-  return { sha: choice.sha, branch: '', tag: choice.tag, matching: choice.matching };
+  // An annotated tag is an object of its own (its ref peels to the commit); a lightweight one is the commit.
+  const ref = `refs/tags/${choice.tag}`;
+  const tagObject = refs.peeled.has(ref) ? refs.refs.get(ref) : undefined;
+  return { sha: choice.sha, branch: '', tag: choice.tag, matching: choice.matching, ...(tagObject === undefined ? {} : { tagObject }) };
 }
 
 /** A repo after its check: nothing to run, or fetched and checked out, ready for its pipeline. */
 export type Prepared =
-  | { readonly kind: 'done'; readonly outcome: Outcome; readonly error?: GitError }
+  /** `refusal`: why an `unverified` head may not run. */
+  | { readonly kind: 'done'; readonly outcome: Outcome; readonly error?: GitError; readonly refusal?: string }
   | {
       readonly kind: 'ready';
       readonly head: RemoteHead;
@@ -160,6 +175,8 @@ export async function prepareRun(
   const decision = pin?.by === 'rollback' && decided.action === 'run' && decided.reason !== 'retry' ? { ...decided, reason: 'rollback' as const } : decided;
   switch (decision.action) {
     case 'up-to-date':
+      // Back at the lock's commit (a refused head was pushed away): the refusal is old news.
+      await forgetRefusal(repo, deps);
       if (pin?.by === 'rollback' && remoteSha !== pin.commit) {
         if (deps.reportIdle !== false)
           reporter.emit({ type: 'waiting', repo: repo.name, commit: pin.commit, reason: pinnedWords(repo, pin.commit, remoteSha) });
@@ -175,14 +192,25 @@ export async function prepareRun(
     case 'run':
       break;
   }
+  // A pinned commit is checked for its own signature: no tag vouches for it (unverified.ts).
+  const signed = pin === undefined ? head : { ...head, tag: undefined, tagObject: undefined, pinned: true };
+  const known = trigger ? undefined : await knownRefusal(repo, signed, deps);
+  if (known !== undefined) return known;
   const store = storeDir(config.workdir, repo);
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
-  let cleaned: string[];
+  let cleaned: string[] = [];
   try {
     // Repos on the same remote share one check, made in one of their stores: each fetches into its own.
     await deps.git.ensureStore(store, call);
-    cleaned = await deps.git.clean(store, repo.checkout, call);
+    // A head that must be signed touches the checkout only once it is verified: nothing of an unverified
+    // one, not even a clean of what the last run left (which may be what is deployed).
+    if (repo.verify === undefined) cleaned = await deps.git.clean(store, repo.checkout, call);
     await deps.git.fetch(store, remoteOf(repo), head.sha, call, undefined, repo.depth);
+    if (repo.verify !== undefined) {
+      const refused = await checkSignatures(config, repo, signed, deps, { store, call, remote: remoteOf(repo) });
+      if (refused !== undefined) return refused;
+      cleaned = await deps.git.clean(store, repo.checkout, call);
+    }
     const skip = await skipReason(repo, entry, decision, {
       message: () => deps.git.message(store, head.sha, call),
       // The remote lets a shallow store fetch what the comparison needs (see GitClient.changes).
@@ -259,6 +287,7 @@ async function recordSkipped(repo: RepoConfig, head: RemoteHead, reason: string,
       url: repo.displayUrl,
       lastRun,
       history: withHistory(entry?.history, lastRun),
+      unverified: undefined,
     }));
   } catch (error) {
     if (!(error instanceof IoError)) throw error;
@@ -324,16 +353,19 @@ export async function runPrepared(
     // Counted for a repo with `retry`, whose tries depend on it.
     ...(repo.retry !== undefined ? { attempt } : {}),
   };
-  // The run before this one, for `recovered`: read before this run's record replaces it.
-  const previousStatus = state.entry(repo.name)?.lastRun?.status;
+  // The news before this run, for `recovered`: read before this run's record replaces it. A refused head
+  // was news of a failure, so a success after it is a recovery.
+  const before = state.entry(repo.name);
+  const previousStatus: FinishedStatus | undefined = before?.unverified !== undefined ? 'unverified' : before?.lastRun?.status;
   // The result goes on top of the entry as it is when written, not when prepared (a pause may come between).
   let unsaved: IoError | undefined;
   try {
     await state.update(repo.name, (entry): RepoState => {
       const history = withHistory(entry?.history, lastRun);
+      // A verified commit ran: whatever head was refused before is no longer what the repo would run.
       return result.status === 'succeeded'
-        ? { ...entry, ...followed(head), ...kept(repo), commit: head.sha, url: repo.displayUrl, lastRun, history }
-        : { ...entry, ...kept(repo), lastRun, history };
+        ? { ...entry, ...followed(head), ...kept(repo), commit: head.sha, url: repo.displayUrl, lastRun, history, unverified: undefined }
+        : { ...entry, ...kept(repo), lastRun, history, unverified: undefined };
     });
   } catch (error) {
     // Not a failed check and not a failed pipeline: the run's result is lost, so it is said as such.

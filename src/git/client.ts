@@ -7,15 +7,17 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isSha, type Credentials, type Env, type SshSettings } from '../domain.js';
+import { isSha, type Env } from '../domain.js';
 import { GitError } from '../errors.js';
 import { classifyGitFailure } from './classify.js';
 import { branchNameProblem } from '../rules/ref-name.js';
-import { gitEnv } from './git-env.js';
+import { gitEnv, type Keyring } from './git-env.js';
+import { readSignatureCheck, TAG_REF, type SignatureCheck, type SignedObject } from './signature.js';
 import { CHECK_MEMORY_MIB, runGitProcess, tooMuchFromRemote, type GitProcessResult } from './git-process.js';
 import type { HttpRefReader } from './http-refs.js';
 import { localPath, readLocalRefs } from './local-refs.js';
 import { SshMasters } from './ssh-master.js';
+import type { Changes, GitCallOptions, Remote, RemoteHead } from './remote.js';
 import { sweepStaleLocks } from './store-locks.js';
 import { GitSslSettings } from './ssl-verify-config.js';
 import { writeStepGitDir } from './step-git-dir.js';
@@ -26,33 +28,7 @@ import { spawnFailure } from '../runtime/spawn-failure.js';
 import { looseCommitMessage } from './loose-object.js';
 import { mayHaveUntracked } from './untracked.js';
 
-export interface Remote {
-  /** What git is given: no credentials in it. */
-  readonly url: string;
-  readonly credentials?: Credentials | undefined;
-  readonly ssh?: SshSettings | undefined;
-}
-
-export interface RemoteHead {
-  readonly sha: string;
-  /** The branch followed: as configured, or the remote's default branch; empty when a tag is followed. */
-  readonly branch: string;
-  /** The tag followed (`tag:` repos). */
-  readonly tag?: string | undefined;
-  /** With `tag`: every tag the pattern matches now, to tell a tag that vanished from an older one. */
-  readonly matching?: readonly string[] | undefined;
-}
-
-export interface GitCallOptions {
-  readonly timeoutMs: number;
-  readonly signal?: AbortSignal | undefined;
-}
-
-/** Between the lock's commit and a new head: see `GitClient.changes`. */
-export interface Changes {
-  readonly descendant: boolean;
-  readonly files: readonly string[];
-}
+export type { Changes, GitCallOptions, Remote, RemoteHead } from './remote.js';
 
 /** Remotes git reaches over http(s): the ones its `http.*` settings apply to. */
 const HTTP_URL = /^https?:\/\//i;
@@ -128,9 +104,10 @@ export class GitClient {
     remote?: Remote,
     sshControl?: string,
     memoryLimitMiB?: number,
+    env?: Record<string, string>,
   ): Promise<GitProcessResult> {
     const outcome = await runGitProcess(args, {
-      env: await this.envFor(remote, sshControl),
+      env: env ?? (await this.envFor(remote, sshControl)),
       timeoutMs: call.timeoutMs,
       signal: call.signal,
       groups: this.groups,
@@ -151,7 +128,7 @@ export class GitClient {
     // `plan` runs beside a daemon whose git may hold those locks right now: only the instance-lock holder sweeps.
     if (options.sweep !== false && !this.swept.has(store)) {
       this.swept.add(store);
-      await sweepStaleLocks(store, [TARGET_REF, PREVIOUS_REF, DEEPEN_REF]);
+      await sweepStaleLocks(store, [TARGET_REF, PREVIOUS_REF, DEEPEN_REF, TAG_REF]);
     }
     // A stat instead of a git process on every check; a store that was deleted is made again.
     if (existsSync(path.join(store, 'HEAD')) && existsSync(path.join(store, 'objects'))) return;
@@ -339,6 +316,18 @@ export class GitClient {
     assertSha(sha);
     const loose = await looseCommitMessage(store, sha);
     return loose ?? this.run([`--git-dir=${store}`, 'log', '-1', '--format=%B', sha], `reading the message of ${sha.slice(0, 12)}`, call);
+  }
+
+  /**
+   * Whether `object` (which the store holds) carries a good signature by one of `keyring`'s keys, and if
+   * not, why not: git's own verify-commit or verify-tag, with only that keyring in reach (git-env.ts).
+   */
+  async verifySignature(store: string, object: SignedObject, keyring: Keyring, call: GitCallOptions): Promise<SignatureCheck> {
+    assertSha(object.sha);
+    const args = [`--git-dir=${store}`, `verify-${object.kind}`, '--raw', object.sha];
+    const env = gitEnv(this.env, { keyring });
+    const outcome = await this.exec(args, `verifying the signature of ${object.kind} ${object.sha.slice(0, 12)}`, call, undefined, undefined, undefined, env);
+    return readSignatureCheck(outcome.code, outcome.stderr);
   }
 
   /** Runs a git command whose exit code is the answer: 0 yes, 1 no; anything else is an error. */

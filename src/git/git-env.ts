@@ -14,6 +14,20 @@ export interface GitEnvOptions {
   readonly sshControl?: string | undefined;
   /** The operator's own `http.*sslVerify` keys (ssl-verify-config.ts): the only part of git's config that passes. */
   readonly sslVerify?: readonly (readonly [string, string])[] | undefined;
+  /** A signature check's keys: the only ones that count (see Keyring). */
+  readonly keyring?: Keyring | undefined;
+}
+
+/**
+ * The keys a signature check may use, and the programs that check: a GnuPG home that holds only the
+ * configured OpenPGP keys, an allowed-signers file that holds only the configured SSH keys (either may be
+ * empty), both made by gitwatch in a folder of its own (verify/keyring.ts).
+ */
+export interface Keyring {
+  readonly gnupgHome: string;
+  readonly allowedSigners: string;
+  readonly gpg: string;
+  readonly sshKeygen: string;
 }
 
 /**
@@ -82,6 +96,17 @@ export function gitEnv(base: Env, options: GitEnvOptions = {}): Record<string, s
     ['credential.helper', ''],
   ];
   for (const [key, value] of options.sslVerify ?? []) config.push([key, value]);
+  if (options.keyring !== undefined) {
+    // Whatever the signature's format, only these keys count: the user's ~/.gnupg (or GNUPGHOME) is never
+    // read, and an X.509 signature, which gitwatch has no keys for, is never accepted.
+    env['GNUPGHOME'] = options.keyring.gnupgHome;
+    config.push(
+      ['gpg.program', options.keyring.gpg],
+      ['gpg.ssh.program', options.keyring.sshKeygen],
+      ['gpg.ssh.allowedSignersFile', options.keyring.allowedSigners],
+      ['gpg.x509.program', 'false'],
+    );
+  }
   if (options.ssh?.key !== undefined) env['GITWATCH_SSH_KEY'] = options.ssh.key;
   if (options.ssh?.knownHosts !== undefined) env['GITWATCH_SSH_KNOWN_HOSTS'] = options.ssh.knownHosts;
   if (options.sshControl !== undefined) env['GITWATCH_SSH_CONTROL'] = options.sshControl;

@@ -69,6 +69,13 @@ export class Metrics {
     },
   });
 
+  private readonly verifyFailures = new Counter({
+    name: 'gitwatch_verify_failures_total',
+    help: 'Heads (or tags) that verify: refused for their signature (unsigned, unknown key, bad signature, expired key): not checked out, nothing ran. Counted each time one is verified, not on every check of the same head.',
+    labelNames: ['repo'] as const,
+    registers: [this.registry],
+  });
+
   constructor(private readonly now: () => Date) {
     collectDefaultMetrics({ register: this.registry });
     // prom-client's `nodejs_active_{handles,requests,resources}_total` are gauges, and a name that ends in
@@ -77,8 +84,12 @@ export class Metrics {
     for (const name of MISNAMED_GAUGES) this.registry.removeSingleMetric(name);
   }
 
-  /** Zeroes for each repo, so rates work from the first scrape; the last success comes from the state. */
-  seed(repos: readonly string[], state: StateKeeper): void {
+  /**
+   * Zeroes for each repo (and each one's `verify:` refusals, `verified` naming those that verify), so rates
+   * work from the first scrape; the last success comes from the state.
+   */
+  seed(repos: readonly string[], state: StateKeeper, verified: readonly string[] = []): void {
+    for (const repo of verified) this.verifyFailures.inc({ repo }, 0);
     for (const repo of repos) {
       this.checks.inc({ repo, result: 'ok' }, 0);
       this.checks.inc({ repo, result: 'failed' }, 0);
@@ -118,6 +129,7 @@ export class Metrics {
         }
         // A commit recorded as skipped (paths, a skip marker) ran nothing: counted, with no duration.
         if (event.type === 'run-skipped') this.runs.inc({ repo: event.repo, status: 'skipped' });
+        if (event.type === 'unverified') this.verifyFailures.inc({ repo: event.repo });
         inner.emit(event);
       },
       // A slow reader of -v output still slows the step, through every layer in front of it.

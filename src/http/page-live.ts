@@ -27,6 +27,7 @@ export const PAGE_LIVE = String.raw`
         s.stepStartedAt = null;
         s.paused = false;
         s.lastCheckError = null;
+        s.unverified = null;
         r.lines = [];
         r.failure = null;
         r.waiting = '';
@@ -56,6 +57,7 @@ export const PAGE_LIVE = String.raw`
         break;
       case 'run-skipped':
         s.commit = e.commit;
+        s.unverified = null;
         s.lastRun = { commit: e.commit, status: 'skipped', startedAt: e.time, finishedAt: e.time, reason: e.reason };
         break;
       case 'run-queued':
@@ -64,6 +66,7 @@ export const PAGE_LIVE = String.raw`
         break;
       case 'up-to-date':
         s.commit = e.commit;
+        s.unverified = null;
         s.lastCheckError = null;
         s.paused = false;
         r.waiting = '';
@@ -72,6 +75,10 @@ export const PAGE_LIVE = String.raw`
       case 'waiting':
         r.waiting = short(e.commit) + ' ' + e.reason;
         s.paused = false;
+        break;
+      case 'unverified':
+        s.unverified = { commit: e.commit, reason: e.reason };
+        s.lastCheckError = null;
         break;
       case 'check-failed':
       case 'turn-failed':

@@ -72,6 +72,8 @@ export const PAGE_RENDER = String.raw`
     if (s.phase === 'stopping') return ['s-run', '\u25A0', 'Stopping'];
     if (s.phase === 'queued') return ['s-run', '\u25F7', 'Queued'];
     if (s.lastCheckError) return ['s-warn', '\u26A0', 'Check failed'];
+    // The head waits on a signature: the last run's result is not what the repo is now.
+    if (s.unverified) return ['s-warn', '\u26A0', 'Unverified'];
     var l = s.lastRun;
     if (!l) return ['', '\u25CB', 'No runs yet'];
     if (l.status === 'succeeded') return ['s-ok', '\u2714', 'Succeeded'];
@@ -135,6 +137,7 @@ export const PAGE_RENDER = String.raw`
     if (s.phase === 'queued' && s.waitingFor) h.push('<p class="meta">Waiting for ' + esc(s.waitingFor) + '</p>');
     if (r.waiting && !active(s)) h.push('<p class="meta">' + esc(r.waiting) + '</p>');
     if (s.lastCheckError) h.push('<p class="meta">Check failed: ' + esc(s.lastCheckError) + '</p>');
+    if (s.unverified) h.push('<p class="meta">Unverified: ' + esc(s.unverified.reason) + '; not checked out, nothing runs</p>');
     if (active(s)) {
       var step = s.step ? 'Step <strong>' + esc(s.step) + '</strong> \u00B7 <span data-since="' + esc(s.stepStartedAt || s.runStartedAt || '') + '">' + since(s.stepStartedAt || s.runStartedAt || '') + '</span>' : 'Starting';
       h.push('<p>' + step + '</p>');

@@ -17,8 +17,8 @@ export interface RunReport {
   readonly durationMs: number;
   /** Without credentials. */
   readonly url: string;
-  /** The run log's path. */
-  readonly log: string;
+  /** The run log's path; null for an `unverified` head, for which nothing ran. */
+  readonly log: string | null;
   /** The news this notification is for: `failure`, `success` or `recovered`. */
   readonly event: NotifyOn;
 }
@@ -26,10 +26,12 @@ export interface RunReport {
 /** What kinds of news a run is: a success after a failure is both `success` and `recovered`. */
 export function newsOf(run: FinishedRun): NotifyOn[] {
   switch (run.run.status) {
+    // `unverified`: a head refused for its signature; nothing ran, and nothing will until a verified commit comes.
     case 'failed':
+    case 'unverified':
       return ['failure'];
     case 'succeeded':
-      return run.previousStatus === 'failed' ? ['success', 'recovered'] : ['success'];
+      return run.previousStatus === 'failed' || run.previousStatus === 'unverified' ? ['success', 'recovered'] : ['success'];
     default:
       // Interrupted runs run again at the next start, and skipped ones ran nothing: neither is news.
       return [];
@@ -63,17 +65,21 @@ export function reportOf(run: FinishedRun, on?: readonly NotifyOn[]): RunReport 
     finishedAt: run.run.finishedAt,
     durationMs: run.durationMs,
     url: run.repo.displayUrl,
-    log: run.log,
+    log: run.log ?? null,
     event: eventFor(run, on),
   };
 }
 
-/** One line for chat: `gitwatch: site recovered: succeeded 3f2a9c1d04be on main in 4.1s`. */
+/**
+ * One line for chat: `gitwatch: site recovered: succeeded 3f2a9c1d04be on main in 4.1s`, or for a refused
+ * head `gitwatch: site unverified 3f2a9c1d04be on main: commit 3f2a9c1d04be: unsigned`.
+ */
 export function summary(run: FinishedRun): string {
   const r = reportOf(run);
   const what = newsOf(run).includes('recovered') ? 'recovered: succeeded' : r.status;
   const error = r.error === null ? '' : `: ${r.error}`;
-  return `gitwatch: ${r.repo} ${what} ${r.commit.slice(0, 12)} on ${run.tag !== undefined ? `tag ${run.tag}` : r.branch} in ${formatDuration(r.durationMs)}${error}`;
+  const took = r.status === 'unverified' ? '' : ` in ${formatDuration(r.durationMs)}`;
+  return `gitwatch: ${r.repo} ${what} ${r.commit.slice(0, 12)} on ${run.tag !== undefined ? `tag ${run.tag}` : r.branch}${took}${error}`;
 }
 
 /** `on`: what the target asked for, so the json body's `event` is the news it is sent for. */

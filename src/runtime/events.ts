@@ -18,6 +18,12 @@ export type GitwatchEvent =
   | { readonly type: 'target-gone'; readonly repo: string; readonly branch: string }
   /** `enabled: false`: kept in the config, not checked. */
   | { readonly type: 'disabled'; readonly repo: string }
+  /**
+   * `verify:` refused a head (or its tag): it is not checked out and nothing runs; `reason` names the
+   * object and what was wrong (`commit 3f2a9c1d04be: unsigned`). Said each time it is verified, not on
+   * every check of the same head.
+   */
+  | { readonly type: 'unverified'; readonly repo: string; readonly commit: string; readonly reason: string }
   /** A new head recorded as skipped without running: nothing matched `paths`, or its message has a skip marker. */
   | { readonly type: 'run-skipped'; readonly repo: string; readonly commit: string; readonly previousCommit: string | undefined; readonly reason: string }
   | {

@@ -50,6 +50,8 @@ export class PlainReporter implements Reporter {
         return quiet ? [] : [`${e.repo} · disabled (enabled: false)`];
       case 'run-skipped':
         return quiet ? [] : [`${e.repo} ↷ skipped ${short(e.commit)}: ${e.reason}`];
+      case 'unverified':
+        return [`${e.repo} ✖ ${unverifiedText(e)}`];
       case 'run-started': {
         if (quiet) return [];
         const head = `${e.repo} ▶ ${short(e.commit)} on ${followedRef(e)} (${runCause(e)})`;
@@ -85,6 +87,11 @@ export class PlainReporter implements Reporter {
   }
 
   async close(): Promise<void> {}
+}
+
+/** A refused head, the same words on every output: what was wrong, and that nothing ran. */
+export function unverifiedText(e: Extract<GitwatchEvent, { type: 'unverified' }>): string {
+  return `unverified: ${e.reason}; not checked out, nothing runs`;
 }
 
 const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;

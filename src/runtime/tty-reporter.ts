@@ -26,7 +26,7 @@ const OUTPUT_LINES = 5;
 const VERBOSE_OUTPUT_LINES = 10;
 
 /** Events that end a repo's wait in the queue without a run of it: nothing will start it now. */
-const LEAVES_QUEUE = new Set(['up-to-date', 'waiting', 'paused', 'disabled', 'run-skipped', 'check-failed', 'turn-failed', 'target-gone']);
+const LEAVES_QUEUE = new Set(['up-to-date', 'waiting', 'paused', 'disabled', 'run-skipped', 'check-failed', 'turn-failed', 'target-gone', 'unverified']);
 
 interface Text {
   readonly to: Writable;

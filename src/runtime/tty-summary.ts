@@ -4,7 +4,7 @@
 import { formatDuration } from '../rules/duration.js';
 import type { RunStatus } from '../domain.js';
 import type { DaemonEvent, GitwatchEvent } from './events.js';
-import { daemonLine } from './line-reporter.js';
+import { daemonLine, unverifiedText } from './line-reporter.js';
 
 export type StepState = 'waiting' | 'running' | 'succeeded' | 'failed' | 'ignored' | 'interrupted' | 'skipped';
 
@@ -108,7 +108,17 @@ export function eventLines(
         GitwatchEvent,
         {
           type:
-            'check-failed' | 'turn-failed' | 'run-queued' | 'up-to-date' | 'waiting' | 'paused' | 'disabled' | 'run-skipped' | 'state-failed' | 'target-gone';
+            | 'check-failed'
+            | 'turn-failed'
+            | 'run-queued'
+            | 'up-to-date'
+            | 'waiting'
+            | 'paused'
+            | 'disabled'
+            | 'run-skipped'
+            | 'state-failed'
+            | 'target-gone'
+            | 'unverified';
         }
       >
     | DaemonEvent,
@@ -134,6 +144,8 @@ export function eventLines(
       return quiet ? [] : [`${style.warn('⏸')} ${e.repo} disabled (enabled: false)`];
     case 'run-skipped':
       return quiet ? [] : [`${style.warn('↷')} ${e.repo} skipped ${short(e.commit)}: ${e.reason}`];
+    case 'unverified':
+      return [`${style.bad('✖')} ${e.repo} ${unverifiedText(e)}`];
     case 'state-failed':
       return [`${style.bad('✖')} ${e.repo} ${e.status} ${short(e.commit)} not recorded: ${e.error} (it runs again on the next check)`];
     case 'config-rejected':

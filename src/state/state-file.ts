@@ -43,6 +43,11 @@ export interface RepoState {
   readonly history?: readonly HistoryRecord[];
   /** Set by `gitwatch rollback`: the repo runs this commit, not its ref's head, until `gitwatch unpin`. */
   readonly pinned?: PinRecord;
+  /**
+   * The head `verify:` refused, and why (`commit abc: unsigned`): nothing ran for it and `commit` stayed.
+   * Cleared when a verified commit runs. An older gitwatch keeps it as it is and ignores it.
+   */
+  readonly unverified?: { readonly commit: string; readonly reason: string };
 }
 
 /** One run as `history` keeps it. */
@@ -111,6 +116,13 @@ function stateProblem(data: unknown): string | undefined {
     if (entry['tag'] !== undefined && typeof entry['tag'] !== 'string') return `repos.${name}.tag must be a string`;
     if (entry['folder'] !== undefined && typeof entry['folder'] !== 'string') return `repos.${name}.folder must be a string`;
     if (entry['paused'] !== undefined && entry['paused'] !== true) return `repos.${name}.paused must be true when present`;
+    const unverified = entry['unverified'];
+    if (
+      unverified !== undefined &&
+      !(isObject(unverified) && typeof unverified['commit'] === 'string' && isSha(unverified['commit']) && typeof unverified['reason'] === 'string')
+    ) {
+      return `repos.${name}.unverified must be {commit, reason}`;
+    }
     const run = entry['lastRun'];
     if (run !== undefined && !(isObject(run) && typeof run['commit'] === 'string' && STATUSES.includes(String(run['status'])))) {
       return `repos.${name}.lastRun is malformed`;

@@ -54,7 +54,7 @@ function collect(count: number, waiters: readonly TriggerWaiter[]): TriggerWaite
   return (result) => {
     results.push(result);
     if (results.length < count) return;
-    const order: TriggerResult['status'][] = ['check-failed', 'failed', 'interrupted', 'skipped', 'succeeded'];
+    const order: TriggerResult['status'][] = ['check-failed', 'unverified', 'failed', 'interrupted', 'skipped', 'succeeded'];
     const worst = [...results].sort((a, b) => order.indexOf(a.status) - order.indexOf(b.status))[0] ?? result;
     for (const waiter of waiters) waiter(worst);
   };

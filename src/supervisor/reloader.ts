@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { formatDiagnostics } from '../config/diagnostics.js';
-import { parseConfig } from '../config/parse.js';
+import { readConfigText } from '../config/load.js';
 import { narrowToShard } from '../config/shard.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { Env } from '../domain.js';
@@ -77,12 +77,17 @@ export class Reloader {
     }
     if (text === this.text && !force) return;
     this.text = text;
-    const result = parseConfig(text, { file, absolutePath, env });
+    const result = await readConfigText(text, { file, absolutePath, env });
     if (!result.ok) return this.reject(result.error.length, formatDiagnostics(result.error, text));
     const moved = movedPaths(supervisor.config, result.value);
     if (moved !== undefined) return this.reject(1, `gitwatch: ${file}: ${moved} changed; restart gitwatch to apply it`);
     // A shard keeps its part across reloads: repos added to the file start on the shard their name picks.
-    reporter.emit({ type: 'config-reloaded', ...supervisor.apply(narrowToShard(result.value, supervisor.config.shard)) });
+    const next = narrowToShard(result.value, supervisor.config.shard);
+    // New keys make a new keyring; one gpg will not take keeps the old config running. The old keyrings stay
+    // until the next start: a check under the old config may be using one right now.
+    const keys = await supervisor.deps.verifier.keyrings.prepare(next, { sweep: false });
+    if (keys.length > 0) return this.reject(keys.length, formatDiagnostics(keys, text));
+    reporter.emit({ type: 'config-reloaded', ...supervisor.apply(next) });
   }
 
   private reject(problems: number, detail: string): void {

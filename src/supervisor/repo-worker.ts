@@ -111,7 +111,11 @@ export class RepoWorker extends Worker {
       return { kind: 'failed' };
     }
     this.succeeded();
-    if (prepared.kind === 'done') return prepared.outcome === 'interrupted' ? { kind: 'aborted' } : { kind: 'checked' };
+    if (prepared.kind === 'done') {
+      // A trigger of a head `verify:` refuses runs nothing either: whoever waits hears why.
+      if (prepared.outcome === 'unverified') answer({ status: 'unverified', error: prepared.refusal });
+      return prepared.outcome === 'interrupted' ? { kind: 'aborted' } : { kind: 'checked' };
+    }
     this.fetches++;
     const outcome = await this.runWhenItsTurn(repo, prepared, trigger, turnDeps);
     if (outcome !== undefined) answer(triggerResult(outcome, deps.state.entry(repo.name)?.lastRun?.error));

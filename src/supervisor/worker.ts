@@ -30,9 +30,12 @@ export const TRANSITIONS: Readonly<Record<Phase, readonly Phase[]>> = {
   stopped: [],
 };
 
-/** How a triggered run ended, for `trigger --wait`; `check-failed` when the remote could not be reached. */
+/**
+ * How a triggered run ended, for `trigger --wait`; `check-failed` when the remote could not be reached,
+ * `unverified` when `verify:` refused the head (nothing ran).
+ */
 export interface TriggerResult {
-  readonly status: 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'check-failed';
+  readonly status: 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'check-failed' | 'unverified';
   readonly error?: string | undefined;
 }
 

@@ -1,12 +1,15 @@
 // The world the daemon's model test runs the real Supervisor in: remotes held in memory behind the
 // GitClient's interface (pushes, force pushes, branches that come and go, failures of each kind, a remote
-// whose client throws, which commit descends from which for `rollback --to`), and pipelines whose end
-// the test decides (succeed, fail, hang until released).
-// Time is a FakeClock; the state file is real. Everything else is the daemon's own code.
+// whose client throws, which commit descends from which for `rollback --to`), commits signed by one of
+// the model's keys or by none, and pipelines whose end the test decides (succeed, fail, hang until
+// released). Time is a FakeClock; the state file is real. Everything else is the daemon's own code.
 
+import path from 'node:path';
 import { GitError, type GitErrorKind } from '../../src/errors.js';
 import type { GitClient, RemoteHead } from '../../src/git/client.js';
+import type { Keyring } from '../../src/git/git-env.js';
 import type { RefListing } from '../../src/git/refs.js';
+import type { SignatureCheck, SignedObject } from '../../src/git/signature.js';
 import type { PipelineResult, PipelineRun } from '../../src/pipeline/pipeline.js';
 
 export type StepMode = 'succeed' | 'fail' | 'hang';
@@ -30,12 +33,32 @@ export function shaOf(n: number): string {
 
 export const INJECTED = 'injected fault';
 
+/**
+ * Who signed a commit: A and B are keys a config may name, C is a key no config names, null is no signature.
+ * A keyring's id is its key's letter repeated (model-test configs are made so): the fake check reads it there.
+ */
+export type Signer = 'A' | 'B' | 'C' | null;
+
+export function keyringId(key: 'A' | 'B'): string {
+  return key.toLowerCase().repeat(32);
+}
+
+/** One signature check the daemon asked for: which store (repo), commit and keys. */
+export interface VerifyCall {
+  readonly store: string;
+  readonly sha: string;
+  readonly keys: string;
+}
+
 export class ModelWorld {
   private commits = 0;
   private readonly remotes = new Map<string, RemoteRepo>();
   private readonly hung = new Set<Hung>();
   /** Where each commit was pushed: `url branch`. */
   private readonly origins = new Map<string, string>();
+  private readonly signers = new Map<string, Signer>();
+  /** Told of every signature check (the test checks that a refused head is not checked again on every poll). */
+  onVerify: (call: VerifyCall) => void = () => undefined;
   readonly modes = new Map<string, StepMode>();
   /** Told at the start of every run (the test checks its rules there). */
   onRunStart: (run: PipelineRun) => void = () => undefined;
@@ -51,11 +74,16 @@ export class ModelWorld {
     return r;
   }
 
-  push(url: string, branch: string): string {
+  push(url: string, branch: string, signer: Signer = 'A'): string {
     const sha = shaOf(++this.commits);
     this.remote(url).branches.set(branch, sha);
     this.origins.set(sha, `${url} ${branch}`);
+    this.signers.set(sha, signer);
     return sha;
+  }
+
+  signer(sha: string): Signer {
+    return this.signers.get(sha) ?? null;
   }
 
   /** The remote and branch a commit was pushed to. */
@@ -128,6 +156,14 @@ export class ModelWorld {
       // `to` descends from `from` when both were pushed to the same remote and branch, `from` first.
       changes: (_store: string, from: string, to: string): Promise<{ descendant: boolean; files: string[] }> =>
         this.local({ descendant: this.origins.get(from) !== undefined && this.origins.get(from) === this.origins.get(to) && from <= to, files: [] }),
+      verifySignature: async (store: string, object: SignedObject, keyring: Keyring): Promise<SignatureCheck> => {
+        const keys = path.basename(path.dirname(keyring.gnupgHome));
+        this.onVerify({ store, sha: object.sha, keys });
+        const signer = this.signer(object.sha);
+        const key = keys === keyringId('A') ? 'A' : keys === keyringId('B') ? 'B' : undefined;
+        if (signer !== null && signer === key) return this.local({ verified: true, key: `model key ${signer}` });
+        return this.local({ verified: false, problem: signer === null ? 'unsigned' : 'unknown-key', key: signer === null ? undefined : `model key ${signer}` });
+      },
       checkout: (): Promise<void> => this.local(undefined),
       compact: (): Promise<void> => this.local(undefined),
       close: (): Promise<void> => Promise.resolve(),

@@ -9,6 +9,8 @@ import type { ResolvedConfig } from '../../src/config/types.js';
 import { GitClient } from '../../src/git/client.js';
 import { StateKeeper } from '../../src/state/state-keeper.js';
 import { Supervisor, type SupervisorDeps, type WorkerSnapshot } from '../../src/supervisor/supervisor.js';
+import { Keyrings } from '../../src/verify/keyring.js';
+import { Verifier } from '../../src/verify/verifier.js';
 import { CollectingReporter } from './collect.js';
 import { FakeClock } from './fake-clock.js';
 import { testEnv, testProcesses } from './temp.js';
@@ -44,6 +46,7 @@ export async function supervise(
     signal: controller.signal,
     concurrency: 4,
     random: () => 0,
+    verifier: new Verifier(new Keyrings({ env, groups, clock })),
     ...overrides,
   });
   t.after(async () => {

@@ -1,0 +1,134 @@
+// `verify:` in the daemon (`gitwatch run --listen`), with real gpg keys: a refused head is news once per
+// commit however often it is polled, counted in gitwatch_verify_failures_total, and shown by `status`; a
+// trigger of it is refused again (and counted, and still not news twice); a pause and a resume change
+// none of that; a reload that names the right key lets the waiting commit run, which is a recovery.
+
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { startDaemon } from './helpers/daemon.js';
+import { TestRepo } from './helpers/git-fixtures.js';
+import { listeningUrl, send } from './helpers/listen.js';
+import { makeProject, RECORD_STEP } from './helpers/project.js';
+import { commitSigned, makeGpgKey, signingToolsMissing } from './helpers/signing.js';
+import { tempDir } from './helpers/temp.js';
+
+const missing = signingToolsMissing();
+
+interface News {
+  commit: string;
+  status: string;
+  event: string;
+  error: string | null;
+  log: string | null;
+}
+
+interface Lock {
+  repos: Record<string, { commit?: string; paused?: true; unverified?: { commit: string; reason: string } } | undefined>;
+}
+
+/** One value of a metric with this repo label, or 0 when it is not there yet. */
+function metric(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{repo="site"${labels}}`));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
+
+describe('verify: in the daemon', { skip: missing ?? false }, () => {
+  test('a refused head is news once, counted, shown; a trigger and a pause do not change that; a reload with the right key runs it', async (t) => {
+    const root = await tempDir(t);
+    const deploy = await makeGpgKey(t, root, 'deploy');
+    const release = await makeGpgKey(t, root, 'release');
+    const remote = await TestRepo.create(path.join(root, 'site'));
+    const project = await makeProject(t);
+    const newsFile = path.join(project.dir, 'news.jsonl');
+    await writeFile(path.join(project.dir, 'deploy.asc'), deploy.publicKey);
+    await writeFile(path.join(project.dir, 'release.asc'), release.publicKey);
+    const config = (keys: string[]): unknown => ({
+      version: 1,
+      repos: {
+        site: {
+          url: remote.url,
+          interval: '1s',
+          verify: { mode: 'head', gpg_keys: keys },
+          pipeline: [RECORD_STEP],
+          notify: [{ on: ['failure', 'recovered'], command: `cat >> '${newsFile}' && echo >> '${newsFile}'` }],
+        },
+      },
+    });
+    await project.writeConfig(config(['deploy.asc']));
+    const lock = async (): Promise<NonNullable<Lock['repos'][string]>> => ((await project.state()) as unknown as Lock).repos['site'] ?? {};
+    const news = async (): Promise<News[]> =>
+      (await readFile(newsFile, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as News);
+
+    const first = commitSigned(remote, { gpg: deploy });
+    const daemon = startDaemon(t, project, ['--listen', '127.0.0.1:0']);
+    const metrics = async (): Promise<string> => (await send(`${await listeningUrl(daemon)}/metrics`)).body;
+    await daemon.until(async () => (await lock()).commit === first, 'the signed head runs');
+    assert.equal(metric(await metrics(), 'gitwatch_verify_failures_total'), 0);
+
+    // Polled many times, refused once: one line, one notification, one count.
+    const unsigned = commitSigned(remote, undefined);
+    await daemon.until(async () => (await lock()).unverified?.commit === unsigned, 'the refusal in the lock');
+    const checks = metric(await metrics(), 'gitwatch_checks_total', ',result="ok"');
+    await daemon.until(async () => metric(await metrics(), 'gitwatch_checks_total', ',result="ok"') >= checks + 3, 'three more checks');
+    await daemon.until(async () => (await news()).length === 1, 'the news of it');
+    assert.equal((await news()).length, 1);
+    assert.equal(metric(await metrics(), 'gitwatch_verify_failures_total'), 1);
+    assert.equal(
+      daemon
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('site ✖ unverified: ')).length,
+      1,
+      daemon.stdout(),
+    );
+    const told = (await news())[0];
+    assert.equal(told?.commit, unsigned);
+    assert.equal(told?.status, 'unverified');
+    assert.equal(told?.event, 'failure');
+    assert.match(told?.error ?? '', new RegExp(`^commit ${unsigned.slice(0, 12)}: unsigned$`));
+    assert.equal(told?.log, null);
+    assert.equal((await lock()).commit, first, 'the lock stays');
+    assert.equal((await project.record()).length, 1, 'nothing ran');
+
+    const status = JSON.parse((await project.cli('status', '--json')).stdout) as { daemon: unknown; repos: { unverified: { commit: string } | null }[] };
+    assert.notEqual(status.daemon, null);
+    assert.equal(status.repos[0]?.unverified?.commit, unsigned);
+    assert.match((await project.cli('status')).stdout, /unverified: commit [0-9a-f]{12}: unsigned/);
+
+    // A trigger verifies again, and is refused again: counted, said, and not news twice.
+    const triggered = await project.cli('trigger', '--wait', 'site');
+    assert.equal(triggered.code, 1, triggered.stdout + triggered.stderr);
+    assert.equal(triggered.stdout, `site unverified: commit ${unsigned.slice(0, 12)}: unsigned\n`);
+    await daemon.until(async () => metric(await metrics(), 'gitwatch_verify_failures_total') === 2, 'the trigger counted');
+    assert.equal((await news()).length, 1);
+
+    // A pause and a resume: the refusal stays known; the resumed check does not make it news or count it again.
+    assert.equal((await project.cli('pause', 'site')).code, 0);
+    assert.match((await project.cli('status')).stdout, /paused.*unverified: commit|unverified: commit[\s\S]*paused/);
+    const beforeResume = metric(await metrics(), 'gitwatch_checks_total', ',result="ok"');
+    assert.equal((await project.cli('resume', 'site')).code, 0);
+    await daemon.until(async () => metric(await metrics(), 'gitwatch_checks_total', ',result="ok"') >= beforeResume + 2, 'checks after the resume');
+    assert.equal(metric(await metrics(), 'gitwatch_verify_failures_total'), 2);
+    assert.equal((await news()).length, 1);
+
+    // A commit by a key the config does not name yet: new news; a reload that names it runs it.
+    const byRelease = commitSigned(remote, { gpg: release });
+    await daemon.until(async () => (await lock()).unverified?.commit === byRelease, 'the second refusal');
+    await daemon.until(async () => (await news()).length === 2, 'its news');
+    assert.match((await news())[1]?.error ?? '', new RegExp(`unknown key \\(signed by gpg key ${release.keyId}, `));
+    await project.writeConfig(config(['deploy.asc', 'release.asc']));
+    await daemon.until(async () => (await lock()).commit === byRelease, 'the reload lets it run');
+    assert.equal((await lock()).unverified, undefined);
+    await daemon.until(async () => (await news()).length === 3, 'the recovery');
+    assert.equal((await news())[2]?.event, 'recovered');
+    assert.equal((await news())[2]?.commit, byRelease);
+    assert.equal(metric(await metrics(), 'gitwatch_verify_failures_total'), 3);
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0);
+  });
+});
