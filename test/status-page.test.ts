@@ -63,7 +63,8 @@ describe('status page', { skip }, () => {
     assert.deepEqual(names, ['site', 'api']);
     await waitForCard(page, 'site', /Succeeded/);
     assert.match(await cardText(page, 'site'), /branch main/);
-    assert.match(await cardText(page, 'site'), new RegExp(`Commit ${site.head().slice(0, 7)}`));
+    // The commit with its subject, from the lock's last run.
+    assert.match(await cardText(page, 'site'), new RegExp(`Commit ${site.head().slice(0, 7)} initial`));
     assert.match(await cardText(page, 'site'), /next check in/);
     await page.waitForFunction(() => document.getElementById('live')?.dataset['on'] === '1');
     // A mark on the window: a reload would drop it.
@@ -71,13 +72,19 @@ describe('status page', { skip }, () => {
 
     const { rm } = await import('node:fs/promises');
     await rm(gate);
-    const sha = await site.commit();
+    const sha = await site.commit({ 'orders.sql': 'create table orders ();\n' }, 'Add the orders table\n\nA body the page does not show.');
     assert.equal((await project.cli('trigger', 'site')).code, 0);
-    const running = await waitForCard(page, 'site', new RegExp(`Running[\\s\\S]*Commit ${sha.slice(0, 7)}[\\s\\S]*Step build[\\s\\S]*building ${sha}`));
+    const running = await waitForCard(
+      page,
+      'site',
+      new RegExp(`Running[\\s\\S]*Commit ${sha.slice(0, 7)} Add the orders table\n[\\s\\S]*Step build[\\s\\S]*building ${sha}`),
+    );
     assert.match(running, /▶/);
     await writeFile(gate, '');
     const done = await waitForCard(page, 'site', /Succeeded[\s\S]*built|Succeeded/);
-    assert.match(done, new RegExp(`Commit ${sha.slice(0, 7)}`));
+    assert.match(done, new RegExp(`Commit ${sha.slice(0, 7)} Add the orders table\n`));
+    const status = JSON.parse((await project.cli('status', '--json')).stdout) as { repos: { name: string; lastRun: { subject?: string } | null }[] };
+    assert.equal(status.repos.find((r) => r.name === 'site')?.lastRun?.subject, 'Add the orders table');
     assert.match(done, /Recent runs: 2, 0 failed/);
     assert.equal(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true);
     assert.deepEqual(errors, []);

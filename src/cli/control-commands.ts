@@ -11,7 +11,7 @@ import { askDaemon, daemonError, firstReply, type Connection } from '../control/
 import type { ControlRequest } from '../control/protocol.js';
 import { runCycle } from '../cycle/cycle.js';
 import { chooseRollback, rollbackPin } from '../cycle/rollback.js';
-import { withoutPin } from '../cycle/turn.js';
+import { withoutPin } from '../cycle/pins.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { acquireInstanceLock } from '../state/instance-lock.js';
 import { StateKeeper } from '../state/state-keeper.js';

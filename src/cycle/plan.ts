@@ -18,7 +18,8 @@ import { decide, type Decision } from './decide.js';
 import { admit } from './schedule.js';
 import { skipReason } from './skip.js';
 import { listTargets, type Target } from './targets.js';
-import { ensureOwnFolders, pinnedWords, remoteHead } from './turn.js';
+import { pinnedWords } from './pins.js';
+import { ensureOwnFolders, remoteHead } from './turn.js';
 
 export type PlanDecision = 'run' | 'skip' | 'up to date' | 'pinned' | 'waits' | 'check failed' | 'paused' | 'disabled' | 'unverified';
 

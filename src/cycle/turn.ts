@@ -5,7 +5,7 @@ import { chmod, lstat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { recordedFolder } from '../config/targets.js';
 import type { RepoConfig, ResolvedConfig } from '../config/types.js';
-import { err, ok, shortSha, storeDir, storeRoot, WORKDIR_LAYOUT, type Env, type Outcome, type Result, type RunReason, type RunStatus } from '../domain.js';
+import { err, ok, storeDir, storeRoot, WORKDIR_LAYOUT, type Env, type Outcome, type Result, type RunReason, type RunStatus } from '../domain.js';
 import { GitError, IoError } from '../errors.js';
 import type { GitCallOptions, GitClient, Remote, RemoteHead } from '../git/client.js';
 import { selectTag } from '../git/ref-select.js';
@@ -19,7 +19,8 @@ import { withHistory, type RepoState, type RunRecord } from '../state/state-file
 import type { StateKeeper } from '../state/state-keeper.js';
 import type { Verifier } from '../verify/verifier.js';
 import { decide } from './decide.js';
-import { admit, pinHolds } from './schedule.js';
+import { dropStalePin, pinnedWords, refusedById } from './pins.js';
+import { admit } from './schedule.js';
 import { skipReason } from './skip.js';
 import { checkSignatures, forgetRefusal, knownRefusal } from './unverified.js';
 
@@ -147,6 +148,8 @@ export type Prepared =
       /** Tries of this commit, this one included (`retry`). */
       readonly attempt: number;
       readonly reason: RunReason;
+      /** The first line of the commit's message, for the status page; undefined if it cannot be read. */
+      readonly subject: string | undefined;
     };
 
 /**
@@ -235,42 +238,21 @@ export async function prepareRun(
     deps.onCheck?.(repo.name, false);
     return { kind: 'done', outcome: 'check-failed', error };
   }
-  return { kind: 'ready', head, previousCommit: entry?.commit, cleaned, attempt: decision.attempt, reason: decision.reason };
+  const subject = await commitSubject(deps.git, store, head.sha, call);
+  return { kind: 'ready', head, previousCommit: entry?.commit, cleaned, attempt: decision.attempt, reason: decision.reason, subject };
 }
 
-/** What `status`, `plan` and the log say of a repo pinned away from its head. */
-export function pinnedWords(repo: Pick<RepoConfig, 'name'>, pinned: string, head: string | undefined): string {
-  const at = `pinned at ${shortSha(pinned)}`;
-  return head === undefined || head === pinned ? at : `${at}; head is ${shortSha(head)}; 'gitwatch unpin ${repo.name}' follows it again`;
-}
+/** Longest subject kept: a title, not the message. */
+const SUBJECT_MAX = 200;
 
-/** A server that will not send a pinned commit by its id: it lacks it, or only sends what its refs advertise. */
-function refusedById(repo: RepoConfig, sha: string): GitError {
-  return new GitError(
-    'unadvertised',
-    `fetching ${repo.displayUrl}: the remote does not send commit ${shortSha(sha)} by its id: it does not have it, or it sends only what its refs name ` +
-      `(allow fetching by id on the server with uploadpack.allowReachableSHA1InWant or uploadpack.allowAnySHA1InWant)`,
-  );
-}
-
-/**
- * An operator's pin made on another url or ref than the config follows now: dropped, and said, so the repo
- * follows its (new) ref from this check on. Returns the entry as it stands after.
- */
-async function dropStalePin(repo: RepoConfig, deps: CycleDeps): Promise<RepoState | undefined> {
-  const entry = deps.state.entry(repo.name);
-  const pinned = entry?.pinned;
-  if (pinned === undefined || pinHolds(repo, pinned)) return entry;
-  await deps.state.update(repo.name, (now) => withoutPin(now));
-  const why = repo.commit !== undefined ? "the config pins it with 'commit:'" : "the repo's url or ref changed in the config";
-  deps.reporter.emit({ type: 'waiting', repo: repo.name, commit: pinned.commit, reason: `unpinned from ${shortSha(pinned.commit)}: ${why}` });
-  return deps.state.entry(repo.name);
-}
-
-/** The entry without `pinned`; the rest as it was. */
-export function withoutPin(entry: RepoState | undefined): RepoState {
-  const { pinned: _was, ...rest } = entry ?? {};
-  return rest;
+/** The message's first line (the store holds the commit); only the status page needs it, so a failure costs nothing. */
+async function commitSubject(git: GitClient, store: string, sha: string, call: GitCallOptions): Promise<string | undefined> {
+  try {
+    const line = (await git.message(store, sha, call)).split('\n', 1)[0]?.trim() ?? '';
+    return line === '' ? undefined : [...line].slice(0, SUBJECT_MAX).join('');
+  } catch {
+    return undefined;
+  }
 }
 
 /** A head that needs no run: the lock moves to it, recorded as `skipped` with the reason. */
@@ -310,7 +292,7 @@ export async function runPrepared(
   cancel?: AbortSignal,
 ): Promise<Outcome> {
   const { reporter, state, clock } = deps;
-  const { head, previousCommit, cleaned, attempt, reason } = ready;
+  const { head, previousCommit, cleaned, attempt, reason, subject } = ready;
   const started = clock.now();
   const steps = repo.steps.map((s) => s.label);
   const jobs = repo.jobs.flatMap((job) => (job.name === undefined ? [] : [{ name: job.name, needs: job.needs, steps: job.steps }]));
@@ -320,6 +302,7 @@ export async function runPrepared(
     branch: head.branch,
     tag: head.tag,
     commit: head.sha,
+    subject,
     previousCommit,
     reason,
     attempt,
@@ -352,6 +335,7 @@ export async function runPrepared(
     ...(result.error ? { error: result.error } : {}),
     // Counted for a repo with `retry`, whose tries depend on it.
     ...(repo.retry !== undefined ? { attempt } : {}),
+    ...(subject !== undefined ? { subject } : {}),
   };
   // The news before this run, for `recovered`: read before this run's record replaces it. A refused head
   // was news of a failure, so a success after it is a recovery.

@@ -22,6 +22,7 @@ export const PAGE_LIVE = String.raw`
       case 'run-started':
         s.phase = 'running';
         s.runCommit = e.commit;
+        s.runSubject = e.subject || null;
         s.runStartedAt = e.time;
         s.step = null;
         s.stepStartedAt = null;
@@ -45,12 +46,13 @@ export const PAGE_LIVE = String.raw`
         if (e.status !== 'succeeded' && !e.ignored) r.failure = { step: e.step, error: e.error || e.status, tail: (e.tail || []).slice(-TAIL) };
         break;
       case 'run-finished':
-        s.lastRun = { commit: e.commit, status: e.status, startedAt: s.runStartedAt || e.time, finishedAt: e.time, error: e.error };
+        s.lastRun = { commit: e.commit, status: e.status, startedAt: s.runStartedAt || e.time, finishedAt: e.time, error: e.error, subject: s.runCommit === e.commit ? s.runSubject : null };
         if (e.status === 'succeeded' || e.status === 'skipped') s.commit = e.commit;
         if (e.status === 'succeeded') r.failure = null;
         r.runs = r.runs.concat([{ startedAt: s.lastRun.startedAt, commit: e.commit, durationMs: e.durationMs, status: e.status }]).slice(-BARS);
         s.phase = 'idle';
         s.runCommit = null;
+        s.runSubject = null;
         s.runStartedAt = null;
         s.step = null;
         s.stepStartedAt = null;

@@ -129,7 +129,7 @@ export const PAGE_RENDER = String.raw`
     h.push('<p class="state"><span aria-hidden="true">' + v[1] + '</span> ' + v[2] + (when ? ' <span class="meta">\u00B7 ' + when + '</span>' : '') + '</p>');
     var commit = active(s) && s.runCommit ? s.runCommit : s.commit;
     if (commit) {
-      var subject = s.subject || s.commitSubject || (r.subjects && r.subjects[commit]) || '';
+      var subject = (active(s) && s.runCommit ? s.runSubject : s.lastRun && s.lastRun.commit === commit ? s.lastRun.subject : '') || '';
       h.push('<p class="meta">Commit <code>' + esc(short(commit)) + '</code>' + (subject ? ' ' + esc(subject) : '') + '</p>');
     }
     var next = s.nextCheckAt && !active(s) ? ' \u00B7 next check <span data-until="' + esc(s.nextCheckAt) + '">' + until(s.nextCheckAt) + '</span>' : '';

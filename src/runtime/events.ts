@@ -32,6 +32,8 @@ export type GitwatchEvent =
       readonly branch: string;
       readonly tag?: string | undefined;
       readonly commit: string;
+      /** The first line of the commit's message, when it could be read. */
+      readonly subject?: string | undefined;
       readonly previousCommit: string | undefined;
       /** Why it runs: a re-run of an interrupted or canceled commit is no `first run`, whatever the lock's commit. */
       readonly reason: RunReason;

@@ -18,6 +18,8 @@ export interface RunRecord {
   readonly reason?: string;
   /** Tries of this commit so far, for a repo with `retry`: 1 for the first run. */
   readonly attempt?: number;
+  /** The first line of the commit's message (at most 200 characters), for the status page. */
+  readonly subject?: string;
 }
 
 export interface RepoState {
@@ -140,6 +142,9 @@ function stateProblem(data: unknown): string | undefined {
     const pinned = entry['pinned'];
     if (pinned !== undefined && !(isObject(pinned) && typeof pinned['commit'] === 'string' && isSha(pinned['commit']) && typeof pinned['at'] === 'string')) {
       return `repos.${name}.pinned is malformed`;
+    }
+    if (isObject(run) && run['subject'] !== undefined && typeof run['subject'] !== 'string') {
+      return `repos.${name}.lastRun.subject must be text`;
     }
     if (isObject(run) && run['attempt'] !== undefined && !(Number.isInteger(run['attempt']) && Number(run['attempt']) >= 1)) {
       return `repos.${name}.lastRun.attempt must be a whole number of at least 1`;

@@ -12,7 +12,7 @@ import { GlobWorker } from './glob-worker.js';
 import { PipelineQueue, type Rank } from '../runtime/pipeline-queue.js';
 import { RepoWorker } from './repo-worker.js';
 import { chooseRollback, rollbackPin, type RollbackRefusal } from '../cycle/rollback.js';
-import { withoutPin } from '../cycle/turn.js';
+import { withoutPin } from '../cycle/pins.js';
 import { describeFailure, toTurnFailure } from '../cycle/turn-failure.js';
 import { err, repoOfTarget, type Result } from '../domain.js';
 import type { SupervisorDeps, TriggerResult, TriggerWaiter, WorkerHost, WorkerSnapshot } from './worker.js';
