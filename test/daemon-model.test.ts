@@ -90,10 +90,13 @@ class Real {
   state!: StateKeeper;
   spec = new Map<Name, RepoSpec>();
   phaseChanges = 0;
-  /** Triggers and rollbacks so far (any repo): a refused head is checked again only after one, or under new keys. */
+  /**
+   * Triggers, rollbacks and reloads so far (any repo): a refused head is checked again only after one of
+   * these (a reload may pin the repo to that very commit), or under new keys; never by a poll.
+   */
   triggerCount = 0;
-  /** Per store: the last signature check, and the triggers there had been then. */
-  readonly lastVerify = new Map<string, { readonly sha: string; readonly keys: string; readonly triggers: number }>();
+  /** Per store: the last signature check, whether it refused, and the count above then. */
+  readonly lastVerify = new Map<string, { readonly sha: string; readonly keys: string; readonly refused: boolean; readonly triggers: number }>();
   /** Per repo (or target): the commit of its last `unverified` notification, until it runs something. */
   readonly lastRefusalNews = new Map<string, string>();
 
@@ -154,12 +157,12 @@ class Real {
       }
       emit(event);
     };
-    this.world.onVerify = ({ store, sha, keys }) => {
+    this.world.onVerify = ({ store, sha, keys, refused }) => {
       const last = this.lastVerify.get(store);
-      if (last !== undefined && last.sha === sha && last.keys === keys && last.triggers === this.triggerCount) {
-        this.problems.push(`${store}: ${sha} was checked again under the same keys, with no trigger`);
+      if (last?.refused === true && last.sha === sha && last.keys === keys && last.triggers === this.triggerCount) {
+        this.problems.push(`${store}: ${sha}, refused, was checked again under the same keys by a poll`);
       }
-      this.lastVerify.set(store, { sha, keys, triggers: this.triggerCount });
+      this.lastVerify.set(store, { sha, keys, refused, triggers: this.triggerCount });
     };
     this.world.onRunStart = (run) => {
       const name = run.repo.name;
@@ -210,6 +213,7 @@ class Real {
   }
 
   apply(): void {
+    this.triggerCount++;
     this.supervisor.apply(this.config());
   }
 

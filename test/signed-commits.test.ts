@@ -210,6 +210,29 @@ describe('verify: signed commits, through the CLI', { skip: missing ?? false }, 
     assert.equal((await lockOf(project))?.commit, later);
   });
 
+  test('a pinned commit is checked for its own signature: a rollback to an unsigned one is refused, to a signed one runs', async (t) => {
+    const root = await tempDir(t);
+    const deploy = await makeGpgKey(t, root, 'deploy');
+    const { remote, project } = await setUp(t, root, [deploy]);
+    const first = commitSigned(remote, { gpg: deploy });
+    assert.equal((await project.cli('once')).code, 0);
+    const second = commitSigned(remote, { gpg: deploy });
+    assert.equal((await project.cli('once')).code, 0);
+    const unsigned = commitSigned(remote, undefined);
+    assert.equal((await project.cli('once')).code, 1);
+
+    const refused = await project.cli('rollback', '--to', unsigned, 'site');
+    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    assert.match(refused.stdout, new RegExp(`unverified: pinned commit ${short(unsigned)}: unsigned`));
+    assert.equal((await lockOf(project))?.commit, second, 'the lock stays');
+    assert.equal((await project.record()).length, 2, 'nothing ran');
+
+    const back = await project.cli('rollback', '--to', first, 'site');
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    assert.equal((await lockOf(project))?.commit, first);
+    assert.equal((await project.record()).at(-1), `site ${first} prev=${second} step=${RECORD_STEP}`);
+  });
+
   test('key files: missing, keyless or of the wrong kind are config errors at their line; a missing gpg is one at start', async (t) => {
     const root = await tempDir(t);
     const deploy = await makeGpgKey(t, root, 'deploy');

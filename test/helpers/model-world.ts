@@ -43,11 +43,12 @@ export function keyringId(key: 'A' | 'B'): string {
   return key.toLowerCase().repeat(32);
 }
 
-/** One signature check the daemon asked for: which store (repo), commit and keys. */
+/** One signature check the daemon asked for: which store (repo), commit and keys, and whether it refused. */
 export interface VerifyCall {
   readonly store: string;
   readonly sha: string;
   readonly keys: string;
+  readonly refused: boolean;
 }
 
 export class ModelWorld {
@@ -158,10 +159,11 @@ export class ModelWorld {
         this.local({ descendant: this.origins.get(from) !== undefined && this.origins.get(from) === this.origins.get(to) && from <= to, files: [] }),
       verifySignature: async (store: string, object: SignedObject, keyring: Keyring): Promise<SignatureCheck> => {
         const keys = path.basename(path.dirname(keyring.gnupgHome));
-        this.onVerify({ store, sha: object.sha, keys });
         const signer = this.signer(object.sha);
         const key = keys === keyringId('A') ? 'A' : keys === keyringId('B') ? 'B' : undefined;
-        if (signer !== null && signer === key) return this.local({ verified: true, key: `model key ${signer}` });
+        const verified = signer !== null && signer === key;
+        this.onVerify({ store, sha: object.sha, keys, refused: !verified });
+        if (verified) return this.local({ verified: true, key: `model key ${signer}` });
         return this.local({ verified: false, problem: signer === null ? 'unsigned' : 'unknown-key', key: signer === null ? undefined : `model key ${signer}` });
       },
       checkout: (): Promise<void> => this.local(undefined),
