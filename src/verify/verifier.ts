@@ -81,16 +81,17 @@ export class Verifier {
   private async refusal(repo: RepoConfig, head: SignedHead, target: VerifyTarget): Promise<string | undefined> {
     const verify = repo.verify;
     if (verify === undefined) return undefined;
+    // A pinned commit is checked for its own signature, whatever the mode: no tag vouches for it.
+    const pinned = head.pinned === true;
     const objects: { object: SignedObject; name: string }[] = [];
-    // A pinned commit is checked for its own signature, whatever the mode: there is no tag to check.
-    if (head.pinned === true) objects.push({ object: { kind: 'commit', sha: head.sha }, name: `pinned commit ${shortSha(head.sha)}` });
-    else if (verify.mode !== 'head') {
+    if (!pinned && verify.mode !== 'head') {
       const tag = head.tag ?? '?';
       if (head.tagObject === undefined) return `tag ${tag}: lightweight tag, which carries no signature (mode: ${verify.mode} needs an annotated, signed tag)`;
       await target.fetchTag(head.tagObject);
       objects.push({ object: { kind: 'tag', sha: head.tagObject }, name: `tag ${tag} (${shortSha(head.tagObject)})` });
     }
-    if (head.pinned !== true && verify.mode !== 'tag') objects.push({ object: { kind: 'commit', sha: head.sha }, name: `commit ${shortSha(head.sha)}` });
+    if (pinned || verify.mode !== 'tag')
+      objects.push({ object: { kind: 'commit', sha: head.sha }, name: `${pinned ? 'pinned commit' : 'commit'} ${shortSha(head.sha)}` });
     const keyring = await this.keyrings.keyring(target.workdir, verify);
     for (const { object, name } of objects) {
       const check = await target.git.verifySignature(target.store, object, keyring, target.call);
