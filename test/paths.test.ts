@@ -165,10 +165,16 @@ describe('paths and skip markers in a cycle', () => {
     assert.equal((await project.cli('once')).code, 0);
     assert.equal(await runs(), 3);
 
-    // A force push whose only change is outside paths still runs: its head does not descend from the lock's commit.
+    // A force push whose only change is outside paths still runs: its head does not descend from the lock's
+    // commit. The lock first moves to a skipped commit, so that nothing between it and the new head is inside.
+    await remote.commit({ 'api/main.go': 'package main // 3\n' }, 'api again');
+    assert.equal((await project.cli('once')).code, 0);
+    assert.equal(await runs(), 3);
     remote.git('reset', '--quiet', '--hard', 'HEAD~1');
     const rewritten = await remote.commit({ 'api/other.go': 'package main\n' }, 'rewritten');
-    assert.equal((await project.cli('once')).code, 0);
+    const forced = await project.cli('once');
+    assert.equal(forced.code, 0);
+    assert.doesNotMatch(forced.stdout, /skipped/, forced.stdout);
     assert.equal(await runs(), 4);
     assert.equal((await project.state()).repos['site']?.commit, rewritten);
   });
