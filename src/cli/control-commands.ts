@@ -24,6 +24,25 @@ import { withStateSession } from './session.js';
 type Reached = { readonly daemon: Extract<Connection, { daemon: true }> } | { readonly daemon: undefined; readonly config: ResolvedConfig };
 
 /**
+ * A change the daemon made when it was asked (its answer checked), or, with no daemon, made here to the
+ * state file under its instance lock.
+ */
+async function applied(reached: Reached, ctx: CommandContext, change: (state: StateKeeper) => Promise<void>): Promise<void> {
+  if (reached.daemon !== undefined) {
+    const reply = await firstReply(reached.daemon);
+    if (!reply.ok) throw daemonError(reply);
+    return;
+  }
+  const { statePath } = reached.config;
+  const lock = await acquireInstanceLock(statePath, ctx.processes);
+  try {
+    await change(await StateKeeper.open(statePath, ctx.processes.pid));
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
  * The daemon on this config's state, asked `request`; or, when none runs, the config, validated, with the
  * names checked against it (the command then works on the state file alone).
  */
@@ -75,19 +94,9 @@ export async function triggerCommand(names: readonly string[], options: { wait: 
 
 export async function pauseCommand(names: readonly string[], pause: boolean, ctx: CommandContext): Promise<ExitCode> {
   const reached = await reach(ctx, names, { op: pause ? 'pause' : 'resume', repos: names });
-  if (reached.daemon !== undefined) {
-    const reply = await firstReply(reached.daemon);
-    if (!reply.ok) throw daemonError(reply);
-  } else {
-    const { config } = reached;
-    const lock = await acquireInstanceLock(config.statePath, ctx.processes);
-    try {
-      const state = await StateKeeper.open(config.statePath, ctx.processes.pid);
-      for (const name of names) await state.update(name, (entry) => withPaused(entry, pause));
-    } finally {
-      await lock.release();
-    }
-  }
+  await applied(reached, ctx, async (state) => {
+    for (const name of names) await state.update(name, (entry) => withPaused(entry, pause));
+  });
   if (!ctx.global.quiet) ctx.stdout.write(`${names.join(', ')}: ${pause ? 'paused (a running pipeline finishes)' : 'resumed'}\n`);
   return EXIT.ok;
 }
@@ -133,19 +142,9 @@ export async function rollbackCommand(name: string, options: { to: string | unde
 /** Follows the named repos' refs again from their next check. */
 export async function unpinCommand(names: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const reached = await reach(ctx, names, { op: 'unpin', repos: names });
-  if (reached.daemon !== undefined) {
-    const reply = await firstReply(reached.daemon);
-    if (!reply.ok) throw daemonError(reply);
-  } else {
-    const { config } = reached;
-    const lock = await acquireInstanceLock(config.statePath, ctx.processes);
-    try {
-      const state = await StateKeeper.open(config.statePath, ctx.processes.pid);
-      for (const name of names) if (state.entry(name)?.pinned !== undefined) await state.update(name, withoutPin);
-    } finally {
-      await lock.release();
-    }
-  }
+  await applied(reached, ctx, async (state) => {
+    for (const name of names) if (state.entry(name)?.pinned !== undefined) await state.update(name, withoutPin);
+  });
   if (!ctx.global.quiet) ctx.stdout.write(`${names.join(', ')}: unpinned; the next check follows the ref again\n`);
   return EXIT.ok;
 }
