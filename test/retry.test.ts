@@ -89,6 +89,22 @@ describe('retry in once', () => {
     assert.deepEqual([lastRun?.status, lastRun?.attempt], ['succeeded', 3]);
   });
 
+  test('a skip marker does not hold back the retry of a commit a trigger ran', async (t) => {
+    const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
+    const project = await makeProject(t, { version: 1, repos: { site: { url: remote.url, retry: { attempts: 2, backoff: '1s' }, pipeline: [flaky(2)] } } });
+    const marked = await remote.commit({ 'notes.md': 'wip\n' }, 'wip [skip ci]');
+    // A trigger runs a marked head on purpose; its retries are that same run's, not a new commit to skip.
+    const triggered = await project.cli('trigger', 'site');
+    if ((await tries(project.dir)).length < 2) assert.equal((await project.cli('once')).code, 0);
+    const record = await tries(project.dir);
+    assert.deepEqual(
+      record.map((l) => l.split(' ').slice(0, 3).join(' ')),
+      [`try 1 ${marked}`, `try 2 ${marked}`],
+      triggered.stdout + triggered.stderr,
+    );
+    assert.equal((await project.state()).repos['site']?.lastRun?.status, 'succeeded');
+  });
+
   test('a newer commit pushed during the wait runs instead of the retry', async (t) => {
     const remote = await TestRepo.create(path.join(await tempDir(t), 'site'));
     const first = remote.head();
