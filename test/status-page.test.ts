@@ -202,11 +202,14 @@ describe('status page', { skip }, () => {
     await page.waitForSelector('button[data-act="trigger"]');
     assert.equal(await page.$eval('button[data-act="trigger"]', (b) => b.getAttribute('aria-label')), 'Trigger site');
     const before = (await project.record()).length;
-    await page.click('button[data-act="trigger"]');
+    // Clicked inside the page in one step: a live update may redraw the card between finding a button and a
+    // click from outside, which then lands on a node no longer in the document.
+    const click = (selector: string): Promise<void> => page.$eval(selector, (b) => (b as HTMLElement).click());
+    await click('button[data-act="trigger"]');
     await page.waitForFunction(() => /listen_token/.test(document.getElementById('note')?.textContent ?? ''));
     await page.type('#token', TOKEN);
-    await page.click('#token-form button');
-    await page.click('button[data-act="trigger"]');
+    await click('#token-form button');
+    await click('button[data-act="trigger"]');
     await page.waitForFunction(() => /accepted/.test(document.getElementById('note')?.textContent ?? ''));
     await withToken.until(async () => (await project.record()).length === before + 1, 'the run the page triggered');
     assert.equal(await page.evaluate(() => sessionStorage.getItem('gitwatch-listen-token')), TOKEN);
