@@ -178,8 +178,9 @@ export async function prepareRun(
   const decision = pin?.by === 'rollback' && decided.action === 'run' && decided.reason !== 'retry' ? { ...decided, reason: 'rollback' as const } : decided;
   switch (decision.action) {
     case 'up-to-date':
-      // Back at the lock's commit (a refused head was pushed away): the refusal is old news.
-      await forgetRefusal(repo, deps);
+      // Back at the lock's commit (a refused head was pushed away): the refusal is old news. A refusal of
+      // this very commit (a trigger under new keys) still holds, and is not news again.
+      if (entry?.unverified?.commit !== head.sha) await forgetRefusal(repo, deps);
       if (pin?.by === 'rollback' && remoteSha !== pin.commit) {
         if (deps.reportIdle !== false)
           reporter.emit({ type: 'waiting', repo: repo.name, commit: pin.commit, reason: pinnedWords(repo, pin.commit, remoteSha) });
