@@ -157,8 +157,39 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Each repo's entry as text, by the entry itself. Entries are never changed in place (StateKeeper replaces
+ * the entry it updates), so a daemon that records one repo's run does not serialize the other 999 again:
+ * with their history, those are most of the file.
+ */
+const entryTexts = new WeakMap<RepoState, string>();
+
+/** Stands for `repos` while the rest of the state is serialized; a string no state holds at that place. */
+const REPOS_PLACE = '\u0000repos';
+
+/** The state file's text: keys sorted at every level, two-space indent (what `JSON.stringify` gives). */
 export function serializeState(state: State): string {
-  return `${JSON.stringify(sortKeys(state), null, 2)}\n`;
+  const rest = JSON.stringify(sortKeys({ ...state, repos: REPOS_PLACE }), null, 2);
+  return `${rest.replace(`"repos": ${JSON.stringify(REPOS_PLACE)}`, () => `"repos": ${reposText(state.repos)}`)}\n`;
+}
+
+/** `repos` as `JSON.stringify` writes it one level in: entries by name, each indented by four spaces. */
+function reposText(repos: State['repos']): string {
+  const names = Object.keys(repos)
+    .filter((name) => repos[name] !== undefined)
+    .sort();
+  if (names.length === 0) return '{}';
+  const lines = names.map((name) => {
+    const entry = repos[name] as RepoState;
+    let text = entryTexts.get(entry);
+    if (text === undefined) {
+      // JSON text holds no raw newline inside a string, so each newline starts a line to indent.
+      text = JSON.stringify(sortKeys(entry), null, 2).replaceAll('\n', '\n    ');
+      entryTexts.set(entry, text);
+    }
+    return `    ${JSON.stringify(name)}: ${text}`;
+  });
+  return `{\n${lines.join(',\n')}\n  }`;
 }
 
 function sortKeys(value: unknown): unknown {
