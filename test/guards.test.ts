@@ -3,9 +3,9 @@
 // release of only its own pid file, and `--end-of-options` before every positional argument gitwatch gives git.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { link, readFile, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { GitError } from '../src/errors.js';
@@ -49,6 +49,23 @@ describe('state file replacement', () => {
     await writeFile(file, serializeState({ version: 1, repos: { a: { commit: A } } }));
     await assert.rejects(writeState(file, { version: 1, repos: { a: { commit: B } } }, process.pid), /cannot write state file.*ENAMETOOLONG/);
     assert.equal((await readState(file)).repos['a']?.commit, A);
+  });
+  test('a write the file system stops halfway (a full disk, a size limit) fails and leaves the old file whole', async (t) => {
+    const dir = await tempDir(t);
+    const file = path.join(dir, 'state.json');
+    await writeState(file, { version: 1, repos: { a: { commit: A } } }, process.pid);
+    // A state of about 1 MB, written by a process whose files may not grow past 64 KiB: the write stops partway
+    // with EFBIG (SIGXFSZ ignored, as a shell passes it on), as it would stop with ENOSPC on a full disk.
+    const script = `
+      const { writeState } = await import(${JSON.stringify(new URL('../src/state/state-file.js', import.meta.url).href)});
+      const repos = {};
+      for (let i = 0; i < 2000; i++) repos['repo-' + i] = { commit: ${JSON.stringify(B)}, url: 'file:///' + 'x'.repeat(400) };
+      try { await writeState(${JSON.stringify(file)}, { version: 1, repos }, process.pid); console.log('written'); }
+      catch (err) { console.log(err.message); }`;
+    const result = spawnSync('bash', ['-c', 'trap "" XFSZ; ulimit -f 64; exec "$0" --input-type=module -e "$1"', process.execPath, script], { encoding: 'utf8' });
+    assert.match(result.stdout, /cannot write state file .*EFBIG/, result.stderr);
+    assert.equal((await readState(file)).repos['a']?.commit, A);
+    assert.deepEqual(await readdir(dir), ['state.json'], 'a temp file was left behind');
   });
 });
 

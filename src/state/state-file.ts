@@ -158,38 +158,57 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Each repo's entry as text, by the entry itself. Entries are never changed in place (StateKeeper replaces
- * the entry it updates), so a daemon that records one repo's run does not serialize the other 999 again:
- * with their history, those are most of the file.
+ * Each repo's entry as the bytes of its lines in the file, by the entry itself. Entries are never changed in
+ * place (StateKeeper replaces the entry it updates), so a daemon that records one repo's run neither
+ * serializes nor encodes the other 9,999 again: with their history, they are most of the file.
  */
-const entryTexts = new WeakMap<RepoState, string>();
+const entryBytes = new WeakMap<RepoState, { readonly name: string; readonly bytes: Buffer }>();
+const ENTRY_SEPARATOR = Buffer.from(',\n');
 
 /** Stands for `repos` while the rest of the state is serialized; a string no state holds at that place. */
 const REPOS_PLACE = '\u0000repos';
 
-/** The state file's text: keys sorted at every level, two-space indent (what `JSON.stringify` gives). */
-export function serializeState(state: State): string {
+/**
+ * The state file's bytes, in pieces to write one after another: keys sorted at every level, two-space indent,
+ * byte for byte what `JSON.stringify` of the whole state with sorted keys gives.
+ */
+export function stateChunks(state: State): Buffer[] {
   const rest = JSON.stringify(sortKeys({ ...state, repos: REPOS_PLACE }), null, 2);
-  return `${rest.replace(`"repos": ${JSON.stringify(REPOS_PLACE)}`, () => `"repos": ${reposText(state.repos)}`)}\n`;
+  const needle = `"repos": ${JSON.stringify(REPOS_PLACE)}`;
+  const at = rest.indexOf(needle);
+  const before = rest.slice(0, at);
+  const after = `${rest.slice(at + needle.length)}\n`;
+  const names = Object.keys(state.repos).filter((name) => state.repos[name] !== undefined);
+  if (names.length === 0) return [Buffer.from(`${before}"repos": {}${after}`)];
+  // Names keep the order they were added in, which is sorted unless a repo was added since the file was read.
+  if (!isSorted(names)) names.sort();
+  const chunks: Buffer[] = [Buffer.from(`${before}"repos": {\n`)];
+  for (const [i, name] of names.entries()) {
+    if (i > 0) chunks.push(ENTRY_SEPARATOR);
+    chunks.push(entryChunk(name, state.repos[name] as RepoState));
+  }
+  chunks.push(Buffer.from(`\n  }${after}`));
+  return chunks;
 }
 
-/** `repos` as `JSON.stringify` writes it one level in: entries by name, each indented by four spaces. */
-function reposText(repos: State['repos']): string {
-  const names = Object.keys(repos)
-    .filter((name) => repos[name] !== undefined)
-    .sort();
-  if (names.length === 0) return '{}';
-  const lines = names.map((name) => {
-    const entry = repos[name] as RepoState;
-    let text = entryTexts.get(entry);
-    if (text === undefined) {
-      // JSON text holds no raw newline inside a string, so each newline starts a line to indent.
-      text = JSON.stringify(sortKeys(entry), null, 2).replaceAll('\n', '\n    ');
-      entryTexts.set(entry, text);
-    }
-    return `    ${JSON.stringify(name)}: ${text}`;
-  });
-  return `{\n${lines.join(',\n')}\n  }`;
+/** One entry as `JSON.stringify` writes it two levels in: `    "name": {` and its lines indented by four. */
+function entryChunk(name: string, entry: RepoState): Buffer {
+  const kept = entryBytes.get(entry);
+  if (kept?.name === name) return kept.bytes;
+  // JSON text holds no raw newline inside a string, so each newline starts a line to indent.
+  const bytes = Buffer.from(`    ${JSON.stringify(name)}: ${JSON.stringify(sortKeys(entry), null, 2).replaceAll('\n', '\n    ')}`);
+  entryBytes.set(entry, { name, bytes });
+  return bytes;
+}
+
+function isSorted(names: readonly string[]): boolean {
+  for (let i = 1; i < names.length; i++) if ((names[i - 1] as string) > (names[i] as string)) return false;
+  return true;
+}
+
+/** The state file's text (`stateChunks` joined). */
+export function serializeState(state: State): string {
+  return Buffer.concat(stateChunks(state)).toString('utf8');
 }
 
 function sortKeys(value: unknown): unknown {
@@ -221,7 +240,8 @@ export async function writeState(file: string, state: State, pid: number): Promi
     const handle = await createExclusive(tmp);
     created = true;
     try {
-      await handle.writeFile(serializeState(state));
+      // The pieces go to the file as they are: no one string of the whole file is built or encoded again.
+      await writeAll(handle, stateChunks(state));
       await handle.sync();
     } finally {
       await handle.close();
@@ -233,6 +253,27 @@ export async function writeState(file: string, state: State, pid: number): Promi
     throw new IoError(`cannot write state file ${file}: ${(err as Error).message}`);
   }
   await syncFolder(path.dirname(file));
+}
+
+/**
+ * Writes every piece. A write can stop short without an error (a full disk, a file size limit); the next one
+ * then fails with the reason (ENOSPC, EFBIG), which is what the error should say.
+ */
+async function writeAll(handle: FileHandle, chunks: readonly Buffer[]): Promise<void> {
+  let rest = chunks.filter((chunk) => chunk.length > 0);
+  while (rest.length > 0) {
+    let { bytesWritten } = await handle.writev(rest);
+    if (bytesWritten === 0) throw new Error('the file system took no more bytes');
+    const next: Buffer[] = [];
+    for (const chunk of rest) {
+      if (bytesWritten >= chunk.length) bytesWritten -= chunk.length;
+      else {
+        next.push(bytesWritten > 0 ? chunk.subarray(bytesWritten) : chunk);
+        bytesWritten = 0;
+      }
+    }
+    rest = next;
+  }
 }
 
 async function syncFolder(dir: string): Promise<void> {
