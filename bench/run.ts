@@ -181,7 +181,7 @@ async function repoCases(): Promise<void> {
       await compare(
         `every repo changed, ${n} repos`,
         n === 50 ? '≤ 0.7×' : '',
-        { ...sides, gitwatch24: undefined },
+        sides,
         n >= 1000 ? 1 : Math.min(ROUNDS, 3),
         changeAll,
       );
