@@ -275,7 +275,7 @@ async function httpCase(): Promise<void> {
   try {
     const server = await startHttpGit(t, { root: path.join(fixture.root, 'remotes'), user: 'bench', password: 'bench-token' });
     const urls = fixture.repos.map((r) => server.url(path.basename(r)).replace('http://', 'http://bench:bench-token@'));
-    const sides = { ...(await setUp(fixture, urls, 'http')), gitwatch24: undefined };
+    const sides = await setUp(fixture, urls, 'http');
     await sides.gitwatch.run();
     await sides.shell.run();
     await compare(`nothing changed, ${HTTP_REPOS} smart-HTTP repos`, '≤ 0.3× wall, ≤ 0.1× CPU', sides, Math.min(ROUNDS, 3));
