@@ -178,13 +178,7 @@ async function repoCases(): Promise<void> {
         commit++;
         for (const repo of fixture.repos) addCommit(repo, `change ${commit}`);
       };
-      await compare(
-        `every repo changed, ${n} repos`,
-        n === 50 ? '≤ 0.7×' : '',
-        sides,
-        n >= 1000 ? 1 : Math.min(ROUNDS, 3),
-        changeAll,
-      );
+      await compare(`every repo changed, ${n} repos`, n === 50 ? '≤ 0.7×' : '', sides, n >= 1000 ? 1 : Math.min(ROUNDS, 3), changeAll);
     } finally {
       await rm(fixture.root, { recursive: true, force: true });
     }

@@ -62,7 +62,9 @@ describe('state file replacement', () => {
       for (let i = 0; i < 2000; i++) repos['repo-' + i] = { commit: ${JSON.stringify(B)}, url: 'file:///' + 'x'.repeat(400) };
       try { await writeState(${JSON.stringify(file)}, { version: 1, repos }, process.pid); console.log('written'); }
       catch (err) { console.log(err.message); }`;
-    const result = spawnSync('bash', ['-c', 'trap "" XFSZ; ulimit -f 64; exec "$0" --input-type=module -e "$1"', process.execPath, script], { encoding: 'utf8' });
+    const result = spawnSync('bash', ['-c', 'trap "" XFSZ; ulimit -f 64; exec "$0" --input-type=module -e "$1"', process.execPath, script], {
+      encoding: 'utf8',
+    });
     assert.match(result.stdout, /cannot write state file .*EFBIG/, result.stderr);
     assert.equal((await readState(file)).repos['a']?.commit, A);
     assert.deepEqual(await readdir(dir), ['state.json'], 'a temp file was left behind');
