@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { startDaemon } from './helpers/daemon.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { makeProject } from './helpers/project.js';
@@ -26,21 +26,27 @@ function waitsForB(checkoutB: string, marks: string): string {
   ].join('\n');
 }
 
+/** Repos a and b (b at v1) in a project whose a waits for b's checkout; `extra` goes into both repos' config. */
+async function twoRepos(t: TestContext, extra: Record<string, unknown> = {}) {
+  const root = await tempDir(t);
+  const a = await TestRepo.create(path.join(root, 'a'));
+  const b = await TestRepo.create(path.join(root, 'b'));
+  await b.commit({ 'app.txt': 'v1\n' });
+  const project = await makeProject(t);
+  const checkoutB = path.join(project.dir, '.gitwatch', 'b');
+  await project.writeConfig({
+    version: 1,
+    repos: {
+      a: { url: a.url, ...extra, pipeline: [{ name: 'wait-for-b', run: waitsForB(checkoutB, root) }] },
+      b: { url: b.url, ...extra, pipeline: ['echo "b ran" >> "$RECORD"'] },
+    },
+  });
+  return { root, a, b, project };
+}
+
 describe('fetches overlap pipelines', () => {
   test('once, pipelines 1: while a runs, b is already fetched and checked out at its new commit', async (t) => {
-    const root = await tempDir(t);
-    const a = await TestRepo.create(path.join(root, 'a'));
-    const b = await TestRepo.create(path.join(root, 'b'));
-    await b.commit({ 'app.txt': 'v1\n' });
-    const project = await makeProject(t);
-    const checkoutB = path.join(project.dir, '.gitwatch', 'b');
-    await project.writeConfig({
-      version: 1,
-      repos: {
-        a: { url: a.url, pipeline: [{ name: 'wait-for-b', run: waitsForB(checkoutB, root) }] },
-        b: { url: b.url, pipeline: ['echo "b ran" >> "$RECORD"'] },
-      },
-    });
+    const { a, b, project } = await twoRepos(t);
     const first = await project.cli('once');
     assert.equal(first.code, 0, first.stdout + first.stderr);
 
@@ -53,19 +59,7 @@ describe('fetches overlap pipelines', () => {
   });
 
   test('run, pipelines 1: while a runs, a triggered b is fetched and checked out, and runs after a', async (t) => {
-    const root = await tempDir(t);
-    const a = await TestRepo.create(path.join(root, 'a'));
-    const b = await TestRepo.create(path.join(root, 'b'));
-    await b.commit({ 'app.txt': 'v1\n' });
-    const project = await makeProject(t);
-    const checkoutB = path.join(project.dir, '.gitwatch', 'b');
-    await project.writeConfig({
-      version: 1,
-      repos: {
-        a: { url: a.url, interval: '1h', pipeline: [{ name: 'wait-for-b', run: waitsForB(checkoutB, root) }] },
-        b: { url: b.url, interval: '1h', pipeline: ['echo "b ran" >> "$RECORD"'] },
-      },
-    });
+    const { root, a, b, project } = await twoRepos(t, { interval: '1h' });
     const daemon = startDaemon(t, project);
     await daemon.until(async () => (await project.state()).repos['a']?.lastRun !== undefined && (await project.record()).includes('b ran'), 'the first runs');
 

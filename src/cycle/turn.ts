@@ -203,6 +203,9 @@ export async function prepareRun(
   const store = storeDir(config.workdir, repo);
   const call = { timeoutMs: repo.gitTimeoutMs, signal: deps.signal };
   let cleaned: string[] = [];
+  // Read once: a skip marker and the run's subject both need it.
+  let message: Promise<string> | undefined;
+  const readMessage = (): Promise<string> => (message ??= deps.git.message(store, head.sha, call));
   try {
     // Repos on the same remote share one check, made in one of their stores: each fetches into its own.
     await deps.git.ensureStore(store, call);
@@ -216,7 +219,7 @@ export async function prepareRun(
       cleaned = await deps.git.clean(store, repo.checkout, call);
     }
     const skip = await skipReason(repo, entry, decision, {
-      message: () => deps.git.message(store, head.sha, call),
+      message: readMessage,
       // The remote lets a shallow store fetch what the comparison needs (see GitClient.changes).
       changes: (from) => deps.git.changes(store, from, head.sha, call, remoteOf(repo)),
     });
@@ -239,7 +242,7 @@ export async function prepareRun(
     deps.onCheck?.(repo.name, false);
     return { kind: 'done', outcome: 'check-failed', error };
   }
-  const subject = await commitSubject(deps.git, store, head.sha, call);
+  const subject = await commitSubject(readMessage);
   return { kind: 'ready', head, previousCommit: entry?.commit, cleaned, attempt: decision.attempt, reason: decision.reason, subject };
 }
 
@@ -247,9 +250,9 @@ export async function prepareRun(
 const SUBJECT_MAX = 200;
 
 /** The message's first line (the store holds the commit); only the status page needs it, so a failure costs nothing. */
-async function commitSubject(git: GitClient, store: string, sha: string, call: GitCallOptions): Promise<string | undefined> {
+async function commitSubject(message: () => Promise<string>): Promise<string | undefined> {
   try {
-    const line = (await git.message(store, sha, call)).split('\n', 1)[0]?.trim() ?? '';
+    const line = (await message()).split('\n', 1)[0]?.trim() ?? '';
     return line === '' ? undefined : [...line].slice(0, SUBJECT_MAX).join('');
   } catch {
     return undefined;
