@@ -87,6 +87,24 @@ describe('config', () => {
     ]);
   });
 
+  test('a checkout beside another, or beside the workdir, whose name only starts the same, is no overlap', () => {
+    // Folders whose names share a prefix do not nest: '/srv/app/out' and '/srv/app/out2', '/srv/app' and '/srv/app-data'.
+    const config = ok(
+      'version: 1\nworkdir: /srv/app/work\nrepos:\n' +
+        '  a: { url: x, checkout: out, pipeline: [a] }\n' +
+        '  b: { url: y, checkout: out2, pipeline: [b] }\n' +
+        '  c: { url: z, checkout: ../app-data, pipeline: [c] }\n' +
+        '  d: { url: w, checkout: ..work, pipeline: [d] }\n' +
+        '  e: { url: v, checkout: /srv/app/wor, pipeline: [e] }\n' +
+        '  f: { url: u, checkout: gitwatch, pipeline: [f] }\n' +
+        '  g: { url: t, checkout: .gitwatch.lock, pipeline: [g] }\n',
+    );
+    assert.deepEqual(
+      config.repos.map((r) => r.checkout),
+      ['/srv/app/out', '/srv/app/out2', '/srv/app-data', '/srv/app/..work', '/srv/app/wor', '/srv/app/gitwatch', '/srv/app/.gitwatch.lock'],
+    );
+  });
+
   test('repo settings override defaults, and env maps merge', () => {
     const config = ok(`version: 1
 state: var/state.json

@@ -346,14 +346,17 @@ function isObject(v: unknown): v is Record<string, never> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** `inner` is `outer` or lies inside it. */
+/**
+ * `inner` is `outer` or lies inside it. Both are absolute and normalized (path.resolve): a prefix test is
+ * then exact, and at 1,000 repos it is what the check costs, where path.relative took milliseconds.
+ */
 function isWithin(inner: string, outer: string): boolean {
-  const rel = path.relative(outer, inner);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  return inner === outer || inner.startsWith(outer.endsWith(path.sep) ? outer : outer + path.sep);
 }
 
 /** A checkout is discarded and rebuilt at will, so it must not hold anything that is not its own. */
-function checkLayout(r: Resolver, repos: readonly RepoConfig[], own: { file: string; statePath: string; workdir: string }): void {
+function checkLayout(r: Resolver, repos: readonly RepoConfig[], given: { file: string; statePath: string; workdir: string }): void {
+  const own = { file: path.resolve(given.file), statePath: path.resolve(given.statePath), workdir: path.resolve(given.workdir) };
   const reserved = Object.values(WORKDIR_LAYOUT).map((dir) => path.join(own.workdir, dir));
   // Checkouts by path, so overlaps are found by walking up each path: linear in the number of repos.
   // A pair that nests is reported once, on the inner checkout.

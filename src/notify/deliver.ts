@@ -2,8 +2,6 @@
 // its time limit, or when `signal` aborts, and fails with a message that never holds the URL.
 
 import { spawn } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { Env } from '../domain.js';
 import type { ProcessGroups } from '../runtime/processes.js';
 import { spawnFailure } from '../runtime/spawn-failure.js';
@@ -17,9 +15,11 @@ export interface DeliveryOptions {
 const STOPPED = 'stopped by shutdown';
 
 /** POSTs `body` as JSON; resolves on a 2xx answer, rejects otherwise, and always within `timeoutMs`. */
-export function post(url: string, body: string, options: DeliveryOptions): Promise<void> {
+export async function post(url: string, body: string, options: DeliveryOptions): Promise<void> {
   const target = new URL(url);
-  const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  // Loaded with the first delivery, not with every `once` and `run`: node:https brings TLS and crypto
+  // along, about 8 ms of start-up that a config without webhook notifications never uses.
+  const { request } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
     if (options.signal.aborted) return reject(new Error(STOPPED));
     let settled = false;
