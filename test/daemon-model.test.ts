@@ -1,6 +1,7 @@
 // A model-based test of the daemon: random sequences of what remotes and operators do (push, force push,
-// pause, resume, trigger with and without --wait, cancel, rollback with and without --to, unpin, reloads
-// that add, remove, enable, disable and move repos or pin them with `commit:`, a branch glob gaining and
+// pause, resume, trigger with and without --wait, a push webhook, cancel, rollback with and without --to,
+// unpin, reloads that add, remove, enable, disable and move repos or pin them with `commit:`, that change
+// `concurrency.pipelines` or put repos in a `group` and take them out, a branch glob gaining and
 // losing branches, remotes failing and recovering, a client that throws, steps that succeed, fail or hang,
 // and for the repos that `verify:` (a and g) pushes that are unsigned or signed by a key no config names,
 // and reloads that switch the key) against the real Supervisor, with the remotes and pipelines in memory (helpers/model-world.ts) and a
@@ -11,6 +12,8 @@
 //     rollback, or the config's `commit:`), the one move back that is allowed;
 //   - a paused repo starts no run it was not triggered (or rolled back) for;
 //   - a pinned repo starts no run of any commit but its pin;
+//   - no run starts while as many as `concurrency.pipelines` run, nor beside a run of its own repo or of
+//     its group;
 //   - a verifying repo runs only commits signed by the key its config names, its lock never holds an
 //     unsigned or wrongly signed commit, a refused head is not checked again on every poll (only after a
 //     trigger or new keys), and a refused head is news (a notification) once, not again until a run.
@@ -61,6 +64,8 @@ interface RepoSpec {
   branch: 'main' | 'next';
   /** `commit:` instead of the branch: the commit the config pins (a plain repo only). */
   commit?: string | undefined;
+  /** `group: deploy`: never runs beside another repo of the group. */
+  group?: 'deploy' | undefined;
 }
 
 /** What the commands' preconditions need to know; the real system is the judge of everything else. */
@@ -89,6 +94,10 @@ class Real {
   supervisor!: Supervisor;
   state!: StateKeeper;
   spec = new Map<Name, RepoSpec>();
+  /** `concurrency.pipelines` of the config applied last. */
+  pipelines = 1;
+  /** The runs running now, by repo or target, with the group each started in. */
+  readonly running = new Map<string, string | undefined>();
   phaseChanges = 0;
   /**
    * Triggers, rollbacks and reloads so far (any repo): a refused head is checked again only after one of
@@ -120,10 +129,11 @@ class Real {
         interval: INTERVAL[name],
         enabled: spec.enabled,
         pipeline: ['deploy'],
+        ...(spec.group === undefined ? {} : { group: spec.group }),
         ...(VERIFIED.includes(name) ? { verify: { mode: 'head', ssh_allowed_signers: `keys-${spec.key ?? 'A'}` } } : {}),
       };
     }
-    const config = configFor(this.dir, repos);
+    const config = configFor(this.dir, repos, this.pipelines === 1 ? {} : { concurrency: { pipelines: this.pipelines } });
     // The keys as a load would have read them: the keyring's id says which model key it is (model-world.ts).
     return {
       ...config,
@@ -164,8 +174,17 @@ class Real {
       }
       this.lastVerify.set(store, { sha, keys, refused, triggers: this.triggerCount });
     };
+    this.world.onRunEnd = (run) => void this.running.delete(run.repo.name);
     this.world.onRunStart = (run) => {
       const name = run.repo.name;
+      // The queue's rules, as a reload left them: every run that started before it had started by then
+      // (each command waits until nothing is between admission and start).
+      if (this.running.has(name)) this.problems.push(`${name}: a second run started beside its own`);
+      const beside = [...this.running].find(([, group]) => group !== undefined && group === run.repo.group);
+      if (beside !== undefined) this.problems.push(`${name}: started beside ${beside[0]}, both of group ${run.repo.group ?? ''}`);
+      if (this.running.size >= this.pipelines)
+        this.problems.push(`${name}: started while ${[...this.running.keys()].join(', ')} ran, with concurrency.pipelines ${this.pipelines}`);
+      this.running.set(name, run.repo.group);
       this.lastRefusalNews.delete(name);
       const keys = run.repo.verify?.keys?.id;
       if (keys !== undefined) {
@@ -407,6 +426,32 @@ const commands = [
       r.apply();
     }),
   ),
+  // A push webhook: a check at once, never a run of a paused repo.
+  name.map((n) =>
+    command(
+      `webhook ${n}`,
+      () => true,
+      (m, r) => void r.supervisor.checkNow(n),
+    ),
+  ),
+  fc.constantFrom(1, 2, 3).map((n) =>
+    command(
+      `reload: concurrency.pipelines ${n}`,
+      () => true,
+      (m, r) => {
+        r.pipelines = n;
+        r.apply();
+      },
+    ),
+  ),
+  name.map((n) =>
+    command(`reload: put ${n} in group deploy, or take it out`, configured(n), (m, r) => {
+      const spec = r.spec.get(n);
+      if (spec === undefined) return;
+      spec.group = spec.group === undefined ? 'deploy' : undefined;
+      r.apply();
+    }),
+  ),
   fc.oneof(name, fc.constantFrom('g@release/1')).map((n) =>
     command(
       `cancel ${n}`,
@@ -567,38 +612,47 @@ test(`the daemon keeps its rules under ${RUNS} random sequences of operator and 
   process.on('unhandledRejection', onUnhandled);
   try {
     await fc.assert(
-      fc.asyncProperty(fc.commands(commands, { maxCommands: 40 }), async (cmds) => {
-        const dir = await mkdtemp(path.join(tmpdir(), 'gitwatch-model-'));
-        const initial = new Map<Name, RepoSpec>([
-          ['a', { enabled: true, remote: 0, branch: 'main' }],
-          ['b', { enabled: true, remote: 0, branch: 'main' }],
-          ['g', { enabled: true, remote: 0, branch: 'main' }],
-        ]);
-        const real = new Real(dir);
-        try {
-          await real.start(initial);
-          await real.check();
-          await fc.asyncModelRun(() => ({ model: { repos: new Map([...initial].map(([k, v]) => [k, { ...v }])) }, real }), cmds);
-          await quiesce(real);
-          assert.deepEqual(
-            converged(real),
-            [],
-            `at quiescence every enabled, unpaused repo is at its head or waits after a failure\n${JSON.stringify(real.supervisor.snapshot())}\n${real.reporter.events.map((e) => JSON.stringify(e)).join('\n')}`,
-          );
-          assert.deepEqual(
-            real.waits.filter((w) => w.result === undefined).map((w) => w.name),
-            [],
-            'every trigger --wait and rollback has its answer once nothing runs',
-          );
-          real.controller.abort();
-          await real.supervisor.finished();
-          assert.deepEqual(unhandled, []);
-        } finally {
-          real.controller.abort();
-          await real.supervisor?.finished();
-          await rm(dir, { recursive: true, force: true });
-        }
-      }),
+      // The queue's rules meet the rest only when pipelines may run side by side and share a group: the
+      // first config already says how many and which repos are grouped.
+      fc.asyncProperty(
+        fc.commands(commands, { maxCommands: 40 }),
+        fc.constantFrom(1, 2, 3),
+        fc.subarray(['a', 'b', 'g'] as const),
+        async (cmds, pipelines, grouped) => {
+          const dir = await mkdtemp(path.join(tmpdir(), 'gitwatch-model-'));
+          const group = (n: Name): RepoSpec['group'] => (grouped.includes(n as 'a') ? 'deploy' : undefined);
+          const initial = new Map<Name, RepoSpec>([
+            ['a', { enabled: true, remote: 0, branch: 'main', group: group('a') }],
+            ['b', { enabled: true, remote: 0, branch: 'main', group: group('b') }],
+            ['g', { enabled: true, remote: 0, branch: 'main', group: group('g') }],
+          ]);
+          const real = new Real(dir);
+          real.pipelines = pipelines;
+          try {
+            await real.start(initial);
+            await real.check();
+            await fc.asyncModelRun(() => ({ model: { repos: new Map([...initial].map(([k, v]) => [k, { ...v }])) }, real }), cmds);
+            await quiesce(real);
+            assert.deepEqual(
+              converged(real),
+              [],
+              `at quiescence every enabled, unpaused repo is at its head or waits after a failure\n${JSON.stringify(real.supervisor.snapshot())}\n${real.reporter.events.map((e) => JSON.stringify(e)).join('\n')}`,
+            );
+            assert.deepEqual(
+              real.waits.filter((w) => w.result === undefined).map((w) => w.name),
+              [],
+              'every trigger --wait and rollback has its answer once nothing runs',
+            );
+            real.controller.abort();
+            await real.supervisor.finished();
+            assert.deepEqual(unhandled, []);
+          } finally {
+            real.controller.abort();
+            await real.supervisor?.finished();
+            await rm(dir, { recursive: true, force: true });
+          }
+        },
+      ),
       { numRuns: RUNS, seed: SEED, verbose: 1, includeErrorInReport: true },
     );
   } finally {

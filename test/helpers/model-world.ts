@@ -63,6 +63,8 @@ export class ModelWorld {
   readonly modes = new Map<string, StepMode>();
   /** Told at the start of every run (the test checks its rules there). */
   onRunStart: (run: PipelineRun) => void = () => undefined;
+  /** Told at the end of every run, however it ended. */
+  onRunEnd: (run: PipelineRun) => void = () => undefined;
   /** Bumped by everything that happens: the test waits until it stops moving. */
   activity = 0;
 
@@ -201,6 +203,7 @@ export class ModelWorld {
         });
       }
       this.activity++;
+      this.onRunEnd(run);
       return result;
     };
   }
