@@ -1,10 +1,12 @@
 // `verify:` in the daemon (`gitwatch run --listen`), with real gpg keys: a refused head is news once per
 // commit however often it is polled, counted in gitwatch_verify_failures_total, and shown by `status`; a
 // trigger of it is refused again (and counted, and still not news twice); a pause and a resume change
-// none of that; a reload that names the right key lets the waiting commit run, which is a recovery.
+// none of that; a reload that names the right key lets the waiting commit run, which is a recovery. An
+// edit of a key file alone reloads too: a key added lets its commit run, a file emptied is rejected and the
+// keys read last keep counting.
 
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { startDaemon } from './helpers/daemon.js';
@@ -128,6 +130,55 @@ describe('verify: in the daemon', { skip: missing ?? false }, () => {
     assert.equal((await news())[2]?.event, 'recovered');
     assert.equal((await news())[2]?.commit, byRelease);
     assert.equal(metric(await metrics(), 'gitwatch_verify_failures_total'), 3);
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0);
+  });
+
+  test('an edit of a key file alone reloads: a key added runs its waiting commit, a file emptied keeps the keys read last', async (t) => {
+    const root = await tempDir(t);
+    const deploy = await makeGpgKey(t, root, 'deploy');
+    const release = await makeGpgKey(t, root, 'release');
+    const remote = await TestRepo.create(path.join(root, 'site'));
+    const project = await makeProject(t);
+    const keys = path.join(project.dir, 'keys', 'trusted.asc');
+    await mkdir(path.dirname(keys));
+    await writeFile(keys, deploy.publicKey);
+    await project.writeConfig({
+      version: 1,
+      repos: { site: { url: remote.url, interval: '1s', verify: { mode: 'head', gpg_keys: ['keys/trusted.asc'] }, pipeline: [RECORD_STEP] } },
+    });
+    const lock = async (): Promise<NonNullable<Lock['repos'][string]>> => ((await project.state()) as unknown as Lock).repos['site'] ?? {};
+    const reloads = (): number =>
+      daemon
+        .stdout()
+        .split('\n')
+        .filter((l) => l.includes('config reloaded')).length;
+    const rejected = (): string[] =>
+      daemon
+        .stdout()
+        .split('\n')
+        .filter((l) => l.includes('config rejected'));
+
+    const first = commitSigned(remote, { gpg: deploy });
+    const daemon = startDaemon(t, project);
+    await daemon.until(async () => (await lock()).commit === first, 'the signed head runs');
+    const byRelease = commitSigned(remote, { gpg: release });
+    await daemon.until(async () => (await lock()).unverified?.commit === byRelease, 'the refusal of an unknown key');
+
+    // The config file is not touched: the key file's edit is the reload.
+    await writeFile(keys, deploy.publicKey + release.publicKey);
+    await daemon.until(async () => (await lock()).commit === byRelease, 'the added key lets it run');
+    assert.equal(reloads(), 1, daemon.stdout());
+
+    // A key file emptied is the reload's problem, said at the config line that names it; the keys read
+    // last still count, so a commit by the release key runs.
+    const rejectedBefore = rejected().length;
+    await writeFile(keys, '');
+    await daemon.until(() => rejected().length > rejectedBefore, 'the rejection');
+    assert.match(daemon.stderr(), /gitwatch.yaml:\d+:\d+: key file .*trusted\.asc has no key: it is empty/);
+    const again = commitSigned(remote, { gpg: release });
+    await daemon.until(async () => (await lock()).commit === again, 'the old keys still count');
+    assert.equal(reloads(), 1, daemon.stdout());
     daemon.child.kill('SIGTERM');
     assert.equal(await daemon.exited, 0);
   });

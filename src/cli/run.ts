@@ -4,7 +4,8 @@
 // and `cancel`.
 
 import { locateConfig } from '../config/locate.js';
-import { watchConfigFile } from '../config/watch.js';
+import { watchConfigFile, watchFiles, type ConfigWatcher } from '../config/watch.js';
+import type { ResolvedConfig } from '../config/types.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { parseListen } from '../http/address.js';
 import { Reloader } from '../supervisor/reloader.js';
@@ -44,6 +45,17 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
     reporter.emit({ type: 'daemon-started', repos: loaded.config.repos.map((r) => r.name), pid: ctx.processes.pid });
     if (listener) reporter.emit({ type: 'listening', url: listener.url });
     const control = await keepControlSocket(ctx, loaded.config.statePath, daemonControl(parts));
+    // The key files `verify:` names are watched too: an edited key file reloads like an edited config. The
+    // set moves with each applied config.
+    let keyFiles = keyFilesOf(loaded.config);
+    let keyWatcher: ConfigWatcher | undefined;
+    const watchKeys = (config: ResolvedConfig): void => {
+      const next = keyFilesOf(config);
+      if (keyWatcher !== undefined && next.join('\0') === keyFiles.join('\0')) return;
+      keyFiles = next;
+      void keyWatcher?.close();
+      keyWatcher = watchFiles(keyFiles, () => reloader.schedule(false, true));
+    };
     const reloader = new Reloader({
       file: location.file,
       absolutePath: location.absolutePath,
@@ -53,8 +65,10 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
       clock: ctx.clock,
       env: ctx.env,
       signal: ctx.signal,
+      onApplied: watchKeys,
     });
     const watcher = watchConfigFile(location.absolutePath, () => reloader.schedule(false));
+    watchKeys(loaded.config);
     const offHangup = ctx.onHangup(() => {
       reloader.schedule(true);
       control.hangup();
@@ -65,9 +79,15 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
       await listener?.close();
       offHangup();
       await watcher.close();
+      await keyWatcher?.close();
       await control.close();
       reporter.emit({ type: 'daemon-stopped' });
     }
     return EXIT.ok;
   });
+}
+
+/** Every key file the config's `verify:` keys name, once each, sorted. */
+function keyFilesOf(config: ResolvedConfig): string[] {
+  return [...new Set(config.repos.flatMap((repo) => repo.verify?.files.map((f) => f.path) ?? []))].sort();
 }

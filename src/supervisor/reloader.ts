@@ -1,5 +1,6 @@
-// The reload policy: when the config file changes (or on SIGHUP) read it again; a valid config is applied
-// per repo, an invalid one is reported like `gitwatch validate` while the previous config keeps running.
+// The reload policy: when the config file or a key file it names changes (or on SIGHUP) read it again; a
+// valid config is applied per repo, an invalid one is reported like `gitwatch validate` while the previous
+// config keeps running.
 // Everything it says goes through the reporter, so nothing writes behind the terminal view.
 
 import { readFile } from 'node:fs/promises';
@@ -27,11 +28,15 @@ export interface ReloaderOptions {
   readonly env: Env;
   /** Aborted on shutdown: no reload starts after it. */
   readonly signal: AbortSignal;
+  /** Told every config that was applied (the daemon watches the key files it names). */
+  readonly onApplied?: ((config: ResolvedConfig) => void) | undefined;
 }
 
 export class Reloader {
   private pending: AbortController | undefined;
   private forced = false;
+  /** A key file changed: the config is read again even when its own text did not change. */
+  private keys = false;
   private running: Promise<void> = Promise.resolve();
   private text: string;
 
@@ -39,19 +44,25 @@ export class Reloader {
     this.text = options.text;
   }
 
-  /** Debounced; a forced reload (SIGHUP) stays forced when file events arrive during the debounce. */
-  schedule(force: boolean): void {
+  /**
+   * Debounced; a forced reload (SIGHUP) stays forced when file events arrive during the debounce. `keys`:
+   * a key file of `verify:` changed, so an unchanged config text is read again too.
+   */
+  schedule(force: boolean, keys = false): void {
     if (this.options.signal.aborted) return;
     this.forced ||= force;
+    this.keys ||= keys;
     this.pending?.abort();
     const pending = new AbortController();
     this.pending = pending;
     void this.options.clock.sleep(DEBOUNCE_MS, pending.signal).then(() => {
       if (pending.signal.aborted) return;
       const forced = this.forced;
+      const keys = this.keys;
       this.forced = false;
+      this.keys = false;
       this.running = this.running
-        .then(() => this.reload(forced))
+        .then(() => this.reload(forced, keys))
         .catch((error: unknown) => this.reject(1, `gitwatch: reload failed: ${(error as Error).message}`));
     });
   }
@@ -65,7 +76,7 @@ export class Reloader {
     }
   }
 
-  private async reload(force: boolean): Promise<void> {
+  private async reload(force: boolean, keyFilesChanged: boolean): Promise<void> {
     const { file, absolutePath, supervisor, reporter, env } = this.options;
     let text: string;
     try {
@@ -75,7 +86,7 @@ export class Reloader {
       if (force) this.reject(1, `gitwatch: cannot read config ${file}: ${(error as Error).message}`);
       return;
     }
-    if (text === this.text && !force) return;
+    if (text === this.text && !force && !keyFilesChanged) return;
     this.text = text;
     const result = await readConfigText(text, { file, absolutePath, env });
     if (!result.ok) return this.reject(result.error.length, formatDiagnostics(result.error, text));
@@ -88,6 +99,7 @@ export class Reloader {
     const keys = await supervisor.deps.verifier.keyrings.prepare(next, { sweep: false });
     if (keys.length > 0) return this.reject(keys.length, formatDiagnostics(keys, text));
     reporter.emit({ type: 'config-reloaded', ...supervisor.apply(next) });
+    this.options.onApplied?.(next);
   }
 
   private reject(problems: number, detail: string): void {
