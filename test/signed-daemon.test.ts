@@ -134,7 +134,7 @@ describe('verify: in the daemon', { skip: missing ?? false }, () => {
     assert.equal(await daemon.exited, 0);
   });
 
-  test('an edit of a key file alone reloads: a key added runs its waiting commit, a file emptied keeps the keys read last', async (t) => {
+  test('an edit of a key file alone reloads: a key added runs its waiting commit, a file emptied keeps the keys read last, a file named by a reload is watched', async (t) => {
     const root = await tempDir(t);
     const deploy = await makeGpgKey(t, root, 'deploy');
     const release = await makeGpgKey(t, root, 'release');
@@ -179,6 +179,27 @@ describe('verify: in the daemon', { skip: missing ?? false }, () => {
     const again = commitSigned(remote, { gpg: release });
     await daemon.until(async () => (await lock()).commit === again, 'the old keys still count');
     assert.equal(reloads(), 1, daemon.stdout());
+
+    // A reload that names another key file (in another folder) watches that one from then on, and no
+    // longer the one it dropped.
+    const other = path.join(project.dir, 'other-keys', 'deploy.asc');
+    await mkdir(path.dirname(other));
+    await writeFile(other, deploy.publicKey);
+    await project.writeConfig({
+      version: 1,
+      repos: { site: { url: remote.url, interval: '1s', verify: { mode: 'head', gpg_keys: ['other-keys/deploy.asc'] }, pipeline: [RECORD_STEP] } },
+    });
+    await daemon.until(() => reloads() === 2, 'the reload that names the other file');
+    const third = commitSigned(remote, { gpg: release });
+    await daemon.until(async () => (await lock()).unverified?.commit === third, 'the release key no longer counts');
+    // The file it dropped: edited, and nothing happens (a watch sees an edit in well under a second).
+    await writeFile(keys, deploy.publicKey + release.publicKey);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(reloads(), 2, daemon.stdout());
+    assert.equal((await lock()).unverified?.commit, third);
+    await writeFile(other, deploy.publicKey + release.publicKey);
+    await daemon.until(async () => (await lock()).commit === third, 'the edit of the file it names now lets it run');
+    assert.equal(reloads(), 3, daemon.stdout());
     daemon.child.kill('SIGTERM');
     assert.equal(await daemon.exited, 0);
   });
