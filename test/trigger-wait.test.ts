@@ -2,11 +2,10 @@
 // when all succeeded), and it answers when a check fails instead of waiting for the remote to come back.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { access, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { BIN } from './helpers/cli.js';
+import { runCli, type CliResult } from './helpers/cli.js';
 import { startDaemon } from './helpers/daemon.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { makeProject, RECORD_STEP } from './helpers/project.js';
@@ -86,20 +85,6 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** `gitwatch trigger --wait NAMES`, failing the test when it does not answer in time. */
-function runWait(cwd: string, env: Record<string, string>, names: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'trigger', '--wait', ...names], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`trigger --wait ${names.join(' ')} did not answer within ${ANSWER_MS} ms\n${stdout}${stderr}`));
-    }, ANSWER_MS);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runWait(cwd: string, env: Record<string, string>, names: readonly string[]): Promise<CliResult> {
+  return runCli(['trigger', '--wait', ...names], { cwd, env, timeoutMs: ANSWER_MS });
 }
