@@ -137,7 +137,10 @@ describe('a huge advertisement', () => {
     clearInterval(timer);
     t.diagnostic(`the peak RSS of once: ${peakKiB} KiB`);
     assert.ok(peakKiB > 0, 'sampled');
-    assert.ok(peakKiB < 150 * 1024, `a 50 MB advertisement took gitwatch to ${Math.round(peakKiB / 1024)} MB`);
+    // Kept whole and parsed, this advertisement took `once` to about 380 MB. Read and dropped past 8 MiB, the
+    // peak is what the garbage of 50 MB of socket reads reaches before V8 collects it: about 93 MB on Node 20,
+    // and 122 to 157 MB on Node 24, whose collector lets more of it pile up first.
+    assert.ok(peakKiB < 200 * 1024, `a 50 MB advertisement took gitwatch to ${Math.round(peakKiB / 1024)} MB`);
     assert.match(output, /checks of http:\/\/127\.0\.0\.1:\d+ run git: its answer is larger than 8 MiB/);
   });
 });
