@@ -134,7 +134,7 @@ describe('verify: in the daemon', { skip: missing ?? false }, () => {
     assert.equal(await daemon.exited, 0);
   });
 
-  test('an edit of a key file alone reloads: a key added runs its waiting commit, a file emptied keeps the keys read last, a file named by a reload is watched', async (t) => {
+  test('an edit of a key file alone reloads: a key added runs its waiting commit, a file emptied keeps the keys read last, a file named by a reload is watched, even by one that failed', async (t) => {
     const root = await tempDir(t);
     const deploy = await makeGpgKey(t, root, 'deploy');
     const release = await makeGpgKey(t, root, 'release');
@@ -200,6 +200,19 @@ describe('verify: in the daemon', { skip: missing ?? false }, () => {
     await writeFile(other, deploy.publicKey + release.publicKey);
     await daemon.until(async () => (await lock()).commit === third, 'the edit of the file it names now lets it run');
     assert.equal(reloads(), 3, daemon.stdout());
+
+    // A config that names a key file not there yet is rejected; creating the file is what reloads it.
+    const later = path.join(project.dir, 'later-keys', 'all.asc');
+    await mkdir(path.dirname(later));
+    const rejectedBeforeMissing = rejected().length;
+    await project.writeConfig({
+      version: 1,
+      repos: { site: { url: remote.url, interval: '1s', verify: { mode: 'head', gpg_keys: ['later-keys/all.asc'] }, pipeline: [RECORD_STEP] } },
+    });
+    await daemon.until(() => rejected().length > rejectedBeforeMissing, 'the rejection of a missing key file');
+    assert.match(daemon.stderr(), /cannot read key file .*all\.asc: no such file/);
+    await writeFile(later, deploy.publicKey);
+    await daemon.until(() => reloads() === 4, 'the key file created, the config applied');
     daemon.child.kill('SIGTERM');
     assert.equal(await daemon.exited, 0);
   });

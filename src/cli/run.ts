@@ -46,15 +46,19 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
     if (listener) reporter.emit({ type: 'listening', url: listener.url });
     const control = await keepControlSocket(ctx, loaded.config.statePath, daemonControl(parts));
     // The key files `verify:` names are watched too: an edited key file reloads like an edited config. The
-    // set moves with each applied config.
+    // set is that of the config that parsed last, applied or not: a key file that a rejected config names
+    // reloads again once it is created or fixed.
     let keyFiles = keyFilesOf(loaded.config);
     let keyWatcher: ConfigWatcher | undefined;
+    let closing = false;
     const watchKeys = (config: ResolvedConfig): void => {
       const next = keyFilesOf(config);
-      if (keyWatcher !== undefined && next.join('\0') === keyFiles.join('\0')) return;
+      if (closing || ctx.signal.aborted || (keyWatcher !== undefined && next.join('\0') === keyFiles.join('\0'))) return;
       keyFiles = next;
-      void keyWatcher?.close();
+      // The new watch first: an edit between the two is seen by one of them.
+      const previous = keyWatcher;
       keyWatcher = watchFiles(keyFiles, () => reloader.schedule(false, true));
+      void previous?.close();
     };
     const reloader = new Reloader({
       file: location.file,
@@ -65,7 +69,7 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
       clock: ctx.clock,
       env: ctx.env,
       signal: ctx.signal,
-      onApplied: watchKeys,
+      onParsed: watchKeys,
     });
     const watcher = watchConfigFile(location.absolutePath, () => reloader.schedule(false));
     watchKeys(loaded.config);
@@ -79,6 +83,7 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
       await listener?.close();
       offHangup();
       await watcher.close();
+      closing = true;
       await keyWatcher?.close();
       await control.close();
       reporter.emit({ type: 'daemon-stopped' });

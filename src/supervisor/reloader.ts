@@ -5,7 +5,8 @@
 
 import { readFile } from 'node:fs/promises';
 import { formatDiagnostics } from '../config/diagnostics.js';
-import { readConfigText } from '../config/load.js';
+import { readKeyFiles } from '../config/key-files.js';
+import { parseConfig } from '../config/parse.js';
 import { narrowToShard } from '../config/shard.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { Env } from '../domain.js';
@@ -28,8 +29,11 @@ export interface ReloaderOptions {
   readonly env: Env;
   /** Aborted on shutdown: no reload starts after it. */
   readonly signal: AbortSignal;
-  /** Told every config that was applied (the daemon watches the key files it names). */
-  readonly onApplied?: ((config: ResolvedConfig) => void) | undefined;
+  /**
+   * Told every config that parsed, applied or not: the daemon watches the key files it names, so that
+   * creating or fixing a key file that made a reload fail reloads again.
+   */
+  readonly onParsed?: ((config: ResolvedConfig) => void) | undefined;
 }
 
 export class Reloader {
@@ -56,7 +60,8 @@ export class Reloader {
     const pending = new AbortController();
     this.pending = pending;
     void this.options.clock.sleep(DEBOUNCE_MS, pending.signal).then(() => {
-      if (pending.signal.aborted) return;
+      // Shutdown during the wait: the daemon is closing its watchers, and nothing may apply a config now.
+      if (pending.signal.aborted || this.options.signal.aborted) return;
       const forced = this.forced;
       const keys = this.keys;
       this.forced = false;
@@ -88,7 +93,9 @@ export class Reloader {
     }
     if (text === this.text && !force && !keyFilesChanged) return;
     this.text = text;
-    const result = await readConfigText(text, { file, absolutePath, env });
+    const parsed = parseConfig(text, { file, absolutePath, env });
+    if (parsed.ok) this.options.onParsed?.(parsed.value);
+    const result = parsed.ok ? await readKeyFiles(parsed.value, file) : parsed;
     if (!result.ok) return this.reject(result.error.length, formatDiagnostics(result.error, text));
     const moved = movedPaths(supervisor.config, result.value);
     if (moved !== undefined) return this.reject(1, `gitwatch: ${file}: ${moved} changed; restart gitwatch to apply it`);
@@ -99,7 +106,6 @@ export class Reloader {
     const keys = await supervisor.deps.verifier.keyrings.prepare(next, { sweep: false });
     if (keys.length > 0) return this.reject(keys.length, formatDiagnostics(keys, text));
     reporter.emit({ type: 'config-reloaded', ...supervisor.apply(next) });
-    this.options.onApplied?.(next);
   }
 
   private reject(problems: number, detail: string): void {
