@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { startDaemon } from './helpers/daemon.js';
 import { TestRepo } from './helpers/git-fixtures.js';
 import { listeningUrl, send } from './helpers/listen.js';
@@ -36,13 +36,20 @@ function metric(text: string, name: string, labels = ''): number {
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
 
+/** Two gpg keys, a remote `site` and a project, and the project's lock entry for `site`. */
+async function signedSite(t: TestContext) {
+  const root = await tempDir(t);
+  const deploy = await makeGpgKey(t, root, 'deploy');
+  const release = await makeGpgKey(t, root, 'release');
+  const remote = await TestRepo.create(path.join(root, 'site'));
+  const project = await makeProject(t);
+  const lock = async (): Promise<NonNullable<Lock['repos'][string]>> => ((await project.state()) as unknown as Lock).repos['site'] ?? {};
+  return { deploy, release, remote, project, lock };
+}
+
 describe('verify: in the daemon', { skip: missing ?? false }, () => {
   test('a refused head is news once, counted, shown; a trigger and a pause do not change that; a reload with the right key runs it', async (t) => {
-    const root = await tempDir(t);
-    const deploy = await makeGpgKey(t, root, 'deploy');
-    const release = await makeGpgKey(t, root, 'release');
-    const remote = await TestRepo.create(path.join(root, 'site'));
-    const project = await makeProject(t);
+    const { deploy, release, remote, project, lock } = await signedSite(t);
     const newsFile = path.join(project.dir, 'news.jsonl');
     await writeFile(path.join(project.dir, 'deploy.asc'), deploy.publicKey);
     await writeFile(path.join(project.dir, 'release.asc'), release.publicKey);
@@ -59,7 +66,6 @@ describe('verify: in the daemon', { skip: missing ?? false }, () => {
       },
     });
     await project.writeConfig(config(['deploy.asc']));
-    const lock = async (): Promise<NonNullable<Lock['repos'][string]>> => ((await project.state()) as unknown as Lock).repos['site'] ?? {};
     const news = async (): Promise<News[]> =>
       (await readFile(newsFile, 'utf8').catch(() => ''))
         .split('\n')
@@ -135,29 +141,23 @@ describe('verify: in the daemon', { skip: missing ?? false }, () => {
   });
 
   test('an edit of a key file alone reloads: a key added runs its waiting commit, a file emptied keeps the keys read last, a file named by a reload is watched, even by one that failed', async (t) => {
-    const root = await tempDir(t);
-    const deploy = await makeGpgKey(t, root, 'deploy');
-    const release = await makeGpgKey(t, root, 'release');
-    const remote = await TestRepo.create(path.join(root, 'site'));
-    const project = await makeProject(t);
+    const { deploy, release, remote, project, lock } = await signedSite(t);
+    /** The config with `site` verified by the one key file `keyFile` (relative to the config). */
+    const namingKeys = (keyFile: string): unknown => ({
+      version: 1,
+      repos: { site: { url: remote.url, interval: '1s', verify: { mode: 'head', gpg_keys: [keyFile] }, pipeline: [RECORD_STEP] } },
+    });
     const keys = path.join(project.dir, 'keys', 'trusted.asc');
     await mkdir(path.dirname(keys));
     await writeFile(keys, deploy.publicKey);
-    await project.writeConfig({
-      version: 1,
-      repos: { site: { url: remote.url, interval: '1s', verify: { mode: 'head', gpg_keys: ['keys/trusted.asc'] }, pipeline: [RECORD_STEP] } },
-    });
-    const lock = async (): Promise<NonNullable<Lock['repos'][string]>> => ((await project.state()) as unknown as Lock).repos['site'] ?? {};
-    const reloads = (): number =>
+    await project.writeConfig(namingKeys('keys/trusted.asc'));
+    const said = (what: string): number =>
       daemon
         .stdout()
         .split('\n')
-        .filter((l) => l.includes('config reloaded')).length;
-    const rejected = (): string[] =>
-      daemon
-        .stdout()
-        .split('\n')
-        .filter((l) => l.includes('config rejected'));
+        .filter((l) => l.includes(what)).length;
+    const reloads = (): number => said('config reloaded');
+    const rejected = (): number => said('config rejected');
 
     const first = commitSigned(remote, { gpg: deploy });
     const daemon = startDaemon(t, project);
@@ -172,9 +172,9 @@ describe('verify: in the daemon', { skip: missing ?? false }, () => {
 
     // A key file emptied is the reload's problem, said at the config line that names it; the keys read
     // last still count, so a commit by the release key runs.
-    const rejectedBefore = rejected().length;
+    const rejectedBefore = rejected();
     await writeFile(keys, '');
-    await daemon.until(() => rejected().length > rejectedBefore, 'the rejection');
+    await daemon.until(() => rejected() > rejectedBefore, 'the rejection');
     assert.match(daemon.stderr(), /gitwatch.yaml:\d+:\d+: key file .*trusted\.asc has no key: it is empty/);
     const again = commitSigned(remote, { gpg: release });
     await daemon.until(async () => (await lock()).commit === again, 'the old keys still count');
@@ -185,10 +185,7 @@ describe('verify: in the daemon', { skip: missing ?? false }, () => {
     const other = path.join(project.dir, 'other-keys', 'deploy.asc');
     await mkdir(path.dirname(other));
     await writeFile(other, deploy.publicKey);
-    await project.writeConfig({
-      version: 1,
-      repos: { site: { url: remote.url, interval: '1s', verify: { mode: 'head', gpg_keys: ['other-keys/deploy.asc'] }, pipeline: [RECORD_STEP] } },
-    });
+    await project.writeConfig(namingKeys('other-keys/deploy.asc'));
     await daemon.until(() => reloads() === 2, 'the reload that names the other file');
     const third = commitSigned(remote, { gpg: release });
     await daemon.until(async () => (await lock()).unverified?.commit === third, 'the release key no longer counts');
@@ -204,12 +201,9 @@ describe('verify: in the daemon', { skip: missing ?? false }, () => {
     // A config that names a key file not there yet is rejected; creating the file is what reloads it.
     const later = path.join(project.dir, 'later-keys', 'all.asc');
     await mkdir(path.dirname(later));
-    const rejectedBeforeMissing = rejected().length;
-    await project.writeConfig({
-      version: 1,
-      repos: { site: { url: remote.url, interval: '1s', verify: { mode: 'head', gpg_keys: ['later-keys/all.asc'] }, pipeline: [RECORD_STEP] } },
-    });
-    await daemon.until(() => rejected().length > rejectedBeforeMissing, 'the rejection of a missing key file');
+    const rejectedBeforeMissing = rejected();
+    await project.writeConfig(namingKeys('later-keys/all.asc'));
+    await daemon.until(() => rejected() > rejectedBeforeMissing, 'the rejection of a missing key file');
     assert.match(daemon.stderr(), /cannot read key file .*all\.asc: no such file/);
     await writeFile(later, deploy.publicKey);
     await daemon.until(() => reloads() === 4, 'the key file created, the config applied');

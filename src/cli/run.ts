@@ -53,7 +53,7 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
     let closing = false;
     const watchKeys = (config: ResolvedConfig): void => {
       const next = keyFilesOf(config);
-      if (closing || ctx.signal.aborted || (keyWatcher !== undefined && next.join('\0') === keyFiles.join('\0'))) return;
+      if (closing || (keyWatcher !== undefined && next.join('\0') === keyFiles.join('\0'))) return;
       keyFiles = next;
       // The new watch first: an edit between the two is seen by one of them.
       const previous = keyWatcher;

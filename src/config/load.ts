@@ -28,8 +28,12 @@ export async function loadConfig(location: ConfigLocation, env: Env): Promise<Lo
   return { config: result.value, text };
 }
 
-/** The config's text parsed, then the files it names read: what a start and a reload both do. */
-export async function readConfigText(text: string, options: ParseOptions): Promise<ParseResult> {
+/**
+ * The config's text parsed, then the files it names read: what a start and a reload both do. `onParsed`
+ * hears the config once it parsed, before its files are read (a reload watches the key files it names).
+ */
+export async function readConfigText(text: string, options: ParseOptions, onParsed?: (config: ResolvedConfig) => void): Promise<ParseResult> {
   const parsed = parseConfig(text, options);
+  if (parsed.ok) onParsed?.(parsed.value);
   return parsed.ok ? readKeyFiles(parsed.value, options.file) : parsed;
 }

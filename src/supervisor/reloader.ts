@@ -5,8 +5,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { formatDiagnostics } from '../config/diagnostics.js';
-import { readKeyFiles } from '../config/key-files.js';
-import { parseConfig } from '../config/parse.js';
+import { readConfigText } from '../config/load.js';
 import { narrowToShard } from '../config/shard.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { Env } from '../domain.js';
@@ -93,9 +92,7 @@ export class Reloader {
     }
     if (text === this.text && !force && !keyFilesChanged) return;
     this.text = text;
-    const parsed = parseConfig(text, { file, absolutePath, env });
-    if (parsed.ok) this.options.onParsed?.(parsed.value);
-    const result = parsed.ok ? await readKeyFiles(parsed.value, file) : parsed;
+    const result = await readConfigText(text, { file, absolutePath, env }, this.options.onParsed);
     if (!result.ok) return this.reject(result.error.length, formatDiagnostics(result.error, text));
     const moved = movedPaths(supervisor.config, result.value);
     if (moved !== undefined) return this.reject(1, `gitwatch: ${file}: ${moved} changed; restart gitwatch to apply it`);
